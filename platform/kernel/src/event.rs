@@ -1,0 +1,276 @@
+//! Events (SystemC's `sc_event`) and the futures that wait on them.
+//!
+//! An event has at most one pending notification. The rules are SystemC's:
+//! an immediate notification (`notify`) cancels any pending one and fires now, waking
+//! its waiters in the *current* evaluate phase; a delta notification
+//! (`notify_delta`, or `notify_after(0)`) fires in the next delta cycle and overrides
+//! a pending timed one; a timed notification (`notify_after(t)`) replaces a pending
+//! one only if it is earlier. `cancel` removes a pending notification. Waiters are
+//! removed when the event fires; a wait is satisfied by one firing.
+
+use crate::sched::{Action, Kernel, Pid, Scheduler, WOKEN_BY_TIME};
+use crate::time::SimTime;
+use crate::Ctx;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// A notification point processes can wait on (SystemC's `sc_event`). Cloning gives
+/// another handle to the same event.
+#[derive(Clone)]
+pub struct Event(pub(crate) Rc<EventCore>);
+
+pub(crate) struct EventCore {
+    kernel: Rc<Kernel>,
+    name: Box<str>,
+    state: RefCell<EventState>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pending {
+    None,
+    Delta,
+    Timed(SimTime),
+}
+
+struct EventState {
+    pending: Pending,
+    /// Bumped whenever the pending notification is fired, cancelled or replaced, so
+    /// queue entries of an older generation are known to be stale.
+    gen: u32,
+    /// Threads waiting dynamically (`wait`), with the number of their wait and the
+    /// index of this event in their wait list.
+    waiters: Vec<Waiter>,
+    /// Methods statically sensitive to this event; never removed.
+    methods: Vec<Pid>,
+}
+
+#[derive(Clone, Copy)]
+struct Waiter {
+    pid: Pid,
+    seq: u32,
+    index: u32,
+}
+
+impl Event {
+    /// A new event named `name` (names show up in traces and debug output).
+    pub fn new(ctx: &Ctx, name: &str) -> Event {
+        Event::with_kernel(ctx.kernel.clone(), name)
+    }
+
+    pub(crate) fn with_kernel(kernel: Rc<Kernel>, name: &str) -> Event {
+        Event(Rc::new(EventCore {
+            kernel,
+            name: name.into(),
+            state: RefCell::new(EventState {
+                pending: Pending::None,
+                gen: 0,
+                waiters: Vec::new(),
+                methods: Vec::new(),
+            }),
+        }))
+    }
+
+    /// The event's name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Immediate notification: cancels any pending notification and wakes the waiters
+    /// in the current evaluate phase.
+    pub fn notify(&self) {
+        let mut sched = self.0.kernel.sched.borrow_mut();
+        let mut st = self.0.state.borrow_mut();
+        if st.pending != Pending::None {
+            st.pending = Pending::None;
+            st.gen = st.gen.wrapping_add(1);
+        }
+        fire(&mut st, &mut sched);
+    }
+
+    /// Delta notification: fires in the next delta cycle. Overrides a pending timed
+    /// notification; does nothing if a delta notification is already pending.
+    pub fn notify_delta(&self) {
+        let mut sched = self.0.kernel.sched.borrow_mut();
+        let mut st = self.0.state.borrow_mut();
+        match st.pending {
+            Pending::Delta => return,
+            Pending::Timed(_) => st.gen = st.gen.wrapping_add(1),
+            Pending::None => {}
+        }
+        st.pending = Pending::Delta;
+        sched.push_delta(Action::Notify {
+            event: self.0.clone(),
+            gen: st.gen,
+        });
+    }
+
+    /// Timed notification `delay` from now (SystemC's `notify(t)`); a zero delay is a
+    /// delta notification. Kept only if no earlier notification is pending.
+    pub fn notify_after(&self, delay: SimTime) {
+        if delay.is_zero() {
+            return self.notify_delta();
+        }
+        let at = self.0.kernel.now() + delay;
+        let mut sched = self.0.kernel.sched.borrow_mut();
+        let mut st = self.0.state.borrow_mut();
+        match st.pending {
+            Pending::Delta => return,
+            Pending::Timed(pending) if pending <= at => return,
+            Pending::Timed(_) => st.gen = st.gen.wrapping_add(1),
+            Pending::None => {}
+        }
+        st.pending = Pending::Timed(at);
+        sched.push_timed(
+            at,
+            Action::Notify {
+                event: self.0.clone(),
+                gen: st.gen,
+            },
+        );
+    }
+
+    /// Cancels a pending delta or timed notification, if any.
+    pub fn cancel(&self) {
+        let mut st = self.0.state.borrow_mut();
+        if st.pending != Pending::None {
+            st.pending = Pending::None;
+            st.gen = st.gen.wrapping_add(1);
+        }
+    }
+
+    /// When the pending notification fires: `Some(now)` for a delta notification,
+    /// `Some(t)` for a timed one, `None` if nothing is pending.
+    pub fn pending_time(&self) -> Option<SimTime> {
+        match self.0.state.borrow().pending {
+            Pending::None => None,
+            Pending::Delta => Some(self.0.kernel.now()),
+            Pending::Timed(t) => Some(t),
+        }
+    }
+
+    /// Waits until the event fires (SystemC's `wait(e)`).
+    pub fn wait(&self) -> impl Future<Output = ()> + '_ {
+        let wait = RawWait::new(&self.0.kernel, WaitOn::One(self), None);
+        async move {
+            wait.await;
+        }
+    }
+
+    /// Waits until the event fires or `timeout` passes (SystemC's `wait(t, e)`).
+    /// Returns true if the event fired, false on timeout.
+    pub fn wait_timeout(&self, timeout: SimTime) -> impl Future<Output = bool> + '_ {
+        let wait = RawWait::new(&self.0.kernel, WaitOn::One(self), Some(timeout));
+        async move { wait.await != WOKEN_BY_TIME }
+    }
+
+    /// Registers a thread's wait on this event; compacts stale waiters first when the
+    /// list is full, so an event that rarely fires does not collect dead entries.
+    fn add_waiter(&self, pid: Pid, seq: u32, index: u32) {
+        let mut st = self.0.state.borrow_mut();
+        if !st.waiters.is_empty() && st.waiters.len() == st.waiters.capacity() {
+            let sched = self.0.kernel.sched.borrow();
+            st.waiters.retain(|w| sched.is_waiting(w.pid, w.seq));
+        }
+        st.waiters.push(Waiter { pid, seq, index });
+    }
+
+    /// Makes method `pid` statically sensitive to this event.
+    pub(crate) fn add_method(&self, pid: Pid) {
+        self.0.state.borrow_mut().methods.push(pid);
+    }
+}
+
+impl EventCore {
+    /// Fires the pending notification of generation `gen`; returns false if it was
+    /// cancelled or replaced since it was queued.
+    pub(crate) fn fire_pending(&self, gen: u32, sched: &mut Scheduler) -> bool {
+        let mut st = self.state.borrow_mut();
+        if st.gen != gen || st.pending == Pending::None {
+            return false;
+        }
+        st.pending = Pending::None;
+        st.gen = st.gen.wrapping_add(1);
+        fire(&mut st, sched);
+        true
+    }
+}
+
+/// Wakes every waiter and sensitive method of an event.
+fn fire(st: &mut EventState, sched: &mut Scheduler) {
+    for w in st.waiters.drain(..) {
+        sched.wake_thread(w.pid, w.seq, w.index);
+    }
+    for &pid in &st.methods {
+        sched.trigger_method(pid);
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("name", &self.name())
+            .field("pending", &self.0.state.borrow().pending)
+            .finish()
+    }
+}
+
+/// What a [`RawWait`] waits on, besides its timeout.
+pub(crate) enum WaitOn<'a> {
+    /// Only the timeout (a plain `wait(t)`).
+    Nothing,
+    One(&'a Event),
+    Any(&'a [&'a Event]),
+}
+
+/// The one wait future every blocking call is built from: parks the running thread
+/// on some events and/or a timeout, and resolves to why it was woken (the event's
+/// index, or [`WOKEN_BY_TIME`]).
+pub(crate) struct RawWait<'a> {
+    kernel: &'a Kernel,
+    on: WaitOn<'a>,
+    timeout: Option<SimTime>,
+    parked: Option<(Pid, u32)>,
+}
+
+impl<'a> RawWait<'a> {
+    pub(crate) fn new(kernel: &'a Kernel, on: WaitOn<'a>, timeout: Option<SimTime>) -> Self {
+        RawWait {
+            kernel,
+            on,
+            timeout,
+            parked: None,
+        }
+    }
+}
+
+impl Future for RawWait<'_> {
+    type Output = u32;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u32> {
+        if let Some((pid, seq)) = self.parked {
+            return match self.kernel.woken(pid, seq) {
+                Some(reason) => Poll::Ready(reason),
+                None => Poll::Pending,
+            };
+        }
+        let (pid, seq) = self.kernel.begin_wait();
+        match self.on {
+            WaitOn::Nothing => {}
+            WaitOn::One(ev) => ev.add_waiter(pid, seq, 0),
+            WaitOn::Any(events) => {
+                for (i, ev) in events.iter().enumerate() {
+                    ev.add_waiter(pid, seq, i as u32);
+                }
+            }
+        }
+        if let Some(t) = self.timeout {
+            self.kernel.wake_after(pid, seq, t);
+        }
+        self.parked = Some((pid, seq));
+        Poll::Pending
+    }
+}

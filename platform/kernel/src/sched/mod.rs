@@ -1,0 +1,490 @@
+//! The scheduler: SystemC's evaluate–update–delta-notify loop over `async` processes.
+//!
+//! ```text
+//!            ┌────────────── delta cycle ───────────────┐
+//!  runnable ─► evaluate ──► update ──► delta notify ──┐ │  (immediate notifications feed
+//!     ▲       (poll each    (commit     (fire delta    │ │   `runnable` during evaluate)
+//!     │        process)      signals)    events/waits) │ │
+//!     │◄─────────────── any runnable? ─────────────────┘ │
+//!     │                                                  │
+//!     └── advance time: pop the earliest timed bucket ◄──┘ none runnable
+//! ```
+//!
+//! Processes never hold a `Waker`: a kernel future (a wait on time, on an event) asks
+//! the kernel which process is running, parks that process with a fresh *wait
+//! sequence number*, and on the next poll asks whether the process was woken for
+//! that number. Wake-ups carry the number, so a wake-up that lost a race (the other
+//! event of a `wait_any`, a timeout that came second, a cancelled notification) is
+//! recognised as stale and dropped without any search or allocation.
+
+mod process;
+mod timed_queue;
+
+pub use process::ProcessHandle;
+pub(crate) use process::{Body, Pid};
+
+use crate::event::EventCore;
+use crate::time::SimTime;
+use crate::timeline::Timeline;
+use process::ProcSlot;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use timed_queue::TimedQueue;
+
+/// Something the scheduler does at a later delta cycle or time step.
+pub(crate) enum Action {
+    /// Wake thread `pid` if it is still in the wait numbered `seq` (a timed wait or a
+    /// timeout).
+    Wake { pid: Pid, seq: u32 },
+    /// Fire `event` if its pending notification is still generation `gen` (not
+    /// cancelled or overridden since).
+    Notify { event: Rc<EventCore>, gen: u32 },
+}
+
+/// A channel whose writes become visible in the update phase (SystemC's
+/// `sc_prim_channel::update`).
+pub(crate) trait Update {
+    /// Commits the values written during the evaluate phase.
+    fn update(&self);
+}
+
+/// Why the process that was just woken was woken: the index of the event in its wait
+/// list, or [`WOKEN_BY_TIME`].
+pub(crate) const WOKEN_BY_TIME: u32 = u32::MAX;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Nothing is left to do: no runnable process and no pending notification or
+    /// timed wait. Running again would do nothing.
+    Starved,
+    /// The requested end time was reached with activity still pending at or after it.
+    TimeReached,
+    /// A process called [`Ctx::stop`](crate::Ctx::stop); the delta cycle in which it
+    /// did was completed.
+    Stopped,
+}
+
+/// A failure that ends a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimError {
+    /// A process panicked. The process is terminated; the rest of the simulation is
+    /// left as it was, so it can be inspected.
+    ProcessPanicked {
+        /// The name the process was spawned with.
+        process: String,
+        /// The panic message, when it was a string.
+        message: String,
+        /// Simulated time of the panic.
+        time: SimTime,
+    },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::ProcessPanicked {
+                process,
+                message,
+                time,
+            } => write!(f, "process '{process}' panicked at {time}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+const NO_PROCESS: Pid = Pid::MAX;
+
+/// Scheduler state that changes on every event; one `RefCell`, borrowed briefly and
+/// never while a process runs.
+#[derive(Default)]
+pub(crate) struct Scheduler {
+    procs: Vec<ProcSlot>,
+    /// Processes to run in the current evaluate phase, in the order they became runnable.
+    runnable: VecDeque<Pid>,
+    /// Actions for the next delta-notification phase, in issue order.
+    delta: Vec<Action>,
+    /// Actions for later time steps.
+    timed: TimedQueue,
+    /// Channels to update in the update phase.
+    updates: Vec<Rc<dyn Update>>,
+    /// Reused buffer for draining `delta` and timed buckets without allocating.
+    scratch: Vec<Action>,
+}
+
+impl Scheduler {
+    /// Makes thread `pid` runnable if it is still in the wait numbered `seq`.
+    /// Returns whether it was woken.
+    pub(crate) fn wake_thread(&mut self, pid: Pid, seq: u32, reason: u32) -> bool {
+        let p = &mut self.procs[pid as usize];
+        if p.waiting && p.seq == seq {
+            p.waiting = false;
+            p.woken_by = reason;
+            self.runnable.push_back(pid);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Makes method `pid` runnable unless it already is (a method triggered twice in
+    /// one delta cycle runs once, as in SystemC).
+    pub(crate) fn trigger_method(&mut self, pid: Pid) -> bool {
+        let p = &mut self.procs[pid as usize];
+        if p.queued || p.terminated {
+            return false;
+        }
+        p.queued = true;
+        self.runnable.push_back(pid);
+        true
+    }
+
+    /// Whether the wait numbered `seq` of `pid` is still open (not woken, not replaced).
+    pub(crate) fn is_waiting(&self, pid: Pid, seq: u32) -> bool {
+        let p = &self.procs[pid as usize];
+        p.waiting && p.seq == seq
+    }
+
+    pub(crate) fn push_delta(&mut self, action: Action) {
+        self.delta.push(action);
+    }
+
+    pub(crate) fn push_timed(&mut self, at: SimTime, action: Action) {
+        self.timed.push(at, action);
+    }
+
+    /// Carries out one action; returns whether it woke anything.
+    fn apply(&mut self, action: Action) -> bool {
+        match action {
+            Action::Wake { pid, seq } => self.wake_thread(pid, seq, WOKEN_BY_TIME),
+            Action::Notify { event, gen } => event.fire_pending(gen, self),
+        }
+    }
+
+    fn has_activity_now(&self) -> bool {
+        !self.runnable.is_empty() || !self.delta.is_empty() || !self.updates.is_empty()
+    }
+}
+
+/// The shared heart of one simulation. Every handle (`Ctx`, `Event`, channels) holds
+/// an `Rc` to it; nothing is global, so simulations are independent.
+pub(crate) struct Kernel {
+    now: Cell<SimTime>,
+    delta_count: Cell<u64>,
+    current: Cell<Pid>,
+    stop_requested: Cell<bool>,
+    pub(crate) sched: RefCell<Scheduler>,
+    pub(crate) timeline: Timeline,
+    global_quantum: Cell<SimTime>,
+}
+
+impl Kernel {
+    pub(crate) fn new() -> Kernel {
+        Kernel {
+            now: Cell::new(SimTime::ZERO),
+            delta_count: Cell::new(0),
+            current: Cell::new(NO_PROCESS),
+            stop_requested: Cell::new(false),
+            sched: RefCell::new(Scheduler::default()),
+            timeline: Timeline::default(),
+            global_quantum: Cell::new(SimTime::ZERO),
+        }
+    }
+
+    pub(crate) fn now(&self) -> SimTime {
+        self.now.get()
+    }
+
+    pub(crate) fn delta_count(&self) -> u64 {
+        self.delta_count.get()
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.stop_requested.set(true);
+    }
+
+    pub(crate) fn global_quantum(&self) -> SimTime {
+        self.global_quantum.get()
+    }
+
+    pub(crate) fn set_global_quantum(&self, q: SimTime) {
+        self.global_quantum.set(q);
+    }
+
+    /// The running process. Panics outside a process: awaiting a kernel future
+    /// anywhere else is a programming error that no input can cause.
+    fn current_pid(&self) -> Pid {
+        let pid = self.current.get();
+        assert!(
+            pid != NO_PROCESS,
+            "a treta-kernel wait was awaited outside a simulation process"
+        );
+        pid
+    }
+
+    /// Name of the running process, if any.
+    pub(crate) fn current_name(&self) -> Option<Rc<str>> {
+        let pid = self.current.get();
+        (pid != NO_PROCESS).then(|| self.sched.borrow().procs[pid as usize].name.clone())
+    }
+
+    /// Parks the running thread in a new wait and returns its id and wait number.
+    pub(crate) fn begin_wait(&self) -> (Pid, u32) {
+        let pid = self.current_pid();
+        let mut s = self.sched.borrow_mut();
+        let p = &mut s.procs[pid as usize];
+        p.seq = p.seq.wrapping_add(1);
+        p.waiting = true;
+        (pid, p.seq)
+    }
+
+    /// Wakes `pid` from wait `seq` after `delay` (zero: in the next delta cycle).
+    pub(crate) fn wake_after(&self, pid: Pid, seq: u32, delay: SimTime) {
+        let mut s = self.sched.borrow_mut();
+        let action = Action::Wake { pid, seq };
+        if delay.is_zero() {
+            s.push_delta(action);
+        } else {
+            s.push_timed(self.now() + delay, action);
+        }
+    }
+
+    /// `Some(reason)` once `pid` has been woken from wait `seq`.
+    pub(crate) fn woken(&self, pid: Pid, seq: u32) -> Option<u32> {
+        let s = self.sched.borrow();
+        let p = &s.procs[pid as usize];
+        (p.seq == seq && !p.waiting).then_some(p.woken_by)
+    }
+
+    /// Queues `channel` for the next update phase.
+    pub(crate) fn request_update(&self, channel: Rc<dyn Update>) {
+        self.sched.borrow_mut().updates.push(channel);
+    }
+
+    /// Runs delta cycles and time steps until `limit` (exclusive, like `sc_start(t)`:
+    /// activity *at* `limit` is left for the next run), a stop, or starvation.
+    pub(crate) fn run(&self, limit: Option<SimTime>) -> Result<RunOutcome, SimError> {
+        self.stop_requested.set(false);
+        loop {
+            while self.sched.borrow().has_activity_now() {
+                self.delta_cycle()?;
+                if self.stop_requested.get() {
+                    return Ok(RunOutcome::Stopped);
+                }
+            }
+            match self.advance_time(limit) {
+                Advance::Advanced => {}
+                Advance::Starved => {
+                    if let Some(limit) = limit {
+                        self.now.set(self.now().max(limit));
+                    }
+                    return Ok(RunOutcome::Starved);
+                }
+                Advance::LimitReached => {
+                    if let Some(limit) = limit {
+                        self.now.set(self.now().max(limit));
+                    }
+                    return Ok(RunOutcome::TimeReached);
+                }
+            }
+        }
+    }
+
+    /// One delta cycle, starting with a time step if nothing is runnable now.
+    pub(crate) fn step_delta(&self) -> Result<Option<SimTime>, SimError> {
+        if !self.sched.borrow().has_activity_now() {
+            match self.advance_time(None) {
+                Advance::Advanced => {}
+                _ => return Ok(None),
+            }
+        }
+        self.delta_cycle()?;
+        Ok(Some(self.now()))
+    }
+
+    /// All delta cycles of one time step, starting with a time step if nothing is
+    /// runnable now.
+    pub(crate) fn step_time(&self) -> Result<Option<SimTime>, SimError> {
+        let Some(t) = self.step_delta()? else {
+            return Ok(None);
+        };
+        while self.sched.borrow().has_activity_now() {
+            self.delta_cycle()?;
+        }
+        Ok(Some(t))
+    }
+
+    /// Evaluate, update and delta-notification phases.
+    fn delta_cycle(&self) -> Result<(), SimError> {
+        self.delta_count.set(self.delta_count.get() + 1);
+        self.evaluate()?;
+        self.update_phase();
+        let mut s = self.sched.borrow_mut();
+        let s = &mut *s;
+        std::mem::swap(&mut s.delta, &mut s.scratch);
+        let mut actions = std::mem::take(&mut s.scratch);
+        for action in actions.drain(..) {
+            s.apply(action);
+        }
+        s.scratch = actions;
+        Ok(())
+    }
+
+    /// Polls every runnable process, including those made runnable meanwhile by
+    /// immediate notifications, until none is left.
+    fn evaluate(&self) -> Result<(), SimError> {
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            let (pid, mut body) = {
+                let mut s = self.sched.borrow_mut();
+                let Some(pid) = s.runnable.pop_front() else {
+                    return Ok(());
+                };
+                let p = &mut s.procs[pid as usize];
+                p.queued = false;
+                match p.body.take() {
+                    Some(body) => (pid, body),
+                    None => continue,
+                }
+            };
+            self.current.set(pid);
+            let result = catch_unwind(AssertUnwindSafe(|| match &mut body {
+                Body::Thread(fut) => fut.as_mut().poll(&mut cx),
+                Body::Method(f) => {
+                    f();
+                    Poll::Pending
+                }
+            }));
+            self.current.set(NO_PROCESS);
+            match result {
+                Ok(Poll::Pending) => self.sched.borrow_mut().procs[pid as usize].body = Some(body),
+                Ok(Poll::Ready(())) => {
+                    drop(body);
+                    self.terminate(pid);
+                }
+                Err(panic) => {
+                    drop(body);
+                    let process = self.terminate(pid);
+                    return Err(SimError::ProcessPanicked {
+                        process: process.to_string(),
+                        message: panic_message(panic.as_ref()),
+                        time: self.now(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Marks `pid` terminated and fires its terminated event; returns its name.
+    fn terminate(&self, pid: Pid) -> Rc<str> {
+        let (name, event) = {
+            let mut s = self.sched.borrow_mut();
+            let p = &mut s.procs[pid as usize];
+            p.terminated = true;
+            p.waiting = false;
+            (p.name.clone(), p.terminated_event.clone())
+        };
+        if let Some(event) = event {
+            event.notify();
+        }
+        name
+    }
+
+    fn update_phase(&self) {
+        let mut pending = std::mem::take(&mut self.sched.borrow_mut().updates);
+        for channel in pending.drain(..) {
+            channel.update();
+        }
+        // Keep the buffer's capacity; an update requested *during* the update phase
+        // (SystemC forbids it; we tolerate it) stays queued for the next one.
+        let mut s = self.sched.borrow_mut();
+        pending.append(&mut s.updates);
+        s.updates = pending;
+    }
+
+    /// Moves time to the earliest pending timed action that still wakes something,
+    /// unless that is at or after `limit`.
+    fn advance_time(&self, limit: Option<SimTime>) -> Advance {
+        let mut s = self.sched.borrow_mut();
+        let s = &mut *s;
+        loop {
+            let Some(t) = s.timed.next_time() else {
+                return Advance::Starved;
+            };
+            if limit.is_some_and(|limit| t >= limit) {
+                return Advance::LimitReached;
+            }
+            let mut actions = std::mem::take(&mut s.scratch);
+            s.timed.pop_into(&mut actions);
+            let mut woke = false;
+            for action in actions.drain(..) {
+                woke |= s.apply(action);
+            }
+            s.scratch = actions;
+            if woke {
+                self.now.set(t);
+                return Advance::Advanced;
+            }
+            // Every action at `t` was stale (cancelled notifications, timeouts that
+            // lost): time does not move there, as in SystemC.
+        }
+    }
+
+    /// Spawns a process; it first runs in the current or next evaluate phase
+    /// (`initialize`), or only when triggered (a method with `dont_initialize`).
+    pub(crate) fn spawn_body(&self, name: &str, body: Body, initialize: bool) -> Pid {
+        let mut s = self.sched.borrow_mut();
+        let pid = s.procs.len() as Pid;
+        s.procs.push(ProcSlot::new(name, body));
+        if initialize {
+            s.procs[pid as usize].queued = true;
+            s.runnable.push_back(pid);
+        }
+        pid
+    }
+
+    /// Tears down every process and pending action. Dropping process futures drops the
+    /// handles they captured, which breaks the `Rc` cycles through the kernel.
+    pub(crate) fn shutdown(&self) {
+        let (bodies, updates, delta) = {
+            let mut s = self.sched.borrow_mut();
+            let bodies: Vec<_> = s.procs.iter_mut().filter_map(|p| p.body.take()).collect();
+            for p in &mut s.procs {
+                p.terminated_event = None;
+            }
+            s.timed.clear();
+            s.runnable.clear();
+            (
+                bodies,
+                std::mem::take(&mut s.updates),
+                std::mem::take(&mut s.delta),
+            )
+        };
+        // Dropped outside the borrow: a process's locals may run code on drop.
+        drop(bodies);
+        drop(updates);
+        drop(delta);
+        self.timeline.detach();
+    }
+}
+
+enum Advance {
+    Advanced,
+    Starved,
+    LimitReached,
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}

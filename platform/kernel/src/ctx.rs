@@ -1,7 +1,7 @@
 //! [`Ctx`]: the handle processes and models use to reach their simulation.
 
-use crate::event::{Event, RawWait, WaitOn};
-use crate::sched::{Body, Kernel, ProcessHandle, WOKEN_BY_TIME};
+use crate::event::{Event, RawWait, Wait, WaitAny, WaitAnyTimeout, WaitOn};
+use crate::sched::{Body, Kernel, ProcessHandle};
 use crate::time::SimTime;
 use crate::timeline::TimelineRef;
 use std::future::Future;
@@ -28,24 +28,21 @@ impl Ctx {
 
     /// Suspends the running process for `delay` (SystemC's `wait(t)`); a zero delay
     /// waits one delta cycle.
-    pub fn wait(&self, delay: SimTime) -> impl Future<Output = ()> + '_ {
-        let wait = RawWait::new(&self.kernel, WaitOn::Nothing, Some(delay));
-        async move {
-            wait.await;
-        }
+    #[inline]
+    pub fn wait(&self, delay: SimTime) -> Wait<'_> {
+        Wait(RawWait::new(&self.kernel, WaitOn::Nothing, Some(delay)))
     }
 
     /// Suspends the running process for one delta cycle (SystemC's
     /// `wait(SC_ZERO_TIME)`).
-    pub fn wait_delta(&self) -> impl Future<Output = ()> + '_ {
+    pub fn wait_delta(&self) -> Wait<'_> {
         self.wait(SimTime::ZERO)
     }
 
     /// Waits until any of `events` fires (SystemC's `wait(e1 | e2 | ...)`) and returns
     /// the index of the one that did. An empty list waits forever.
-    pub fn wait_any<'a>(&'a self, events: &'a [&'a Event]) -> impl Future<Output = usize> + 'a {
-        let wait = RawWait::new(&self.kernel, WaitOn::Any(events), None);
-        async move { wait.await as usize }
+    pub fn wait_any<'a>(&'a self, events: &'a [&'a Event]) -> WaitAny<'a> {
+        WaitAny(RawWait::new(&self.kernel, WaitOn::Any(events), None))
     }
 
     /// Waits until any of `events` fires or `timeout` passes; `Some(index)` of the
@@ -54,12 +51,12 @@ impl Ctx {
         &'a self,
         events: &'a [&'a Event],
         timeout: SimTime,
-    ) -> impl Future<Output = Option<usize>> + 'a {
-        let wait = RawWait::new(&self.kernel, WaitOn::Any(events), Some(timeout));
-        async move {
-            let reason = wait.await;
-            (reason != WOKEN_BY_TIME).then_some(reason as usize)
-        }
+    ) -> WaitAnyTimeout<'a> {
+        WaitAnyTimeout(RawWait::new(
+            &self.kernel,
+            WaitOn::Any(events),
+            Some(timeout),
+        ))
     }
 
     /// A new event of this simulation.

@@ -8,7 +8,7 @@
 //! one only if it is earlier. `cancel` removes a pending notification. Waiters are
 //! removed when the event fires; a wait is satisfied by one firing.
 
-use crate::sched::{Action, Kernel, Pid, Scheduler, WOKEN_BY_TIME};
+use crate::sched::{Action, Kernel, Pid, ProcTable, WOKEN_BY_TIME};
 use crate::time::SimTime;
 use crate::Ctx;
 use std::cell::RefCell;
@@ -88,7 +88,7 @@ impl Event {
             st.pending = Pending::None;
             st.gen = st.gen.wrapping_add(1);
         }
-        fire(&mut st, &mut sched);
+        fire(&mut st, &mut sched.procs);
     }
 
     /// Delta notification: fires in the next delta cycle. Overrides a pending timed
@@ -153,18 +153,18 @@ impl Event {
     }
 
     /// Waits until the event fires (SystemC's `wait(e)`).
-    pub fn wait(&self) -> impl Future<Output = ()> + '_ {
-        let wait = RawWait::new(&self.0.kernel, WaitOn::One(self), None);
-        async move {
-            wait.await;
-        }
+    pub fn wait(&self) -> Wait<'_> {
+        Wait(RawWait::new(&self.0.kernel, WaitOn::One(self), None))
     }
 
     /// Waits until the event fires or `timeout` passes (SystemC's `wait(t, e)`).
-    /// Returns true if the event fired, false on timeout.
-    pub fn wait_timeout(&self, timeout: SimTime) -> impl Future<Output = bool> + '_ {
-        let wait = RawWait::new(&self.0.kernel, WaitOn::One(self), Some(timeout));
-        async move { wait.await != WOKEN_BY_TIME }
+    /// Resolves to true if the event fired, false on timeout.
+    pub fn wait_timeout(&self, timeout: SimTime) -> WaitTimeout<'_> {
+        WaitTimeout(RawWait::new(
+            &self.0.kernel,
+            WaitOn::One(self),
+            Some(timeout),
+        ))
     }
 
     /// Registers a thread's wait on this event; compacts stale waiters first when the
@@ -173,7 +173,7 @@ impl Event {
         let mut st = self.0.state.borrow_mut();
         if !st.waiters.is_empty() && st.waiters.len() == st.waiters.capacity() {
             let sched = self.0.kernel.sched.borrow();
-            st.waiters.retain(|w| sched.is_waiting(w.pid, w.seq));
+            st.waiters.retain(|w| sched.procs.is_waiting(w.pid, w.seq));
         }
         st.waiters.push(Waiter { pid, seq, index });
     }
@@ -187,25 +187,26 @@ impl Event {
 impl EventCore {
     /// Fires the pending notification of generation `gen`; returns false if it was
     /// cancelled or replaced since it was queued.
-    pub(crate) fn fire_pending(&self, gen: u32, sched: &mut Scheduler) -> bool {
+    pub(crate) fn fire_pending(&self, gen: u32, procs: &mut ProcTable) -> bool {
         let mut st = self.state.borrow_mut();
         if st.gen != gen || st.pending == Pending::None {
             return false;
         }
         st.pending = Pending::None;
         st.gen = st.gen.wrapping_add(1);
-        fire(&mut st, sched);
+        fire(&mut st, procs);
         true
     }
 }
 
 /// Wakes every waiter and sensitive method of an event.
-fn fire(st: &mut EventState, sched: &mut Scheduler) {
+#[inline]
+fn fire(st: &mut EventState, procs: &mut ProcTable) {
     for w in st.waiters.drain(..) {
-        sched.wake_thread(w.pid, w.seq, w.index);
+        procs.wake_thread(w.pid, w.seq, w.index);
     }
     for &pid in &st.methods {
-        sched.trigger_method(pid);
+        procs.trigger_method(pid);
     }
 }
 
@@ -250,6 +251,7 @@ impl<'a> RawWait<'a> {
 impl Future for RawWait<'_> {
     type Output = u32;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u32> {
         if let Some((pid, seq)) = self.parked {
             return match self.kernel.woken(pid, seq) {
@@ -257,7 +259,7 @@ impl Future for RawWait<'_> {
                 None => Poll::Pending,
             };
         }
-        let (pid, seq) = self.kernel.begin_wait();
+        let (pid, seq) = self.kernel.park(self.timeout);
         match self.on {
             WaitOn::Nothing => {}
             WaitOn::One(ev) => ev.add_waiter(pid, seq, 0),
@@ -267,10 +269,60 @@ impl Future for RawWait<'_> {
                 }
             }
         }
-        if let Some(t) = self.timeout {
-            self.kernel.wake_after(pid, seq, t);
-        }
         self.parked = Some((pid, seq));
         Poll::Pending
+    }
+}
+
+/// Future of a plain wait: on time ([`Ctx::wait`]) or on one event ([`Event::wait`]).
+#[must_use = "a wait does nothing unless awaited"]
+pub struct Wait<'a>(pub(crate) RawWait<'a>);
+
+impl Future for Wait<'_> {
+    type Output = ();
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+/// Future of [`Event::wait_timeout`]: true if the event fired, false on timeout.
+#[must_use = "a wait does nothing unless awaited"]
+pub struct WaitTimeout<'a>(pub(crate) RawWait<'a>);
+
+impl Future for WaitTimeout<'_> {
+    type Output = bool;
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|reason| reason != WOKEN_BY_TIME)
+    }
+}
+
+/// Future of [`Ctx::wait_any`]: the index of the event that fired.
+#[must_use = "a wait does nothing unless awaited"]
+pub struct WaitAny<'a>(pub(crate) RawWait<'a>);
+
+impl Future for WaitAny<'_> {
+    type Output = usize;
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        Pin::new(&mut self.0).poll(cx).map(|reason| reason as usize)
+    }
+}
+
+/// Future of [`Ctx::wait_any_timeout`]: the index of the event that fired, or `None`
+/// on timeout.
+#[must_use = "a wait does nothing unless awaited"]
+pub struct WaitAnyTimeout<'a>(pub(crate) RawWait<'a>);
+
+impl Future for WaitAnyTimeout<'_> {
+    type Output = Option<usize>;
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<usize>> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|reason| (reason != WOKEN_BY_TIME).then_some(reason as usize))
     }
 }

@@ -54,7 +54,7 @@ pub mod tlm;
 pub use channel::{Fifo, Mutex, Semaphore, Signal};
 pub use clock::Clock;
 pub use ctx::Ctx;
-pub use event::Event;
+pub use event::{Event, Wait, WaitAny, WaitAnyTimeout, WaitTimeout};
 pub use sched::{ProcessHandle, RunOutcome, SimError};
 pub use simulation::Simulation;
 pub use time::SimTime;

@@ -28,11 +28,10 @@ use crate::time::SimTime;
 use crate::timeline::Timeline;
 use process::ProcSlot;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use timed_queue::TimedQueue;
 
 /// Something the scheduler does at a later delta cycle or time step.
@@ -100,32 +99,29 @@ impl std::error::Error for SimError {}
 
 const NO_PROCESS: Pid = Pid::MAX;
 
-/// Scheduler state that changes on every event; one `RefCell`, borrowed briefly and
-/// never while a process runs.
+/// The processes and the runnable queue: everything an event needs to wake a process.
+/// Kept apart from the queues so that draining a queue and waking processes borrow
+/// disjoint fields.
 #[derive(Default)]
-pub(crate) struct Scheduler {
-    procs: Vec<ProcSlot>,
-    /// Processes to run in the current evaluate phase, in the order they became runnable.
-    runnable: VecDeque<Pid>,
-    /// Actions for the next delta-notification phase, in issue order.
-    delta: Vec<Action>,
-    /// Actions for later time steps.
-    timed: TimedQueue,
-    /// Channels to update in the update phase.
-    updates: Vec<Rc<dyn Update>>,
-    /// Reused buffer for draining `delta` and timed buckets without allocating.
-    scratch: Vec<Action>,
+pub(crate) struct ProcTable {
+    slots: Vec<ProcSlot>,
+    /// Processes to run in the current evaluate phase, in the order they became
+    /// runnable; `runnable[head..]` are still to run. Emptied at the end of each
+    /// evaluate phase, so it never needs to wrap.
+    runnable: Vec<Pid>,
+    head: usize,
 }
 
-impl Scheduler {
+impl ProcTable {
     /// Makes thread `pid` runnable if it is still in the wait numbered `seq`.
     /// Returns whether it was woken.
+    #[inline]
     pub(crate) fn wake_thread(&mut self, pid: Pid, seq: u32, reason: u32) -> bool {
-        let p = &mut self.procs[pid as usize];
+        let p = &mut self.slots[pid as usize];
         if p.waiting && p.seq == seq {
             p.waiting = false;
             p.woken_by = reason;
-            self.runnable.push_back(pid);
+            self.runnable.push(pid);
             true
         } else {
             false
@@ -134,40 +130,91 @@ impl Scheduler {
 
     /// Makes method `pid` runnable unless it already is (a method triggered twice in
     /// one delta cycle runs once, as in SystemC).
+    #[inline]
     pub(crate) fn trigger_method(&mut self, pid: Pid) -> bool {
-        let p = &mut self.procs[pid as usize];
+        let p = &mut self.slots[pid as usize];
         if p.queued || p.terminated {
             return false;
         }
         p.queued = true;
-        self.runnable.push_back(pid);
+        self.runnable.push(pid);
         true
     }
 
     /// Whether the wait numbered `seq` of `pid` is still open (not woken, not replaced).
     pub(crate) fn is_waiting(&self, pid: Pid, seq: u32) -> bool {
-        let p = &self.procs[pid as usize];
+        let p = &self.slots[pid as usize];
         p.waiting && p.seq == seq
     }
 
+    #[inline]
+    fn pop_runnable(&mut self) -> Option<Pid> {
+        match self.runnable.get(self.head) {
+            Some(&pid) => {
+                self.head += 1;
+                Some(pid)
+            }
+            None => {
+                self.runnable.clear();
+                self.head = 0;
+                None
+            }
+        }
+    }
+
+    /// Takes the next runnable process's body out of its slot, for polling.
+    #[inline]
+    fn take_next(&mut self) -> Option<(Pid, Body)> {
+        while let Some(pid) = self.pop_runnable() {
+            let p = &mut self.slots[pid as usize];
+            p.queued = false;
+            if let Some(body) = p.body.take() {
+                return Some((pid, body));
+            }
+        }
+        None
+    }
+
+    fn has_runnable(&self) -> bool {
+        self.head < self.runnable.len()
+    }
+
+    /// Carries out one action; returns whether it was still live (a stale wake-up or
+    /// a cancelled notification is not).
+    #[inline]
+    fn apply(&mut self, action: &Action) -> bool {
+        match action {
+            Action::Wake { pid, seq } => self.wake_thread(*pid, *seq, WOKEN_BY_TIME),
+            Action::Notify { event, gen } => event.fire_pending(*gen, self),
+        }
+    }
+}
+
+/// Scheduler state that changes on every event; one `RefCell`, borrowed briefly and
+/// never while a process runs.
+#[derive(Default)]
+pub(crate) struct Scheduler {
+    pub(crate) procs: ProcTable,
+    /// Actions for the next delta-notification phase, in issue order.
+    delta: Vec<Action>,
+    /// Actions for later time steps.
+    timed: TimedQueue,
+    /// Reused buffer for draining `delta` and timed buckets without allocating.
+    scratch: Vec<Action>,
+}
+
+impl Scheduler {
     pub(crate) fn push_delta(&mut self, action: Action) {
         self.delta.push(action);
     }
 
+    #[inline]
     pub(crate) fn push_timed(&mut self, at: SimTime, action: Action) {
         self.timed.push(at, action);
     }
 
-    /// Carries out one action; returns whether it woke anything.
-    fn apply(&mut self, action: Action) -> bool {
-        match action {
-            Action::Wake { pid, seq } => self.wake_thread(pid, seq, WOKEN_BY_TIME),
-            Action::Notify { event, gen } => event.fire_pending(gen, self),
-        }
-    }
-
     fn has_activity_now(&self) -> bool {
-        !self.runnable.is_empty() || !self.delta.is_empty() || !self.updates.is_empty()
+        self.procs.has_runnable() || !self.delta.is_empty()
     }
 }
 
@@ -179,6 +226,10 @@ pub(crate) struct Kernel {
     current: Cell<Pid>,
     stop_requested: Cell<bool>,
     pub(crate) sched: RefCell<Scheduler>,
+    /// Channels to update in the next update phase, and a spare list the phase
+    /// swaps in so that neither is reallocated.
+    updates: RefCell<Vec<Rc<dyn Update>>>,
+    updates_spare: RefCell<Vec<Rc<dyn Update>>>,
     pub(crate) timeline: Timeline,
     global_quantum: Cell<SimTime>,
 }
@@ -191,6 +242,8 @@ impl Kernel {
             current: Cell::new(NO_PROCESS),
             stop_requested: Cell::new(false),
             sched: RefCell::new(Scheduler::default()),
+            updates: RefCell::new(Vec::new()),
+            updates_spare: RefCell::new(Vec::new()),
             timeline: Timeline::default(),
             global_quantum: Cell::new(SimTime::ZERO),
         }
@@ -230,40 +283,45 @@ impl Kernel {
     /// Name of the running process, if any.
     pub(crate) fn current_name(&self) -> Option<Rc<str>> {
         let pid = self.current.get();
-        (pid != NO_PROCESS).then(|| self.sched.borrow().procs[pid as usize].name.clone())
+        (pid != NO_PROCESS).then(|| self.sched.borrow().procs.slots[pid as usize].name.clone())
     }
 
-    /// Parks the running thread in a new wait and returns its id and wait number.
-    pub(crate) fn begin_wait(&self) -> (Pid, u32) {
+    /// Parks the running thread in a new wait, optionally woken by `timeout` (zero:
+    /// the next delta cycle), and returns its id and wait number.
+    #[inline]
+    pub(crate) fn park(&self, timeout: Option<SimTime>) -> (Pid, u32) {
         let pid = self.current_pid();
         let mut s = self.sched.borrow_mut();
-        let p = &mut s.procs[pid as usize];
+        let p = &mut s.procs.slots[pid as usize];
         p.seq = p.seq.wrapping_add(1);
         p.waiting = true;
-        (pid, p.seq)
-    }
-
-    /// Wakes `pid` from wait `seq` after `delay` (zero: in the next delta cycle).
-    pub(crate) fn wake_after(&self, pid: Pid, seq: u32, delay: SimTime) {
-        let mut s = self.sched.borrow_mut();
-        let action = Action::Wake { pid, seq };
-        if delay.is_zero() {
-            s.push_delta(action);
-        } else {
-            s.push_timed(self.now() + delay, action);
+        let seq = p.seq;
+        if let Some(delay) = timeout {
+            let action = Action::Wake { pid, seq };
+            if delay.is_zero() {
+                s.push_delta(action);
+            } else {
+                s.push_timed(self.now() + delay, action);
+            }
         }
+        (pid, seq)
     }
 
     /// `Some(reason)` once `pid` has been woken from wait `seq`.
+    #[inline]
     pub(crate) fn woken(&self, pid: Pid, seq: u32) -> Option<u32> {
         let s = self.sched.borrow();
-        let p = &s.procs[pid as usize];
+        let p = &s.procs.slots[pid as usize];
         (p.seq == seq && !p.waiting).then_some(p.woken_by)
     }
 
     /// Queues `channel` for the next update phase.
     pub(crate) fn request_update(&self, channel: Rc<dyn Update>) {
-        self.sched.borrow_mut().updates.push(channel);
+        self.updates.borrow_mut().push(channel);
+    }
+
+    fn has_activity_now(&self) -> bool {
+        self.sched.borrow().has_activity_now() || !self.updates.borrow().is_empty()
     }
 
     /// Runs delta cycles and time steps until `limit` (exclusive, like `sc_start(t)`:
@@ -271,7 +329,7 @@ impl Kernel {
     pub(crate) fn run(&self, limit: Option<SimTime>) -> Result<RunOutcome, SimError> {
         self.stop_requested.set(false);
         loop {
-            while self.sched.borrow().has_activity_now() {
+            while self.has_activity_now() {
                 self.delta_cycle()?;
                 if self.stop_requested.get() {
                     return Ok(RunOutcome::Stopped);
@@ -297,7 +355,7 @@ impl Kernel {
 
     /// One delta cycle, starting with a time step if nothing is runnable now.
     pub(crate) fn step_delta(&self) -> Result<Option<SimTime>, SimError> {
-        if !self.sched.borrow().has_activity_now() {
+        if !self.has_activity_now() {
             match self.advance_time(None) {
                 Advance::Advanced => {}
                 _ => return Ok(None),
@@ -313,7 +371,7 @@ impl Kernel {
         let Some(t) = self.step_delta()? else {
             return Ok(None);
         };
-        while self.sched.borrow().has_activity_now() {
+        while self.has_activity_now() {
             self.delta_cycle()?;
         }
         Ok(Some(t))
@@ -323,59 +381,72 @@ impl Kernel {
     fn delta_cycle(&self) -> Result<(), SimError> {
         self.delta_count.set(self.delta_count.get() + 1);
         self.evaluate()?;
-        self.update_phase();
-        let mut s = self.sched.borrow_mut();
-        let s = &mut *s;
-        std::mem::swap(&mut s.delta, &mut s.scratch);
-        let mut actions = std::mem::take(&mut s.scratch);
-        for action in actions.drain(..) {
-            s.apply(action);
+        if !self.updates.borrow().is_empty() {
+            self.update_phase();
         }
-        s.scratch = actions;
+        let mut s = self.sched.borrow_mut();
+        if !s.delta.is_empty() {
+            let Scheduler {
+                procs,
+                delta,
+                scratch,
+                ..
+            } = &mut *s;
+            std::mem::swap(delta, scratch);
+            for action in scratch.iter() {
+                procs.apply(action);
+            }
+            scratch.clear();
+        }
         Ok(())
     }
 
     /// Polls every runnable process, including those made runnable meanwhile by
-    /// immediate notifications, until none is left.
+    /// immediate notifications, until none is left. One `catch_unwind` covers the
+    /// whole phase (not one per poll): a panic can only come from a process, and
+    /// `current` says which.
     fn evaluate(&self) -> Result<(), SimError> {
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            let (pid, mut body) = {
-                let mut s = self.sched.borrow_mut();
-                let Some(pid) = s.runnable.pop_front() else {
-                    return Ok(());
+        match catch_unwind(AssertUnwindSafe(|| self.poll_runnable())) {
+            Ok(()) => Ok(()),
+            Err(panic) => {
+                // The panicking process's body was dropped while unwinding.
+                let pid = self.current.replace(NO_PROCESS);
+                let process = if pid == NO_PROCESS {
+                    "(unknown)".into()
+                } else {
+                    self.terminate(pid)
                 };
-                let p = &mut s.procs[pid as usize];
-                p.queued = false;
-                match p.body.take() {
-                    Some(body) => (pid, body),
-                    None => continue,
-                }
-            };
+                Err(SimError::ProcessPanicked {
+                    process: process.to_string(),
+                    message: panic_message(panic.as_ref()),
+                    time: self.now(),
+                })
+            }
+        }
+    }
+
+    fn poll_runnable(&self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut next = self.sched.borrow_mut().procs.take_next();
+        while let Some((pid, mut body)) = next {
             self.current.set(pid);
-            let result = catch_unwind(AssertUnwindSafe(|| match &mut body {
-                Body::Thread(fut) => fut.as_mut().poll(&mut cx),
+            let finished = match &mut body {
+                Body::Thread(fut) => fut.as_mut().poll(&mut cx).is_ready(),
                 Body::Method(f) => {
                     f();
-                    Poll::Pending
+                    false
                 }
-            }));
-            self.current.set(NO_PROCESS);
-            match result {
-                Ok(Poll::Pending) => self.sched.borrow_mut().procs[pid as usize].body = Some(body),
-                Ok(Poll::Ready(())) => {
-                    drop(body);
-                    self.terminate(pid);
-                }
-                Err(panic) => {
-                    drop(body);
-                    let process = self.terminate(pid);
-                    return Err(SimError::ProcessPanicked {
-                        process: process.to_string(),
-                        message: panic_message(panic.as_ref()),
-                        time: self.now(),
-                    });
-                }
+            };
+            if finished {
+                drop(body);
+                self.current.set(NO_PROCESS);
+                self.terminate(pid);
+                next = self.sched.borrow_mut().procs.take_next();
+            } else {
+                self.current.set(NO_PROCESS);
+                let mut s = self.sched.borrow_mut();
+                s.procs.slots[pid as usize].body = Some(body);
+                next = s.procs.take_next();
             }
         }
     }
@@ -384,7 +455,7 @@ impl Kernel {
     fn terminate(&self, pid: Pid) -> Rc<str> {
         let (name, event) = {
             let mut s = self.sched.borrow_mut();
-            let p = &mut s.procs[pid as usize];
+            let p = &mut s.procs.slots[pid as usize];
             p.terminated = true;
             p.waiting = false;
             (p.name.clone(), p.terminated_event.clone())
@@ -396,37 +467,44 @@ impl Kernel {
     }
 
     fn update_phase(&self) {
-        let mut pending = std::mem::take(&mut self.sched.borrow_mut().updates);
-        for channel in pending.drain(..) {
+        // Swap the request list with the (empty) spare, so channels may request
+        // updates while we iterate (SystemC forbids it; we tolerate it: such a request
+        // waits for the next update phase).
+        std::mem::swap(
+            &mut *self.updates.borrow_mut(),
+            &mut *self.updates_spare.borrow_mut(),
+        );
+        let mut pending = self.updates_spare.borrow_mut();
+        for channel in pending.iter() {
             channel.update();
         }
-        // Keep the buffer's capacity; an update requested *during* the update phase
-        // (SystemC forbids it; we tolerate it) stays queued for the next one.
-        let mut s = self.sched.borrow_mut();
-        pending.append(&mut s.updates);
-        s.updates = pending;
+        pending.clear();
     }
 
     /// Moves time to the earliest pending timed action that still wakes something,
     /// unless that is at or after `limit`.
     fn advance_time(&self, limit: Option<SimTime>) -> Advance {
         let mut s = self.sched.borrow_mut();
-        let s = &mut *s;
+        let Scheduler {
+            procs,
+            timed,
+            scratch,
+            ..
+        } = &mut *s;
         loop {
-            let Some(t) = s.timed.next_time() else {
+            let Some(t) = timed.next_time() else {
                 return Advance::Starved;
             };
             if limit.is_some_and(|limit| t >= limit) {
                 return Advance::LimitReached;
             }
-            let mut actions = std::mem::take(&mut s.scratch);
-            s.timed.pop_into(&mut actions);
-            let mut woke = false;
-            for action in actions.drain(..) {
-                woke |= s.apply(action);
+            timed.pop_into(scratch);
+            let mut live = false;
+            for action in scratch.iter() {
+                live |= procs.apply(action);
             }
-            s.scratch = actions;
-            if woke {
+            scratch.clear();
+            if live {
                 self.now.set(t);
                 return Advance::Advanced;
             }
@@ -439,11 +517,10 @@ impl Kernel {
     /// (`initialize`), or only when triggered (a method with `dont_initialize`).
     pub(crate) fn spawn_body(&self, name: &str, body: Body, initialize: bool) -> Pid {
         let mut s = self.sched.borrow_mut();
-        let pid = s.procs.len() as Pid;
-        s.procs.push(ProcSlot::new(name, body));
+        let pid = s.procs.slots.len() as Pid;
+        s.procs.slots.push(ProcSlot::new(name, body));
         if initialize {
-            s.procs[pid as usize].queued = true;
-            s.runnable.push_back(pid);
+            s.procs.trigger_method(pid);
         }
         pid
     }
@@ -451,19 +528,22 @@ impl Kernel {
     /// Tears down every process and pending action. Dropping process futures drops the
     /// handles they captured, which breaks the `Rc` cycles through the kernel.
     pub(crate) fn shutdown(&self) {
-        let (bodies, updates, delta) = {
+        let updates = std::mem::take(&mut *self.updates.borrow_mut());
+        let (bodies, delta) = {
             let mut s = self.sched.borrow_mut();
-            let bodies: Vec<_> = s.procs.iter_mut().filter_map(|p| p.body.take()).collect();
-            for p in &mut s.procs {
+            let bodies: Vec<_> = s
+                .procs
+                .slots
+                .iter_mut()
+                .filter_map(|p| p.body.take())
+                .collect();
+            for p in &mut s.procs.slots {
                 p.terminated_event = None;
             }
             s.timed.clear();
-            s.runnable.clear();
-            (
-                bodies,
-                std::mem::take(&mut s.updates),
-                std::mem::take(&mut s.delta),
-            )
+            s.procs.runnable.clear();
+            s.procs.head = 0;
+            (bodies, std::mem::take(&mut s.delta))
         };
         // Dropped outside the borrow: a process's locals may run code on drop.
         drop(bodies);

@@ -62,14 +62,14 @@ pub struct ProcessHandle {
 impl ProcessHandle {
     /// The name the process was spawned with.
     pub fn name(&self) -> Rc<str> {
-        self.kernel.sched.borrow().procs[self.pid as usize]
+        self.kernel.sched.borrow().procs.slots[self.pid as usize]
             .name
             .clone()
     }
 
     /// True once the process has returned (or panicked).
     pub fn is_terminated(&self) -> bool {
-        self.kernel.sched.borrow().procs[self.pid as usize].terminated
+        self.kernel.sched.borrow().procs.slots[self.pid as usize].terminated
     }
 
     /// An event notified when the process terminates (SystemC's
@@ -77,12 +77,12 @@ impl ProcessHandle {
     /// already terminated, the event is never notified: check
     /// [`is_terminated`](Self::is_terminated) first.
     pub fn terminated_event(&self) -> Event {
-        if let Some(ev) = &self.kernel.sched.borrow().procs[self.pid as usize].terminated_event {
+        if let Some(ev) = &self.kernel.sched.borrow().procs.slots[self.pid as usize].terminated_event {
             return ev.clone();
         }
         let name = format!("{}.terminated", self.name());
         let ev = Event::with_kernel(self.kernel.clone(), &name);
-        self.kernel.sched.borrow_mut().procs[self.pid as usize].terminated_event = Some(ev.clone());
+        self.kernel.sched.borrow_mut().procs.slots[self.pid as usize].terminated_event = Some(ev.clone());
         ev
     }
 }

@@ -177,7 +177,10 @@ impl Timeline {
         };
         self.by_name.borrow_mut().insert(name.clone(), id);
         if self.enabled.get() {
-            self.emit(&Record::Track { track: id, name: &name });
+            self.emit(&Record::Track {
+                track: id,
+                name: &name,
+            });
         }
         id
     }
@@ -239,7 +242,14 @@ impl TimelineRef<'_> {
     /// Records a span from `start` to `end` (for models that compute a span's end in
     /// advance, loosely-timed style). An `end` before `start` is recorded as empty.
     #[inline]
-    pub fn complete(&self, track: TrackId, name: &str, start: SimTime, end: SimTime, args: Args<'_>) {
+    pub fn complete(
+        &self,
+        track: TrackId,
+        name: &str,
+        start: SimTime,
+        end: SimTime,
+        args: Args<'_>,
+    ) {
         if self.enabled() {
             self.kernel.timeline.emit(&Record::Complete {
                 track,
@@ -295,7 +305,9 @@ impl TimelineRef<'_> {
     pub fn flow_end(&self, track: TrackId, id: u64) {
         if self.enabled() {
             let time = self.kernel.now();
-            self.kernel.timeline.emit(&Record::FlowEnd { track, time, id });
+            self.kernel
+                .timeline
+                .emit(&Record::FlowEnd { track, time, id });
         }
     }
 }

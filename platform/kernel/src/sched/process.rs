@@ -77,12 +77,15 @@ impl ProcessHandle {
     /// already terminated, the event is never notified: check
     /// [`is_terminated`](Self::is_terminated) first.
     pub fn terminated_event(&self) -> Event {
-        if let Some(ev) = &self.kernel.sched.borrow().procs.slots[self.pid as usize].terminated_event {
+        if let Some(ev) =
+            &self.kernel.sched.borrow().procs.slots[self.pid as usize].terminated_event
+        {
             return ev.clone();
         }
         let name = format!("{}.terminated", self.name());
         let ev = Event::with_kernel(self.kernel.clone(), &name);
-        self.kernel.sched.borrow_mut().procs.slots[self.pid as usize].terminated_event = Some(ev.clone());
+        self.kernel.sched.borrow_mut().procs.slots[self.pid as usize].terminated_event =
+            Some(ev.clone());
         ev
     }
 }

@@ -66,7 +66,10 @@ impl fmt::Display for DmiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DmiError::OutOfRange { address, len } => {
-                write!(f, "DMI access of {len} bytes at {address:#x} is outside the grant")
+                write!(
+                    f,
+                    "DMI access of {len} bytes at {address:#x} is outside the grant"
+                )
             }
             DmiError::AccessDenied => write!(f, "DMI grant does not allow this access"),
         }

@@ -155,7 +155,10 @@ impl fmt::Display for BindError {
                 "target socket '{target}' already has an initiator with a backward path"
             ),
             BindError::TargetGone { target } => {
-                write!(f, "target socket '{target}' belongs to a model that was dropped")
+                write!(
+                    f,
+                    "target socket '{target}' belongs to a model that was dropped"
+                )
             }
         }
     }

@@ -1,14 +1,7 @@
-//! The six kernel benchmarks of `shared/design/kernel-benchmarks.md`, with the same
-//! semantics and self-checks as the SystemC 2.3.4 versions in `shared/bench/systemc/`.
-//!
-//! `cargo run --release -p treta-kernel --example kernel_bench -- BENCH [N]`
-//!
-//! prints one `key=value` line and exits 0 only when the self-checks pass. BENCH is
-//! one of a_pingpong, b_manywait, c_fifo, d_tlm_lt_qk1us, d_tlm_lt_wait, e_tlm_at4;
-//! N is the bench's size (for b_manywait, the number of processes P).
+//! The six benchmark programs (shared by the `kernel_bench` example and the test
+//! that runs them small).
 
 use std::cell::{Cell, RefCell};
-use std::process::ExitCode;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 use treta_kernel::tlm::{
@@ -23,43 +16,35 @@ const MEM_SIZE: u64 = 1 << 20;
 const TARGET_LATENCY: SimTime = SimTime::from_ns(10);
 
 /// The outcome of one benchmark: its output line and whether its checks passed.
-struct Outcome {
-    line: String,
-    ok: bool,
+pub struct Outcome {
+    /// The `key=value` line, in the format of the SystemC versions.
+    pub line: String,
+    /// Whether every self-check passed.
+    pub ok: bool,
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(bench) = args.first() else {
-        eprintln!("usage: kernel_bench BENCH [N]  (BENCH: a_pingpong b_manywait c_fifo d_tlm_lt_qk1us d_tlm_lt_wait e_tlm_at4)");
-        return ExitCode::from(2);
-    };
-    let n = match args.get(1).map(|s| s.parse::<u64>()) {
-        None => None,
-        Some(Ok(n)) if n > 0 => Some(n),
-        Some(_) => {
-            eprintln!("kernel_bench: N must be a positive integer, got {:?}", args[1]);
-            return ExitCode::from(2);
-        }
-    };
-    let outcome = match bench.as_str() {
+/// The benchmark names, as given on the command line.
+pub const NAMES: [&str; 6] = [
+    "a_pingpong",
+    "b_manywait",
+    "c_fifo",
+    "d_tlm_lt_qk1us",
+    "d_tlm_lt_wait",
+    "e_tlm_at4",
+];
+
+/// Runs benchmark `name` with size `n` (its default when `None`); `None` for an
+/// unknown name.
+pub fn run(name: &str, n: Option<u64>) -> Option<Outcome> {
+    Some(match name {
         "a_pingpong" => a_pingpong(n.unwrap_or(10_000_000)),
         "b_manywait" => b_manywait(n.unwrap_or(1000)),
         "c_fifo" => c_fifo(n.unwrap_or(10_000_000)),
         "d_tlm_lt_qk1us" => d_tlm_lt(n.unwrap_or(10_000_000), true),
         "d_tlm_lt_wait" => d_tlm_lt(n.unwrap_or(10_000_000), false),
         "e_tlm_at4" => e_tlm_at4(n.unwrap_or(1_000_000)),
-        other => {
-            eprintln!("kernel_bench: unknown bench {other:?}");
-            return ExitCode::from(2);
-        }
-    };
-    println!("{}", outcome.line);
-    if outcome.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+        _ => return None,
+    })
 }
 
 /// Runs `sim` to completion and returns the wall time of the run alone [s].
@@ -382,9 +367,7 @@ fn d_tlm_lt(n: u64, use_qk: bool) -> Outcome {
     };
     let h = n / 2;
     let expect = h.wrapping_mul(h.wrapping_sub(1));
-    let ok = checksum.get() == expect
-        && errors.get() == 0
-        && sim.now() == TARGET_LATENCY * n;
+    let ok = checksum.get() == expect && errors.get() == 0 && sim.now() == TARGET_LATENCY * n;
     Outcome {
         line: format!(
             "bench={bench} system=treta-kernel N={n} sim_end_ns={} kernel_wall_s={wall:.4} \
@@ -436,8 +419,11 @@ fn e_tlm_at4(n: u64) -> Outcome {
     {
         let (checksum, errors, initiator) = (checksum.clone(), errors.clone(), initiator.clone());
         sim.spawn("ini", move |_ctx| async move {
-            let trans: PayloadRef =
-                Rc::new(RefCell::new(Payload::with_data(Command::Write, 0, vec![0; 64])));
+            let trans: PayloadRef = Rc::new(RefCell::new(Payload::with_data(
+                Command::Write,
+                0,
+                vec![0; 64],
+            )));
             for i in 0..n {
                 let (command, address) = txn(i);
                 {

@@ -439,3 +439,38 @@ fn binding_to_a_dropped_target_is_an_error() {
         })
     );
 }
+
+#[test]
+fn peq_delivers_delta_items_in_the_next_delta_even_when_woken_earlier() {
+    let mut sim = Simulation::new();
+    let ctx = sim.ctx().clone();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let peq = {
+        let (got, c) = (got.clone(), ctx.clone());
+        Rc::new(PayloadEventQueue::new(
+            &ctx,
+            "peq",
+            move |item: &'static str| got.borrow_mut().push((item, c.now(), c.delta_count())),
+        ))
+    };
+    {
+        let peq = peq.clone();
+        sim.spawn("p", move |ctx| async move {
+            peq.notify("timed", ns(4));
+            peq.notify("delta", SimTime::ZERO);
+            peq.notify_immediate("immediate");
+            assert_eq!(peq.len(), 3);
+            ctx.wait(ns(1)).await;
+        });
+    }
+    sim.run().unwrap();
+    assert_eq!(
+        *got.borrow(),
+        vec![
+            ("immediate", SimTime::ZERO, 1),
+            ("delta", SimTime::ZERO, 2),
+            ("timed", ns(4), 4)
+        ]
+    );
+    assert!(peq.is_empty());
+}

@@ -5,7 +5,7 @@ use crate::time::SimTime;
 use crate::{Ctx, Event};
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 
 /// A payload event queue. Each item is handed to the callback given at construction,
@@ -21,8 +21,9 @@ struct PeqCore<T> {
     event: Event,
     /// Items for the current evaluate phase.
     immediate: RefCell<Vec<T>>,
-    /// Items for the next delta cycle.
-    delta: RefCell<Vec<T>>,
+    /// Items for a later delta cycle, with the delta count they were notified in:
+    /// due once the kernel has moved past that delta cycle.
+    delta: RefCell<VecDeque<(u64, T)>>,
     timed: RefCell<BinaryHeap<TimedItem<T>>>,
     seq: Cell<u64>,
 }
@@ -59,7 +60,7 @@ impl<T: 'static> PayloadEventQueue<T> {
             ctx: ctx.clone(),
             event: Event::new(ctx, &format!("{name}.event")),
             immediate: RefCell::new(Vec::new()),
-            delta: RefCell::new(Vec::new()),
+            delta: RefCell::new(VecDeque::new()),
             timed: RefCell::new(BinaryHeap::new()),
             seq: Cell::new(0),
         });
@@ -77,7 +78,8 @@ impl<T: 'static> PayloadEventQueue<T> {
     pub fn notify(&self, item: T, delay: SimTime) {
         let core = &self.core;
         if delay.is_zero() {
-            core.delta.borrow_mut().push(item);
+            let notified_in = core.ctx.delta_count();
+            core.delta.borrow_mut().push_back((notified_in, item));
             core.event.notify_delta();
         } else {
             let seq = core.seq.get();
@@ -113,9 +115,25 @@ impl<T> PeqCore<T> {
     /// Hands every item due now to `callback`. Items notified by the callback itself
     /// wait for their own delta cycle or time, as their notification asks.
     fn deliver(&self, batch: &mut Vec<T>, callback: &mut impl FnMut(T)) {
+        {
+            let mut immediate = self.immediate.borrow_mut();
+            if !immediate.is_empty() {
+                std::mem::swap(&mut *immediate, batch);
+            }
+        }
+        {
+            let mut delta = self.delta.borrow_mut();
+            let current = self.ctx.delta_count();
+            while delta
+                .front()
+                .is_some_and(|(notified_in, _)| *notified_in < current)
+            {
+                if let Some((_, item)) = delta.pop_front() {
+                    batch.push(item);
+                }
+            }
+        }
         let now = self.ctx.now();
-        std::mem::swap(&mut *self.immediate.borrow_mut(), batch);
-        batch.append(&mut self.delta.borrow_mut());
         {
             let mut timed = self.timed.borrow_mut();
             while timed.peek().is_some_and(|t| t.at <= now) {
@@ -127,7 +145,11 @@ impl<T> PeqCore<T> {
         for item in batch.drain(..) {
             callback(item);
         }
-        if let Some(next) = self.timed.borrow().peek() {
+        // An immediate notification cancels the event's pending one (SystemC's rule),
+        // so re-arm for whatever is still queued, as SystemC's PEQ does.
+        if !self.delta.borrow().is_empty() {
+            self.event.notify_delta();
+        } else if let Some(next) = self.timed.borrow().peek() {
             self.event.notify_after(next.at - now);
         }
     }

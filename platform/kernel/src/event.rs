@@ -8,10 +8,9 @@
 //! one only if it is earlier. `cancel` removes a pending notification. Waiters are
 //! removed when the event fires; a wait is satisfied by one firing.
 
-use crate::sched::{Action, Kernel, Pid, ProcTable, WOKEN_BY_TIME};
+use crate::sched::{Action, Kernel, Pid, ProcTable, Scheduler, WOKEN_BY_TIME};
 use crate::time::SimTime;
 use crate::Ctx;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,26 +19,43 @@ use std::task::{Context, Poll};
 
 /// A notification point processes can wait on (SystemC's `sc_event`). Cloning gives
 /// another handle to the same event.
+///
+/// The event's state lives in the kernel's event table, so that notifying, waiting and
+/// firing borrow the scheduler once and queue entries are plain indices; the handle
+/// frees the slot when its last clone is dropped.
 #[derive(Clone)]
-pub struct Event(pub(crate) Rc<EventCore>);
+pub struct Event(Rc<EventHandle>);
 
-pub(crate) struct EventCore {
+struct EventHandle {
     kernel: Rc<Kernel>,
+    id: u32,
     name: Box<str>,
-    state: RefCell<EventState>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+impl Drop for EventHandle {
+    fn drop(&mut self) {
+        // Never borrowed here in practice (handles are dropped outside kernel calls);
+        // if it were, the slot would merely stay allocated.
+        if let Ok(mut sched) = self.kernel.sched.try_borrow_mut() {
+            sched.events.free(self.id);
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 enum Pending {
+    #[default]
     None,
     Delta,
     Timed(SimTime),
 }
 
-struct EventState {
+/// The kernel-side state of one event.
+#[derive(Default)]
+pub(crate) struct EventSlot {
     pending: Pending,
-    /// Bumped whenever the pending notification is fired, cancelled or replaced, so
-    /// queue entries of an older generation are known to be stale.
+    /// Bumped whenever the pending notification is fired, cancelled or replaced (and
+    /// when the slot is freed), so queue entries of an older generation are stale.
     gen: u32,
     /// Threads waiting dynamically (`wait`), with the number of their wait and the
     /// index of this event in their wait list.
@@ -55,6 +71,71 @@ struct Waiter {
     index: u32,
 }
 
+/// Every event of a simulation, by id; freed slots are reused.
+#[derive(Default)]
+pub(crate) struct EventTable {
+    slots: Vec<EventSlot>,
+    free: Vec<u32>,
+}
+
+impl EventTable {
+    fn alloc(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.slots.push(EventSlot::default());
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn free(&mut self, id: u32) {
+        let slot = &mut self.slots[id as usize];
+        slot.pending = Pending::None;
+        slot.gen = slot.gen.wrapping_add(1);
+        slot.waiters.clear();
+        slot.methods.clear();
+        self.free.push(id);
+    }
+
+    /// Registers a thread's wait on event `id`; compacts stale waiters first when the
+    /// list is full, so an event that rarely fires does not collect dead entries.
+    #[inline]
+    pub(crate) fn add_waiter(&mut self, procs: &ProcTable, id: u32, pid: Pid, seq: u32, index: u32) {
+        let waiters = &mut self.slots[id as usize].waiters;
+        if !waiters.is_empty() && waiters.len() == waiters.capacity() {
+            waiters.retain(|w| procs.is_waiting(w.pid, w.seq));
+        }
+        waiters.push(Waiter { pid, seq, index });
+    }
+
+    /// Fires the pending notification of event `id` if it is still generation `gen`;
+    /// returns false if it was cancelled or replaced since it was queued.
+    #[inline]
+    pub(crate) fn fire_pending(&mut self, id: u32, gen: u32, procs: &mut ProcTable) -> bool {
+        let slot = &mut self.slots[id as usize];
+        if slot.gen != gen || slot.pending == Pending::None {
+            return false;
+        }
+        slot.pending = Pending::None;
+        slot.gen = slot.gen.wrapping_add(1);
+        fire(slot, procs);
+        true
+    }
+}
+
+/// Wakes every waiter and sensitive method of an event.
+#[inline]
+fn fire(slot: &mut EventSlot, procs: &mut ProcTable) {
+    for w in &slot.waiters {
+        procs.wake_thread(w.pid, w.seq, w.index);
+    }
+    slot.waiters.clear();
+    for &pid in &slot.methods {
+        procs.trigger_method(pid);
+    }
+}
+
 impl Event {
     /// A new event named `name` (names show up in traces and debug output).
     pub fn new(ctx: &Ctx, name: &str) -> Event {
@@ -62,15 +143,11 @@ impl Event {
     }
 
     pub(crate) fn with_kernel(kernel: Rc<Kernel>, name: &str) -> Event {
-        Event(Rc::new(EventCore {
+        let id = kernel.sched.borrow_mut().events.alloc();
+        Event(Rc::new(EventHandle {
             kernel,
+            id,
             name: name.into(),
-            state: RefCell::new(EventState {
-                pending: Pending::None,
-                gen: 0,
-                waiters: Vec::new(),
-                methods: Vec::new(),
-            }),
         }))
     }
 
@@ -79,33 +156,39 @@ impl Event {
         &self.0.name
     }
 
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id
+    }
+
     /// Immediate notification: cancels any pending notification and wakes the waiters
     /// in the current evaluate phase.
     pub fn notify(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
-        let mut st = self.0.state.borrow_mut();
-        if st.pending != Pending::None {
-            st.pending = Pending::None;
-            st.gen = st.gen.wrapping_add(1);
+        let Scheduler { events, procs, .. } = &mut *sched;
+        let slot = &mut events.slots[self.0.id as usize];
+        if slot.pending != Pending::None {
+            slot.pending = Pending::None;
+            slot.gen = slot.gen.wrapping_add(1);
         }
-        fire(&mut st, &mut sched.procs);
+        fire(slot, procs);
     }
 
     /// Delta notification: fires in the next delta cycle. Overrides a pending timed
     /// notification; does nothing if a delta notification is already pending.
     pub fn notify_delta(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
-        let mut st = self.0.state.borrow_mut();
-        match st.pending {
+        let slot = &mut sched.events.slots[self.0.id as usize];
+        match slot.pending {
             Pending::Delta => return,
-            Pending::Timed(_) => st.gen = st.gen.wrapping_add(1),
+            Pending::Timed(_) => slot.gen = slot.gen.wrapping_add(1),
             Pending::None => {}
         }
-        st.pending = Pending::Delta;
-        sched.push_delta(Action::Notify {
-            event: self.0.clone(),
-            gen: st.gen,
-        });
+        slot.pending = Pending::Delta;
+        let action = Action::Notify {
+            event: self.0.id,
+            gen: slot.gen,
+        };
+        sched.push_delta(action);
     }
 
     /// Timed notification `delay` from now (SystemC's `notify(t)`); a zero delay is a
@@ -116,36 +199,39 @@ impl Event {
         }
         let at = self.0.kernel.now() + delay;
         let mut sched = self.0.kernel.sched.borrow_mut();
-        let mut st = self.0.state.borrow_mut();
-        match st.pending {
+        let slot = &mut sched.events.slots[self.0.id as usize];
+        match slot.pending {
             Pending::Delta => return,
             Pending::Timed(pending) if pending <= at => return,
-            Pending::Timed(_) => st.gen = st.gen.wrapping_add(1),
+            Pending::Timed(_) => slot.gen = slot.gen.wrapping_add(1),
             Pending::None => {}
         }
-        st.pending = Pending::Timed(at);
-        sched.push_timed(
-            at,
-            Action::Notify {
-                event: self.0.clone(),
-                gen: st.gen,
-            },
-        );
+        slot.pending = Pending::Timed(at);
+        let action = Action::Notify {
+            event: self.0.id,
+            gen: slot.gen,
+        };
+        sched.push_timed(at, action);
     }
 
     /// Cancels a pending delta or timed notification, if any.
     pub fn cancel(&self) {
-        let mut st = self.0.state.borrow_mut();
-        if st.pending != Pending::None {
-            st.pending = Pending::None;
-            st.gen = st.gen.wrapping_add(1);
+        let mut sched = self.0.kernel.sched.borrow_mut();
+        let slot = &mut sched.events.slots[self.0.id as usize];
+        if slot.pending != Pending::None {
+            slot.pending = Pending::None;
+            slot.gen = slot.gen.wrapping_add(1);
         }
+    }
+
+    fn pending(&self) -> Pending {
+        self.0.kernel.sched.borrow().events.slots[self.0.id as usize].pending
     }
 
     /// When the pending notification fires: `Some(now)` for a delta notification,
     /// `Some(t)` for a timed one, `None` if nothing is pending.
     pub fn pending_time(&self) -> Option<SimTime> {
-        match self.0.state.borrow().pending {
+        match self.pending() {
             Pending::None => None,
             Pending::Delta => Some(self.0.kernel.now()),
             Pending::Timed(t) => Some(t),
@@ -167,46 +253,11 @@ impl Event {
         ))
     }
 
-    /// Registers a thread's wait on this event; compacts stale waiters first when the
-    /// list is full, so an event that rarely fires does not collect dead entries.
-    fn add_waiter(&self, pid: Pid, seq: u32, index: u32) {
-        let mut st = self.0.state.borrow_mut();
-        if !st.waiters.is_empty() && st.waiters.len() == st.waiters.capacity() {
-            let sched = self.0.kernel.sched.borrow();
-            st.waiters.retain(|w| sched.procs.is_waiting(w.pid, w.seq));
-        }
-        st.waiters.push(Waiter { pid, seq, index });
-    }
-
     /// Makes method `pid` statically sensitive to this event.
     pub(crate) fn add_method(&self, pid: Pid) {
-        self.0.state.borrow_mut().methods.push(pid);
-    }
-}
-
-impl EventCore {
-    /// Fires the pending notification of generation `gen`; returns false if it was
-    /// cancelled or replaced since it was queued.
-    pub(crate) fn fire_pending(&self, gen: u32, procs: &mut ProcTable) -> bool {
-        let mut st = self.state.borrow_mut();
-        if st.gen != gen || st.pending == Pending::None {
-            return false;
-        }
-        st.pending = Pending::None;
-        st.gen = st.gen.wrapping_add(1);
-        fire(&mut st, procs);
-        true
-    }
-}
-
-/// Wakes every waiter and sensitive method of an event.
-#[inline]
-fn fire(st: &mut EventState, procs: &mut ProcTable) {
-    for w in st.waiters.drain(..) {
-        procs.wake_thread(w.pid, w.seq, w.index);
-    }
-    for &pid in &st.methods {
-        procs.trigger_method(pid);
+        self.0.kernel.sched.borrow_mut().events.slots[self.0.id as usize]
+            .methods
+            .push(pid);
     }
 }
 
@@ -214,7 +265,7 @@ impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
             .field("name", &self.name())
-            .field("pending", &self.0.state.borrow().pending)
+            .field("pending", &self.pending())
             .finish()
     }
 }
@@ -259,17 +310,7 @@ impl Future for RawWait<'_> {
                 None => Poll::Pending,
             };
         }
-        let (pid, seq) = self.kernel.park(self.timeout);
-        match self.on {
-            WaitOn::Nothing => {}
-            WaitOn::One(ev) => ev.add_waiter(pid, seq, 0),
-            WaitOn::Any(events) => {
-                for (i, ev) in events.iter().enumerate() {
-                    ev.add_waiter(pid, seq, i as u32);
-                }
-            }
-        }
-        self.parked = Some((pid, seq));
+        self.parked = Some(self.kernel.park(&self.on, self.timeout));
         Poll::Pending
     }
 }

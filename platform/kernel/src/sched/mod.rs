@@ -23,7 +23,7 @@ mod timed_queue;
 pub use process::ProcessHandle;
 pub(crate) use process::{Body, Pid};
 
-use crate::event::EventCore;
+use crate::event::{EventTable, WaitOn};
 use crate::time::SimTime;
 use crate::timeline::Timeline;
 use process::ProcSlot;
@@ -34,14 +34,16 @@ use std::rc::Rc;
 use std::task::{Context, Waker};
 use timed_queue::TimedQueue;
 
-/// Something the scheduler does at a later delta cycle or time step.
+/// Something the scheduler does at a later delta cycle or time step. Plain indices,
+/// so queues of actions need no drop glue.
+#[derive(Clone, Copy)]
 pub(crate) enum Action {
     /// Wake thread `pid` if it is still in the wait numbered `seq` (a timed wait or a
     /// timeout).
     Wake { pid: Pid, seq: u32 },
-    /// Fire `event` if its pending notification is still generation `gen` (not
+    /// Fire event `event` if its pending notification is still generation `gen` (not
     /// cancelled or overridden since).
-    Notify { event: Rc<EventCore>, gen: u32 },
+    Notify { event: u32, gen: u32 },
 }
 
 /// A channel whose writes become visible in the update phase (SystemC's
@@ -179,14 +181,15 @@ impl ProcTable {
         self.head < self.runnable.len()
     }
 
-    /// Carries out one action; returns whether it was still live (a stale wake-up or
-    /// a cancelled notification is not).
-    #[inline]
-    fn apply(&mut self, action: &Action) -> bool {
-        match action {
-            Action::Wake { pid, seq } => self.wake_thread(*pid, *seq, WOKEN_BY_TIME),
-            Action::Notify { event, gen } => event.fire_pending(*gen, self),
-        }
+}
+
+/// Carries out one action; returns whether it was still live (a stale wake-up or a
+/// cancelled notification is not).
+#[inline]
+fn apply(procs: &mut ProcTable, events: &mut EventTable, action: Action) -> bool {
+    match action {
+        Action::Wake { pid, seq } => procs.wake_thread(pid, seq, WOKEN_BY_TIME),
+        Action::Notify { event, gen } => events.fire_pending(event, gen, procs),
     }
 }
 
@@ -195,6 +198,7 @@ impl ProcTable {
 #[derive(Default)]
 pub(crate) struct Scheduler {
     pub(crate) procs: ProcTable,
+    pub(crate) events: EventTable,
     /// Actions for the next delta-notification phase, in issue order.
     delta: Vec<Action>,
     /// Actions for later time steps.
@@ -286,16 +290,26 @@ impl Kernel {
         (pid != NO_PROCESS).then(|| self.sched.borrow().procs.slots[pid as usize].name.clone())
     }
 
-    /// Parks the running thread in a new wait, optionally woken by `timeout` (zero:
-    /// the next delta cycle), and returns its id and wait number.
+    /// Parks the running thread in a new wait on `on` and/or `timeout` (zero: the
+    /// next delta cycle), all in one borrow, and returns its id and wait number.
     #[inline]
-    pub(crate) fn park(&self, timeout: Option<SimTime>) -> (Pid, u32) {
+    pub(crate) fn park(&self, on: &WaitOn<'_>, timeout: Option<SimTime>) -> (Pid, u32) {
         let pid = self.current_pid();
         let mut s = self.sched.borrow_mut();
+        let s = &mut *s;
         let p = &mut s.procs.slots[pid as usize];
         p.seq = p.seq.wrapping_add(1);
         p.waiting = true;
         let seq = p.seq;
+        match on {
+            WaitOn::Nothing => {}
+            WaitOn::One(ev) => s.events.add_waiter(&s.procs, ev.id(), pid, seq, 0),
+            WaitOn::Any(list) => {
+                for (i, ev) in list.iter().enumerate() {
+                    s.events.add_waiter(&s.procs, ev.id(), pid, seq, i as u32);
+                }
+            }
+        }
         if let Some(delay) = timeout {
             let action = Action::Wake { pid, seq };
             if delay.is_zero() {
@@ -388,13 +402,14 @@ impl Kernel {
         if !s.delta.is_empty() {
             let Scheduler {
                 procs,
+                events,
                 delta,
                 scratch,
                 ..
             } = &mut *s;
             std::mem::swap(delta, scratch);
-            for action in scratch.iter() {
-                procs.apply(action);
+            for &action in scratch.iter() {
+                apply(procs, events, action);
             }
             scratch.clear();
         }
@@ -487,6 +502,7 @@ impl Kernel {
         let mut s = self.sched.borrow_mut();
         let Scheduler {
             procs,
+            events,
             timed,
             scratch,
             ..
@@ -500,8 +516,8 @@ impl Kernel {
             }
             timed.pop_into(scratch);
             let mut live = false;
-            for action in scratch.iter() {
-                live |= procs.apply(action);
+            for &action in scratch.iter() {
+                live |= apply(procs, events, action);
             }
             scratch.clear();
             if live {

@@ -100,8 +100,15 @@ impl EventTable {
 
     /// Registers a thread's wait on event `id`; compacts stale waiters first when the
     /// list is full, so an event that rarely fires does not collect dead entries.
-    #[inline]
-    pub(crate) fn add_waiter(&mut self, procs: &ProcTable, id: u32, pid: Pid, seq: u32, index: u32) {
+    #[inline(always)]
+    pub(crate) fn add_waiter(
+        &mut self,
+        procs: &ProcTable,
+        id: u32,
+        pid: Pid,
+        seq: u32,
+        index: u32,
+    ) {
         let waiters = &mut self.slots[id as usize].waiters;
         if !waiters.is_empty() && waiters.len() == waiters.capacity() {
             waiters.retain(|w| procs.is_waiting(w.pid, w.seq));
@@ -111,7 +118,7 @@ impl EventTable {
 
     /// Fires the pending notification of event `id` if it is still generation `gen`;
     /// returns false if it was cancelled or replaced since it was queued.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fire_pending(&mut self, id: u32, gen: u32, procs: &mut ProcTable) -> bool {
         let slot = &mut self.slots[id as usize];
         if slot.gen != gen || slot.pending == Pending::None {
@@ -125,7 +132,7 @@ impl EventTable {
 }
 
 /// Wakes every waiter and sensitive method of an event.
-#[inline]
+#[inline(always)]
 fn fire(slot: &mut EventSlot, procs: &mut ProcTable) {
     for w in &slot.waiters {
         procs.wake_thread(w.pid, w.seq, w.index);
@@ -162,6 +169,7 @@ impl Event {
 
     /// Immediate notification: cancels any pending notification and wakes the waiters
     /// in the current evaluate phase.
+    #[inline]
     pub fn notify(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
         let Scheduler { events, procs, .. } = &mut *sched;
@@ -175,6 +183,7 @@ impl Event {
 
     /// Delta notification: fires in the next delta cycle. Overrides a pending timed
     /// notification; does nothing if a delta notification is already pending.
+    #[inline]
     pub fn notify_delta(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
         let slot = &mut sched.events.slots[self.0.id as usize];
@@ -193,6 +202,7 @@ impl Event {
 
     /// Timed notification `delay` from now (SystemC's `notify(t)`); a zero delay is a
     /// delta notification. Kept only if no earlier notification is pending.
+    #[inline]
     pub fn notify_after(&self, delay: SimTime) {
         if delay.is_zero() {
             return self.notify_delta();
@@ -285,8 +295,12 @@ pub(crate) struct RawWait<'a> {
     kernel: &'a Kernel,
     on: WaitOn<'a>,
     timeout: Option<SimTime>,
-    parked: Option<(Pid, u32)>,
+    /// The process and wait number once parked (`pid == NOT_PARKED` before).
+    pid: Pid,
+    seq: u32,
 }
+
+const NOT_PARKED: Pid = Pid::MAX;
 
 impl<'a> RawWait<'a> {
     pub(crate) fn new(kernel: &'a Kernel, on: WaitOn<'a>, timeout: Option<SimTime>) -> Self {
@@ -294,7 +308,8 @@ impl<'a> RawWait<'a> {
             kernel,
             on,
             timeout,
-            parked: None,
+            pid: NOT_PARKED,
+            seq: 0,
         }
     }
 }
@@ -302,15 +317,17 @@ impl<'a> RawWait<'a> {
 impl Future for RawWait<'_> {
     type Output = u32;
 
-    #[inline]
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u32> {
-        if let Some((pid, seq)) = self.parked {
-            return match self.kernel.woken(pid, seq) {
+        if self.pid != NOT_PARKED {
+            return match self.kernel.woken(self.pid, self.seq) {
                 Some(reason) => Poll::Ready(reason),
                 None => Poll::Pending,
             };
         }
-        self.parked = Some(self.kernel.park(&self.on, self.timeout));
+        let (pid, seq) = self.kernel.park(&self.on, self.timeout);
+        self.pid = pid;
+        self.seq = seq;
         Poll::Pending
     }
 }
@@ -321,7 +338,7 @@ pub struct Wait<'a>(pub(crate) RawWait<'a>);
 
 impl Future for Wait<'_> {
     type Output = ();
-    #[inline]
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         Pin::new(&mut self.0).poll(cx).map(|_| ())
     }
@@ -333,7 +350,7 @@ pub struct WaitTimeout<'a>(pub(crate) RawWait<'a>);
 
 impl Future for WaitTimeout<'_> {
     type Output = bool;
-    #[inline]
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         Pin::new(&mut self.0)
             .poll(cx)
@@ -347,7 +364,7 @@ pub struct WaitAny<'a>(pub(crate) RawWait<'a>);
 
 impl Future for WaitAny<'_> {
     type Output = usize;
-    #[inline]
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         Pin::new(&mut self.0).poll(cx).map(|reason| reason as usize)
     }
@@ -360,7 +377,7 @@ pub struct WaitAnyTimeout<'a>(pub(crate) RawWait<'a>);
 
 impl Future for WaitAnyTimeout<'_> {
     type Output = Option<usize>;
-    #[inline]
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<usize>> {
         Pin::new(&mut self.0)
             .poll(cx)

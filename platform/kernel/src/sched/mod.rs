@@ -117,7 +117,7 @@ pub(crate) struct ProcTable {
 impl ProcTable {
     /// Makes thread `pid` runnable if it is still in the wait numbered `seq`.
     /// Returns whether it was woken.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake_thread(&mut self, pid: Pid, seq: u32, reason: u32) -> bool {
         let p = &mut self.slots[pid as usize];
         if p.waiting && p.seq == seq {
@@ -132,7 +132,7 @@ impl ProcTable {
 
     /// Makes method `pid` runnable unless it already is (a method triggered twice in
     /// one delta cycle runs once, as in SystemC).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn trigger_method(&mut self, pid: Pid) -> bool {
         let p = &mut self.slots[pid as usize];
         if p.queued || p.terminated {
@@ -149,7 +149,7 @@ impl ProcTable {
         p.waiting && p.seq == seq
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop_runnable(&mut self) -> Option<Pid> {
         match self.runnable.get(self.head) {
             Some(&pid) => {
@@ -164,14 +164,20 @@ impl ProcTable {
         }
     }
 
-    /// Takes the next runnable process's body out of its slot, for polling.
-    #[inline]
-    fn take_next(&mut self) -> Option<(Pid, Body)> {
+    /// Takes the next runnable process's body out of its slot, for polling, with
+    /// the number of its last wait and why that wait ended.
+    #[inline(always)]
+    fn take_next(&mut self) -> Option<(Pid, Body, (u32, u32))> {
         while let Some(pid) = self.pop_runnable() {
             let p = &mut self.slots[pid as usize];
             p.queued = false;
             if let Some(body) = p.body.take() {
-                return Some((pid, body));
+                let resumed = if p.waiting {
+                    (p.seq.wrapping_sub(1), 0) // still parked: no wait of it has ended
+                } else {
+                    (p.seq, p.woken_by)
+                };
+                return Some((pid, body, resumed));
             }
         }
         None
@@ -180,12 +186,11 @@ impl ProcTable {
     fn has_runnable(&self) -> bool {
         self.head < self.runnable.len()
     }
-
 }
 
 /// Carries out one action; returns whether it was still live (a stale wake-up or a
 /// cancelled notification is not).
-#[inline]
+#[inline(always)]
 fn apply(procs: &mut ProcTable, events: &mut EventTable, action: Action) -> bool {
     match action {
         Action::Wake { pid, seq } => procs.wake_thread(pid, seq, WOKEN_BY_TIME),
@@ -212,7 +217,7 @@ impl Scheduler {
         self.delta.push(action);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_timed(&mut self, at: SimTime, action: Action) {
         self.timed.push(at, action);
     }
@@ -228,6 +233,10 @@ pub(crate) struct Kernel {
     now: Cell<SimTime>,
     delta_count: Cell<u64>,
     current: Cell<Pid>,
+    /// Wait number and wake reason of the running thread, copied when it was taken
+    /// from the runnable queue, so its wait future learns why it woke without a
+    /// borrow of the scheduler.
+    resumed: Cell<(u32, u32)>,
     stop_requested: Cell<bool>,
     pub(crate) sched: RefCell<Scheduler>,
     /// Channels to update in the next update phase, and a spare list the phase
@@ -244,6 +253,7 @@ impl Kernel {
             now: Cell::new(SimTime::ZERO),
             delta_count: Cell::new(0),
             current: Cell::new(NO_PROCESS),
+            resumed: Cell::new((0, 0)),
             stop_requested: Cell::new(false),
             sched: RefCell::new(Scheduler::default()),
             updates: RefCell::new(Vec::new()),
@@ -292,7 +302,7 @@ impl Kernel {
 
     /// Parks the running thread in a new wait on `on` and/or `timeout` (zero: the
     /// next delta cycle), all in one borrow, and returns its id and wait number.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn park(&self, on: &WaitOn<'_>, timeout: Option<SimTime>) -> (Pid, u32) {
         let pid = self.current_pid();
         let mut s = self.sched.borrow_mut();
@@ -321,12 +331,12 @@ impl Kernel {
         (pid, seq)
     }
 
-    /// `Some(reason)` once `pid` has been woken from wait `seq`.
-    #[inline]
+    /// `Some(reason)` once `pid` has been woken from wait `seq`: the running process
+    /// was resumed out of that very wait.
+    #[inline(always)]
     pub(crate) fn woken(&self, pid: Pid, seq: u32) -> Option<u32> {
-        let s = self.sched.borrow();
-        let p = &s.procs.slots[pid as usize];
-        (p.seq == seq && !p.waiting).then_some(p.woken_by)
+        let (resumed_seq, reason) = self.resumed.get();
+        (self.current.get() == pid && resumed_seq == seq).then_some(reason)
     }
 
     /// Queues `channel` for the next update phase.
@@ -443,8 +453,9 @@ impl Kernel {
     fn poll_runnable(&self) {
         let mut cx = Context::from_waker(Waker::noop());
         let mut next = self.sched.borrow_mut().procs.take_next();
-        while let Some((pid, mut body)) = next {
+        while let Some((pid, mut body, resumed)) = next {
             self.current.set(pid);
+            self.resumed.set(resumed);
             let finished = match &mut body {
                 Body::Thread(fut) => fut.as_mut().poll(&mut cx).is_ready(),
                 Body::Method(f) => {

@@ -1,12 +1,18 @@
 //! The queue of timed actions, ordered by time, then by insertion.
 //!
-//! A binary heap holds one entry per *distinct* future time; the actions due at that
-//! time sit in a bucket. So a time step that wakes 370 processes costs one heap pop,
-//! not 370, and scheduling at a time that is already pending costs a lookup and a
-//! `Vec::push`, not a heap sift. The lookup scans the heap's few entries while there
-//! are at most [`SCAN_LIMIT`] distinct times (the common case: a handful of clock
-//! periods and latencies) and uses a hash index beyond that. Buckets are recycled
-//! with their capacity, so a steady-state simulation allocates nothing here.
+//! Actions due at the same time share a *bucket*, so a time step that wakes 370
+//! processes costs one pop, not 370, and scheduling at an already pending time costs a
+//! lookup and a `Vec::push`. The distinct pending times are kept in one of two ways:
+//!
+//! - while there are at most [`SMALL_LIMIT`] of them (the common case: a handful of
+//!   clock periods and latencies), in a small vector sorted latest-first, so the next
+//!   time is its last element, popping is `Vec::pop`, and a new time is placed by a
+//!   short scan from the earliest end;
+//! - beyond that, in a binary heap with a hash index from time to bucket, until they
+//!   drop to half the limit again.
+//!
+//! Buckets are recycled with their capacity, so a steady-state simulation allocates
+//! nothing here.
 
 use super::Action;
 use crate::time::SimTime;
@@ -15,18 +21,19 @@ use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::BinaryHeap;
 
-/// Up to this many distinct pending times, a linear scan of the heap finds a time's
-/// bucket faster than hashing; past it the hash index is built and kept.
-const SCAN_LIMIT: usize = 16;
+/// Most distinct pending times kept in the sorted small vector.
+const SMALL_LIMIT: usize = 16;
 
 /// Timed actions in (time, insertion) order.
 #[derive(Default)]
 pub(crate) struct TimedQueue {
-    /// One entry per distinct pending time, with the index of its bucket.
+    /// Distinct pending times with their bucket, latest first; used while `!large`.
+    small: Vec<(SimTime, u32)>,
+    /// Distinct pending times with their bucket; used while `large`.
     heap: BinaryHeap<Reverse<(SimTime, u32)>>,
-    /// Pending time -> bucket index; maintained only while `indexed`.
+    /// Pending time -> bucket index; used while `large`.
     index: FxHashMap<SimTime, u32>,
-    indexed: bool,
+    large: bool,
     /// Actions per bucket, in insertion order.
     buckets: Vec<Vec<Action>>,
     /// Buckets not in use, kept with their capacity.
@@ -35,36 +42,50 @@ pub(crate) struct TimedQueue {
 
 impl TimedQueue {
     /// Schedules `action` at time `at`, after every action already scheduled at `at`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, at: SimTime, action: Action) {
-        let slot = if self.indexed {
-            match self.index.entry(at) {
-                Entry::Occupied(e) => *e.get(),
-                Entry::Vacant(e) => {
-                    let slot = Self::new_slot(&mut self.free, &mut self.buckets);
-                    e.insert(slot);
-                    self.heap.push(Reverse((at, slot)));
-                    slot
-                }
-            }
+        let slot = if self.large {
+            self.large_slot(at)
         } else {
-            match self.heap.iter().find(|Reverse((t, _))| *t == at) {
-                Some(Reverse((_, slot))) => *slot,
-                None => {
-                    let slot = Self::new_slot(&mut self.free, &mut self.buckets);
-                    self.heap.push(Reverse((at, slot)));
-                    if self.heap.len() > SCAN_LIMIT {
-                        self.index
-                            .extend(self.heap.iter().map(|Reverse((t, s))| (*t, *s)));
-                        self.indexed = true;
-                    }
-                    slot
-                }
-            }
+            self.small_slot(at)
         };
         self.buckets[slot as usize].push(action);
     }
 
+    #[inline(always)]
+    fn small_slot(&mut self, at: SimTime) -> u32 {
+        let mut i = self.small.len();
+        while i > 0 && self.small[i - 1].0 < at {
+            i -= 1;
+        }
+        if i > 0 && self.small[i - 1].0 == at {
+            return self.small[i - 1].1;
+        }
+        let slot = Self::new_slot(&mut self.free, &mut self.buckets);
+        self.small.insert(i, (at, slot));
+        if self.small.len() > SMALL_LIMIT {
+            for (t, s) in self.small.drain(..) {
+                self.heap.push(Reverse((t, s)));
+                self.index.insert(t, s);
+            }
+            self.large = true;
+        }
+        slot
+    }
+
+    fn large_slot(&mut self, at: SimTime) -> u32 {
+        match self.index.entry(at) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let slot = Self::new_slot(&mut self.free, &mut self.buckets);
+                e.insert(slot);
+                self.heap.push(Reverse((at, slot)));
+                slot
+            }
+        }
+    }
+
+    #[inline(always)]
     fn new_slot(free: &mut Vec<u32>, buckets: &mut Vec<Vec<Action>>) -> u32 {
         match free.pop() {
             Some(slot) => slot,
@@ -76,24 +97,38 @@ impl TimedQueue {
     }
 
     /// The earliest pending time, if any.
+    #[inline(always)]
     pub(crate) fn next_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|Reverse((t, _))| *t)
+        if self.large {
+            self.heap.peek().map(|Reverse((t, _))| *t)
+        } else {
+            self.small.last().map(|&(t, _)| t)
+        }
     }
 
     /// Removes the earliest time and swaps its actions into `out` (which must be
     /// empty), returning that time. The bucket takes `out`'s old buffer, so capacity
     /// circulates between the caller's scratch vector and the buckets.
+    #[inline(always)]
     pub(crate) fn pop_into(&mut self, out: &mut Vec<Action>) -> Option<SimTime> {
-        let Reverse((at, slot)) = self.heap.pop()?;
-        if self.indexed {
+        let (at, slot) = if self.large {
+            let Reverse((at, slot)) = self.heap.pop()?;
             self.index.remove(&at);
-            if self.heap.len() <= SCAN_LIMIT / 2 {
+            if self.heap.len() <= SMALL_LIMIT / 2 {
+                // Sorted ascending by `Reverse`, i.e. latest first: the small order.
+                self.small = std::mem::take(&mut self.heap)
+                    .into_sorted_vec()
+                    .into_iter()
+                    .map(|Reverse(e)| e)
+                    .collect();
                 self.index.clear();
-                self.indexed = false;
+                self.large = false;
             }
-        }
-        let bucket = &mut self.buckets[slot as usize];
-        std::mem::swap(bucket, out);
+            (at, slot)
+        } else {
+            self.small.pop()?
+        };
+        std::mem::swap(&mut self.buckets[slot as usize], out);
         self.free.push(slot);
         Some(at)
     }
@@ -101,15 +136,20 @@ impl TimedQueue {
     /// Number of distinct pending times.
     #[cfg(test)]
     pub(crate) fn distinct_times(&self) -> usize {
-        self.heap.len()
+        if self.large {
+            self.heap.len()
+        } else {
+            self.small.len()
+        }
     }
 
     /// Drops every pending action (used when a simulation is torn down, to break the
     /// reference cycles between events and the kernel).
     pub(crate) fn clear(&mut self) {
+        self.small.clear();
         self.heap.clear();
         self.index.clear();
-        self.indexed = false;
+        self.large = false;
         self.buckets.clear();
         self.free.clear();
     }
@@ -152,9 +192,9 @@ mod tests {
     }
 
     #[test]
-    fn many_distinct_times_switch_to_the_index_and_back() {
+    fn many_distinct_times_switch_to_the_heap_and_back() {
         let mut q = TimedQueue::default();
-        let n = 3 * SCAN_LIMIT as u64;
+        let n = 3 * SMALL_LIMIT as u64;
         for round in 0..2 {
             for t in (1..=n).rev() {
                 q.push(SimTime::from_ns(t), wake(t as u32));

@@ -65,7 +65,7 @@ impl<T: 'static> PayloadEventQueue<T> {
             seq: Cell::new(0),
         });
         let method_core = Rc::downgrade(&core);
-        let mut batch: Vec<T> = Vec::new();
+        let mut batch: VecDeque<T> = VecDeque::new();
         ctx.spawn_method(name, &[&core.event], false, move || {
             if let Some(core) = method_core.upgrade() {
                 core.deliver(&mut batch, &mut callback);
@@ -114,11 +114,11 @@ impl<T: 'static> PayloadEventQueue<T> {
 impl<T> PeqCore<T> {
     /// Hands every item due now to `callback`. Items notified by the callback itself
     /// wait for their own delta cycle or time, as their notification asks.
-    fn deliver(&self, batch: &mut Vec<T>, callback: &mut impl FnMut(T)) {
+    fn deliver(&self, batch: &mut VecDeque<T>, callback: &mut impl FnMut(T)) {
         {
             let mut immediate = self.immediate.borrow_mut();
             if !immediate.is_empty() {
-                std::mem::swap(&mut *immediate, batch);
+                batch.extend(immediate.drain(..));
             }
         }
         {
@@ -129,7 +129,7 @@ impl<T> PeqCore<T> {
                 .is_some_and(|(notified_in, _)| *notified_in < current)
             {
                 if let Some((_, item)) = delta.pop_front() {
-                    batch.push(item);
+                    batch.push_back(item);
                 }
             }
         }
@@ -138,11 +138,11 @@ impl<T> PeqCore<T> {
             let mut timed = self.timed.borrow_mut();
             while timed.peek().is_some_and(|t| t.at <= now) {
                 if let Some(t) = timed.pop() {
-                    batch.push(t.item);
+                    batch.push_back(t.item);
                 }
             }
         }
-        for item in batch.drain(..) {
+        while let Some(item) = batch.pop_front() {
             callback(item);
         }
         // An immediate notification cancels the event's pending one (SystemC's rule),

@@ -1,18 +1,19 @@
 //! The queue of timed actions, ordered by time, then by insertion.
 //!
-//! Actions due at the same time share a *bucket*, so a time step that wakes 370
-//! processes costs one pop, not 370, and scheduling at an already pending time costs a
-//! lookup and a `Vec::push`. The distinct pending times are kept in one of two ways:
+//! Two representations, chosen by how much is pending:
 //!
-//! - while there are at most [`SMALL_LIMIT`] of them (the common case: a handful of
-//!   clock periods and latencies), in a small vector sorted latest-first, so the next
-//!   time is its last element, popping is `Vec::pop`, and a new time is placed by a
-//!   short scan from the earliest end;
-//! - beyond that, in a binary heap with a hash index from time to bucket, until they
-//!   drop to half the limit again.
+//! - **flat**, while at most [`FLAT_LIMIT`] actions are pending (the usual case: a few
+//!   processes waiting on a clock or a latency): one vector of `(time, action)`
+//!   sorted latest-first, so the next action is its last element, popping is
+//!   `Vec::pop`, and a new action is placed by a short scan from the earliest end;
+//! - **bucketed**, beyond that: actions due at the same time share a bucket, a binary
+//!   heap orders the distinct times and a hash index finds a time's bucket. A time
+//!   step that wakes 370 processes then costs one heap pop, not 370, and scheduling
+//!   at an already pending time costs a hash lookup and a `Vec::push`.
 //!
-//! Buckets are recycled with their capacity, so a steady-state simulation allocates
-//! nothing here.
+//! The queue moves to buckets when the flat vector overflows and back when the
+//! pending actions drop to half the limit. Buckets are recycled with their
+//! capacity, so a steady-state simulation allocates nothing here.
 
 use super::Action;
 use crate::time::SimTime;
@@ -21,19 +22,22 @@ use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::BinaryHeap;
 
-/// Most distinct pending times kept in the sorted small vector.
-const SMALL_LIMIT: usize = 16;
+/// Most pending actions kept in the flat representation.
+const FLAT_LIMIT: usize = 16;
 
 /// Timed actions in (time, insertion) order.
 #[derive(Default)]
 pub(crate) struct TimedQueue {
-    /// Distinct pending times with their bucket, latest first; used while `!large`.
-    small: Vec<(SimTime, u32)>,
-    /// Distinct pending times with their bucket; used while `large`.
+    /// Pending actions, latest time first and, within a time, latest inserted first;
+    /// used while `!bucketed`.
+    flat: Vec<(SimTime, Action)>,
+    bucketed: bool,
+    /// Actions pending in buckets (while `bucketed`).
+    in_buckets: usize,
+    /// Distinct pending times with their bucket.
     heap: BinaryHeap<Reverse<(SimTime, u32)>>,
-    /// Pending time -> bucket index; used while `large`.
+    /// Pending time -> bucket index.
     index: FxHashMap<SimTime, u32>,
-    large: bool,
     /// Actions per bucket, in insertion order.
     buckets: Vec<Vec<Action>>,
     /// Buckets not in use, kept with their capacity.
@@ -44,112 +48,121 @@ impl TimedQueue {
     /// Schedules `action` at time `at`, after every action already scheduled at `at`.
     #[inline(always)]
     pub(crate) fn push(&mut self, at: SimTime, action: Action) {
-        let slot = if self.large {
-            self.large_slot(at)
-        } else {
-            self.small_slot(at)
-        };
-        self.buckets[slot as usize].push(action);
-    }
-
-    #[inline(always)]
-    fn small_slot(&mut self, at: SimTime) -> u32 {
-        let mut i = self.small.len();
-        while i > 0 && self.small[i - 1].0 < at {
+        if self.bucketed {
+            return self.push_bucketed(at, action);
+        }
+        let mut i = self.flat.len();
+        while i > 0 && self.flat[i - 1].0 <= at {
             i -= 1;
         }
-        if i > 0 && self.small[i - 1].0 == at {
-            return self.small[i - 1].1;
+        self.flat.insert(i, (at, action));
+        if self.flat.len() > FLAT_LIMIT {
+            self.to_buckets();
         }
-        let slot = Self::new_slot(&mut self.free, &mut self.buckets);
-        self.small.insert(i, (at, slot));
-        if self.small.len() > SMALL_LIMIT {
-            for (t, s) in self.small.drain(..) {
-                self.heap.push(Reverse((t, s)));
-                self.index.insert(t, s);
-            }
-            self.large = true;
-        }
-        slot
     }
 
-    fn large_slot(&mut self, at: SimTime) -> u32 {
-        match self.index.entry(at) {
+    fn push_bucketed(&mut self, at: SimTime, action: Action) {
+        let slot = match self.index.entry(at) {
             Entry::Occupied(e) => *e.get(),
             Entry::Vacant(e) => {
-                let slot = Self::new_slot(&mut self.free, &mut self.buckets);
+                let slot = match self.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.buckets.push(Vec::new());
+                        (self.buckets.len() - 1) as u32
+                    }
+                };
                 e.insert(slot);
                 self.heap.push(Reverse((at, slot)));
                 slot
             }
-        }
+        };
+        self.buckets[slot as usize].push(action);
+        self.in_buckets += 1;
     }
 
-    #[inline(always)]
-    fn new_slot(free: &mut Vec<u32>, buckets: &mut Vec<Vec<Action>>) -> u32 {
-        match free.pop() {
-            Some(slot) => slot,
-            None => {
-                buckets.push(Vec::new());
-                (buckets.len() - 1) as u32
-            }
+    /// Moves every flat action into buckets, earliest first.
+    fn to_buckets(&mut self) {
+        self.bucketed = true;
+        let flat = std::mem::take(&mut self.flat);
+        for &(at, action) in flat.iter().rev() {
+            self.push_bucketed(at, action);
         }
+        self.flat = flat;
+        self.flat.clear();
+    }
+
+    /// Moves every bucketed action back into the flat vector.
+    fn to_flat(&mut self) {
+        // Sorted ascending by `Reverse`, i.e. latest time first.
+        for Reverse((at, slot)) in std::mem::take(&mut self.heap).into_sorted_vec() {
+            let bucket = &mut self.buckets[slot as usize];
+            self.flat.extend(bucket.iter().rev().map(|&a| (at, a)));
+            bucket.clear();
+            self.free.push(slot);
+        }
+        self.index.clear();
+        self.in_buckets = 0;
+        self.bucketed = false;
     }
 
     /// The earliest pending time, if any.
     #[inline(always)]
     pub(crate) fn next_time(&self) -> Option<SimTime> {
-        if self.large {
+        if self.bucketed {
             self.heap.peek().map(|Reverse((t, _))| *t)
         } else {
-            self.small.last().map(|&(t, _)| t)
+            self.flat.last().map(|&(t, _)| t)
         }
     }
 
-    /// Removes the earliest time and swaps its actions into `out` (which must be
-    /// empty), returning that time. The bucket takes `out`'s old buffer, so capacity
-    /// circulates between the caller's scratch vector and the buckets.
+    /// Removes the earliest time and moves its actions, in insertion order, into `out`
+    /// (which must be empty), returning that time.
     #[inline(always)]
     pub(crate) fn pop_into(&mut self, out: &mut Vec<Action>) -> Option<SimTime> {
-        let (at, slot) = if self.large {
-            let Reverse((at, slot)) = self.heap.pop()?;
-            self.index.remove(&at);
-            if self.heap.len() <= SMALL_LIMIT / 2 {
-                // Sorted ascending by `Reverse`, i.e. latest first: the small order.
-                self.small = std::mem::take(&mut self.heap)
-                    .into_sorted_vec()
-                    .into_iter()
-                    .map(|Reverse(e)| e)
-                    .collect();
-                self.index.clear();
-                self.large = false;
+        if !self.bucketed {
+            let &(at, _) = self.flat.last()?;
+            while let Some(&(t, action)) = self.flat.last() {
+                if t != at {
+                    break;
+                }
+                out.push(action);
+                self.flat.pop();
             }
-            (at, slot)
-        } else {
-            self.small.pop()?
-        };
+            return Some(at);
+        }
+        let Reverse((at, slot)) = self.heap.pop()?;
+        self.index.remove(&at);
+        // The bucket takes `out`'s old buffer: capacity circulates, nothing allocates.
         std::mem::swap(&mut self.buckets[slot as usize], out);
         self.free.push(slot);
+        self.in_buckets -= out.len();
+        if self.in_buckets <= FLAT_LIMIT / 2 {
+            self.to_flat();
+        }
         Some(at)
     }
 
     /// Number of distinct pending times.
     #[cfg(test)]
     pub(crate) fn distinct_times(&self) -> usize {
-        if self.large {
+        if self.bucketed {
             self.heap.len()
         } else {
-            self.small.len()
+            let mut times: Vec<SimTime> = self.flat.iter().map(|&(t, _)| t).collect();
+            times.dedup();
+            times.len()
         }
     }
 
     /// Drops every pending action (used when a simulation is torn down, to break the
     /// reference cycles between events and the kernel).
     pub(crate) fn clear(&mut self) {
-        self.small.clear();
+        self.flat.clear();
         self.heap.clear();
         self.index.clear();
-        self.large = false;
+        self.bucketed = false;
+        self.in_buckets = 0;
         self.buckets.clear();
         self.free.clear();
     }
@@ -194,7 +207,7 @@ mod tests {
     #[test]
     fn many_distinct_times_switch_to_the_heap_and_back() {
         let mut q = TimedQueue::default();
-        let n = 3 * SMALL_LIMIT as u64;
+        let n = 3 * FLAT_LIMIT as u64;
         for round in 0..2 {
             for t in (1..=n).rev() {
                 q.push(SimTime::from_ns(t), wake(t as u32));

@@ -243,6 +243,9 @@ pub(crate) struct Kernel {
     /// swaps in so that neither is reallocated.
     updates: RefCell<Vec<Rc<dyn Update>>>,
     updates_spare: RefCell<Vec<Rc<dyn Update>>>,
+    /// Whether `updates` is non-empty (checked every delta cycle; a `Cell` is cheaper
+    /// than a borrow).
+    updates_pending: Cell<bool>,
     pub(crate) timeline: Timeline,
     global_quantum: Cell<SimTime>,
 }
@@ -258,6 +261,7 @@ impl Kernel {
             sched: RefCell::new(Scheduler::default()),
             updates: RefCell::new(Vec::new()),
             updates_spare: RefCell::new(Vec::new()),
+            updates_pending: Cell::new(false),
             timeline: Timeline::default(),
             global_quantum: Cell::new(SimTime::ZERO),
         }
@@ -342,51 +346,52 @@ impl Kernel {
     /// Queues `channel` for the next update phase.
     pub(crate) fn request_update(&self, channel: Rc<dyn Update>) {
         self.updates.borrow_mut().push(channel);
+        self.updates_pending.set(true);
     }
 
     fn has_activity_now(&self) -> bool {
-        self.sched.borrow().has_activity_now() || !self.updates.borrow().is_empty()
+        self.updates_pending.get() || self.sched.borrow().has_activity_now()
     }
 
     /// Runs delta cycles and time steps until `limit` (exclusive, like `sc_start(t)`:
     /// activity *at* `limit` is left for the next run), a stop, or starvation.
     pub(crate) fn run(&self, limit: Option<SimTime>) -> Result<RunOutcome, SimError> {
         self.stop_requested.set(false);
-        loop {
-            while self.has_activity_now() {
-                self.delta_cycle()?;
-                if self.stop_requested.get() {
-                    return Ok(RunOutcome::Stopped);
+        self.guarded(|| loop {
+            match self.next_step(limit) {
+                Step::Delta => {}
+                Step::Starved => {
+                    self.move_to(limit);
+                    return RunOutcome::Starved;
+                }
+                Step::LimitReached => {
+                    self.move_to(limit);
+                    return RunOutcome::TimeReached;
                 }
             }
-            match self.advance_time(limit) {
-                Advance::Advanced => {}
-                Advance::Starved => {
-                    if let Some(limit) = limit {
-                        self.now.set(self.now().max(limit));
-                    }
-                    return Ok(RunOutcome::Starved);
-                }
-                Advance::LimitReached => {
-                    if let Some(limit) = limit {
-                        self.now.set(self.now().max(limit));
-                    }
-                    return Ok(RunOutcome::TimeReached);
-                }
+            self.delta_cycle();
+            if self.stop_requested.get() {
+                return RunOutcome::Stopped;
             }
+        })
+    }
+
+    /// With a run-to-time limit, time ends at the limit (SystemC's default policy).
+    fn move_to(&self, limit: Option<SimTime>) {
+        if let Some(limit) = limit {
+            self.now.set(self.now().max(limit));
         }
     }
 
     /// One delta cycle, starting with a time step if nothing is runnable now.
     pub(crate) fn step_delta(&self) -> Result<Option<SimTime>, SimError> {
-        if !self.has_activity_now() {
-            match self.advance_time(None) {
-                Advance::Advanced => {}
-                _ => return Ok(None),
+        self.guarded(|| match self.next_step(None) {
+            Step::Delta => {
+                self.delta_cycle();
+                Some(self.now())
             }
-        }
-        self.delta_cycle()?;
-        Ok(Some(self.now()))
+            Step::Starved | Step::LimitReached => None,
+        })
     }
 
     /// All delta cycles of one time step, starting with a time step if nothing is
@@ -395,17 +400,86 @@ impl Kernel {
         let Some(t) = self.step_delta()? else {
             return Ok(None);
         };
-        while self.has_activity_now() {
-            self.delta_cycle()?;
-        }
+        self.guarded(|| {
+            while self.has_activity_now() {
+                self.delta_cycle();
+            }
+        })?;
         Ok(Some(t))
     }
 
+    /// Runs `f`; a panic in it (always a process's: kernel code does not panic on
+    /// any input) terminates that process and becomes a `SimError`.
+    fn guarded<R>(&self, f: impl FnOnce() -> R) -> Result<R, SimError> {
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(r) => Ok(r),
+            Err(panic) => {
+                // The panicking process's body was dropped while unwinding.
+                let pid = self.current.replace(NO_PROCESS);
+                let process = if pid == NO_PROCESS {
+                    "(channel update)".into()
+                } else {
+                    self.terminate(pid)
+                };
+                Err(SimError::ProcessPanicked {
+                    process: process.to_string(),
+                    message: panic_message(panic.as_ref()),
+                    time: self.now(),
+                })
+            }
+        }
+    }
+
+    /// Whether a delta cycle is due now, else moves time to the next timed activity
+    /// (in one borrow of the scheduler).
+    #[inline(always)]
+    fn next_step(&self, limit: Option<SimTime>) -> Step {
+        if self.updates_pending.get() {
+            return Step::Delta;
+        }
+        let mut s = self.sched.borrow_mut();
+        if s.has_activity_now() {
+            return Step::Delta;
+        }
+        let Scheduler {
+            procs,
+            events,
+            timed,
+            scratch,
+            delta,
+            ..
+        } = &mut *s;
+        loop {
+            let Some(t) = timed.next_time() else {
+                return Step::Starved;
+            };
+            if limit.is_some_and(|limit| t >= limit) {
+                return Step::LimitReached;
+            }
+            timed.pop_into(scratch);
+            let mut live = false;
+            for &action in scratch.iter() {
+                live |= apply(procs, events, action);
+            }
+            scratch.clear();
+            if live {
+                self.now.set(t);
+                if procs.has_runnable() || !delta.is_empty() {
+                    return Step::Delta;
+                }
+            }
+            // Nothing to run at `t`: either every action there was stale (cancelled
+            // notifications, timeouts that lost: time does not move there, as in
+            // SystemC) or an event fired with no one waiting (time moved).
+        }
+    }
+
     /// Evaluate, update and delta-notification phases.
-    fn delta_cycle(&self) -> Result<(), SimError> {
+    #[inline(always)]
+    fn delta_cycle(&self) {
         self.delta_count.set(self.delta_count.get() + 1);
-        self.evaluate()?;
-        if !self.updates.borrow().is_empty() {
+        self.poll_runnable();
+        if self.updates_pending.get() {
             self.update_phase();
         }
         let mut s = self.sched.borrow_mut();
@@ -422,31 +496,6 @@ impl Kernel {
                 apply(procs, events, action);
             }
             scratch.clear();
-        }
-        Ok(())
-    }
-
-    /// Polls every runnable process, including those made runnable meanwhile by
-    /// immediate notifications, until none is left. One `catch_unwind` covers the
-    /// whole phase (not one per poll): a panic can only come from a process, and
-    /// `current` says which.
-    fn evaluate(&self) -> Result<(), SimError> {
-        match catch_unwind(AssertUnwindSafe(|| self.poll_runnable())) {
-            Ok(()) => Ok(()),
-            Err(panic) => {
-                // The panicking process's body was dropped while unwinding.
-                let pid = self.current.replace(NO_PROCESS);
-                let process = if pid == NO_PROCESS {
-                    "(unknown)".into()
-                } else {
-                    self.terminate(pid)
-                };
-                Err(SimError::ProcessPanicked {
-                    process: process.to_string(),
-                    message: panic_message(panic.as_ref()),
-                    time: self.now(),
-                })
-            }
         }
     }
 
@@ -500,44 +549,12 @@ impl Kernel {
             &mut *self.updates.borrow_mut(),
             &mut *self.updates_spare.borrow_mut(),
         );
+        self.updates_pending.set(false);
         let mut pending = self.updates_spare.borrow_mut();
         for channel in pending.iter() {
             channel.update();
         }
         pending.clear();
-    }
-
-    /// Moves time to the earliest pending timed action that still wakes something,
-    /// unless that is at or after `limit`.
-    fn advance_time(&self, limit: Option<SimTime>) -> Advance {
-        let mut s = self.sched.borrow_mut();
-        let Scheduler {
-            procs,
-            events,
-            timed,
-            scratch,
-            ..
-        } = &mut *s;
-        loop {
-            let Some(t) = timed.next_time() else {
-                return Advance::Starved;
-            };
-            if limit.is_some_and(|limit| t >= limit) {
-                return Advance::LimitReached;
-            }
-            timed.pop_into(scratch);
-            let mut live = false;
-            for &action in scratch.iter() {
-                live |= apply(procs, events, action);
-            }
-            scratch.clear();
-            if live {
-                self.now.set(t);
-                return Advance::Advanced;
-            }
-            // Every action at `t` was stale (cancelled notifications, timeouts that
-            // lost): time does not move there, as in SystemC.
-        }
     }
 
     /// Spawns a process; it first runs in the current or next evaluate phase
@@ -580,9 +597,13 @@ impl Kernel {
     }
 }
 
-enum Advance {
-    Advanced,
+/// What the run loop does next.
+enum Step {
+    /// Run a delta cycle at the current time.
+    Delta,
+    /// Nothing is left to do.
     Starved,
+    /// The next activity is at or after the run's end time.
     LimitReached,
 }
 

@@ -34,10 +34,12 @@ impl SimTime {
     pub const MAX: SimTime = SimTime(u64::MAX);
 
     /// A time of `ps` picoseconds.
+    #[inline]
     pub const fn from_ps(ps: u64) -> SimTime {
         SimTime(ps)
     }
     /// A time of `ns` nanoseconds. Panics if it does not fit in 64 bits of picoseconds.
+    #[inline]
     pub const fn from_ns(ns: u64) -> SimTime {
         Self::scaled(ns, 1_000)
     }
@@ -62,10 +64,12 @@ impl SimTime {
     }
 
     /// The time in picoseconds.
+    #[inline]
     pub const fn as_ps(self) -> u64 {
         self.0
     }
     /// The time in nanoseconds, rounded down.
+    #[inline]
     pub const fn as_ns(self) -> u64 {
         self.0 / 1_000
     }
@@ -74,11 +78,13 @@ impl SimTime {
         self.0 as f64 * 1e-12
     }
     /// True for time zero.
+    #[inline]
     pub const fn is_zero(self) -> bool {
         self.0 == 0
     }
 
     /// `self + rhs`, or `None` on overflow.
+    #[inline]
     pub const fn checked_add(self, rhs: SimTime) -> Option<SimTime> {
         match self.0.checked_add(rhs.0) {
             Some(v) => Some(SimTime(v)),
@@ -86,6 +92,7 @@ impl SimTime {
         }
     }
     /// `self - rhs`, or `None` if `rhs > self`.
+    #[inline]
     pub const fn checked_sub(self, rhs: SimTime) -> Option<SimTime> {
         match self.0.checked_sub(rhs.0) {
             Some(v) => Some(SimTime(v)),
@@ -112,6 +119,7 @@ impl SimTime {
 impl Add for SimTime {
     type Output = SimTime;
     /// Panics on overflow (see the module doc for why).
+    #[inline]
     fn add(self, rhs: SimTime) -> SimTime {
         match self.checked_add(rhs) {
             Some(t) => t,
@@ -120,6 +128,7 @@ impl Add for SimTime {
     }
 }
 impl AddAssign for SimTime {
+    #[inline]
     fn add_assign(&mut self, rhs: SimTime) {
         *self = *self + rhs;
     }
@@ -127,6 +136,7 @@ impl AddAssign for SimTime {
 impl Sub for SimTime {
     type Output = SimTime;
     /// Panics when `rhs > self` (a negative time is always a scheduling bug).
+    #[inline]
     fn sub(self, rhs: SimTime) -> SimTime {
         match self.checked_sub(rhs) {
             Some(t) => t,

@@ -235,22 +235,24 @@ impl Memory {
     }
 
     /// Copies between the payload and the array; sets the response status.
+    #[inline]
     fn access(&self, trans: &mut Payload) {
-        let a = trans.address;
+        let a = trans.address as usize;
         let len = trans.data_length();
-        if a + len as u64 > MEM_SIZE
-            || trans.byte_enables.is_some()
-            || trans.effective_streaming_width() < len
-        {
+        let mut bytes = self.bytes.borrow_mut();
+        let Some(cells) = bytes.get_mut(a..a.saturating_add(len)) else {
             trans.response = ResponseStatus::AddressError;
             return;
+        };
+        if trans.byte_enables.is_some() || trans.effective_streaming_width() < len {
+            trans.response = ResponseStatus::GenericError;
+            return;
         }
-        let range = a as usize..a as usize + len;
         let command = trans.command;
         if let Some(data) = trans.data_mut() {
             match command {
-                Command::Write => self.bytes.borrow_mut()[range].copy_from_slice(data),
-                Command::Read => data.copy_from_slice(&self.bytes.borrow()[range]),
+                Command::Write => cells.copy_from_slice(data),
+                Command::Read => data.copy_from_slice(cells),
                 Command::Ignore => {}
             }
         }
@@ -329,6 +331,7 @@ fn d_tlm_lt(n: u64, use_qk: bool) -> Outcome {
         sim.spawn("ini", move |ctx| async move {
             let mut trans = Payload::with_data(Command::Write, 0, vec![0; 64]);
             let mut qk = QuantumKeeper::new(&ctx);
+            let (mut sum, mut errs) = (0u64, 0u64);
             for i in 0..n {
                 let (command, address) = txn(i);
                 trans.reset(command, address);
@@ -348,17 +351,19 @@ fn d_tlm_lt(n: u64, use_qk: bool) -> Outcome {
                     ctx.wait(delay).await;
                 }
                 if trans.response.is_error() {
-                    errors.set(errors.get() + 1);
+                    errs += 1;
                 }
                 if let (Command::Read, Some(data)) = (command, trans.data()) {
                     let mut word = [0u8; 8];
                     word.copy_from_slice(&data[..8]);
-                    checksum.set(checksum.get().wrapping_add(u64::from_le_bytes(word)));
+                    sum = sum.wrapping_add(u64::from_le_bytes(word));
                 }
             }
             if use_qk {
                 qk.sync().await;
             }
+            checksum.set(sum);
+            errors.set(errs);
         });
     }
     let wall = match timed_run(&mut sim) {

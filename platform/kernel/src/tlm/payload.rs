@@ -36,10 +36,12 @@ pub enum ResponseStatus {
 
 impl ResponseStatus {
     /// True for `Ok`.
+    #[inline]
     pub fn is_ok(self) -> bool {
         self == ResponseStatus::Ok
     }
     /// True for every error status (not `Ok`, not `Incomplete`).
+    #[inline]
     pub fn is_error(self) -> bool {
         !matches!(self, ResponseStatus::Ok | ResponseStatus::Incomplete)
     }
@@ -99,6 +101,7 @@ impl Payload {
 
     /// Prepares the payload for another transaction, keeping its buffers: sets the
     /// command and address and marks the response incomplete.
+    #[inline]
     pub fn reset(&mut self, command: Command, address: u64) {
         self.command = command;
         self.address = address;
@@ -107,16 +110,19 @@ impl Payload {
     }
 
     /// Bytes transferred.
+    #[inline]
     pub fn data_length(&self) -> usize {
         self.data_length
     }
 
     /// The data, or `None` for a timing-only payload.
+    #[inline]
     pub fn data(&self) -> Option<&[u8]> {
         self.data.as_deref()
     }
 
     /// The data, mutable, or `None` for a timing-only payload.
+    #[inline]
     pub fn data_mut(&mut self) -> Option<&mut [u8]> {
         self.data.as_deref_mut()
     }
@@ -134,11 +140,13 @@ impl Payload {
     }
 
     /// True when the payload carries no data buffer.
+    #[inline]
     pub fn is_timing_only(&self) -> bool {
         self.data.is_none()
     }
 
     /// The effective streaming width (the data length when 0).
+    #[inline]
     pub fn effective_streaming_width(&self) -> usize {
         if self.streaming_width == 0 {
             self.data_length

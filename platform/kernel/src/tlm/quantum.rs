@@ -29,6 +29,7 @@ impl QuantumKeeper {
 
     /// Time from now to the next global-quantum boundary (zero when the quantum is
     /// zero: sync at every check).
+    #[inline]
     pub fn compute_local_quantum(&self) -> SimTime {
         let quantum = self.ctx.global_quantum().as_ps();
         if quantum == 0 {
@@ -39,26 +40,31 @@ impl QuantumKeeper {
     }
 
     /// Adds `t` to the local time.
+    #[inline]
     pub fn inc(&mut self, t: SimTime) {
         self.local += t;
     }
 
     /// Sets the local time (e.g. to the delay annotated by `b_transport`).
+    #[inline]
     pub fn set(&mut self, t: SimTime) {
         self.local = t;
     }
 
     /// The local time offset.
+    #[inline]
     pub fn local_time(&self) -> SimTime {
         self.local
     }
 
     /// Simulated time plus the local offset: the initiator's notion of now.
+    #[inline]
     pub fn current_time(&self) -> SimTime {
         self.ctx.now() + self.local
     }
 
     /// True once the local time reached the sync point.
+    #[inline]
     pub fn need_sync(&self) -> bool {
         self.ctx.now() + self.local >= self.next_sync
     }
@@ -70,6 +76,7 @@ impl QuantumKeeper {
     }
 
     /// Zeroes the local time and computes the next sync point.
+    #[inline]
     pub fn reset(&mut self) {
         self.local = SimTime::ZERO;
         self.next_sync = self.ctx.now() + self.compute_local_quantum();

@@ -456,12 +456,8 @@ impl Kernel {
             if limit.is_some_and(|limit| t >= limit) {
                 return Step::LimitReached;
             }
-            timed.pop_into(scratch);
             let mut live = false;
-            for &action in scratch.iter() {
-                live |= apply(procs, events, action);
-            }
-            scratch.clear();
+            timed.pop_each(scratch, |action| live |= apply(procs, events, action));
             if live {
                 self.now.set(t);
                 if procs.has_runnable() || !delta.is_empty() {

@@ -116,27 +116,36 @@ impl TimedQueue {
         }
     }
 
-    /// Removes the earliest time and moves its actions, in insertion order, into `out`
-    /// (which must be empty), returning that time.
+    /// Removes the earliest time and hands its actions, in insertion order, to `apply`,
+    /// returning that time. `scratch` (empty on entry and on return) holds a bucket
+    /// while it is applied; it swaps buffers with the bucket, so capacity circulates
+    /// and nothing allocates.
     #[inline(always)]
-    pub(crate) fn pop_into(&mut self, out: &mut Vec<Action>) -> Option<SimTime> {
+    pub(crate) fn pop_each(
+        &mut self,
+        scratch: &mut Vec<Action>,
+        mut apply: impl FnMut(Action),
+    ) -> Option<SimTime> {
         if !self.bucketed {
             let &(at, _) = self.flat.last()?;
             while let Some(&(t, action)) = self.flat.last() {
                 if t != at {
                     break;
                 }
-                out.push(action);
                 self.flat.pop();
+                apply(action);
             }
             return Some(at);
         }
         let Reverse((at, slot)) = self.heap.pop()?;
         self.index.remove(&at);
-        // The bucket takes `out`'s old buffer: capacity circulates, nothing allocates.
-        std::mem::swap(&mut self.buckets[slot as usize], out);
+        std::mem::swap(&mut self.buckets[slot as usize], scratch);
         self.free.push(slot);
-        self.in_buckets -= out.len();
+        self.in_buckets -= scratch.len();
+        for &action in scratch.iter() {
+            apply(action);
+        }
+        scratch.clear();
         if self.in_buckets <= FLAT_LIMIT / 2 {
             self.to_flat();
         }
@@ -176,14 +185,16 @@ mod tests {
         Action::Wake { pid, seq: 0 }
     }
 
-    fn pids(actions: &[Action]) -> Vec<u32> {
-        actions
-            .iter()
-            .map(|a| match a {
-                Action::Wake { pid, .. } => *pid,
-                Action::Notify { .. } => u32::MAX,
-            })
-            .collect()
+    /// Pops the next time and the pids of its wake actions.
+    fn pop(q: &mut TimedQueue) -> Option<(SimTime, Vec<u32>)> {
+        let mut pids = Vec::new();
+        let mut scratch = Vec::new();
+        let t = q.pop_each(&mut scratch, |a| match a {
+            Action::Wake { pid, .. } => pids.push(pid),
+            Action::Notify { .. } => pids.push(u32::MAX),
+        })?;
+        assert!(scratch.is_empty());
+        Some((t, pids))
     }
 
     #[test]
@@ -194,14 +205,9 @@ mod tests {
         q.push(SimTime::from_ns(5), wake(3));
         q.push(SimTime::from_ns(2), wake(4));
         assert_eq!(q.distinct_times(), 2);
-        let mut out = Vec::new();
-        assert_eq!(q.pop_into(&mut out), Some(SimTime::from_ns(2)));
-        assert_eq!(pids(&out), vec![2, 4]);
-        out.clear();
-        assert_eq!(q.pop_into(&mut out), Some(SimTime::from_ns(5)));
-        assert_eq!(pids(&out), vec![1, 3]);
-        out.clear();
-        assert_eq!(q.pop_into(&mut out), None);
+        assert_eq!(pop(&mut q), Some((SimTime::from_ns(2), vec![2, 4])));
+        assert_eq!(pop(&mut q), Some((SimTime::from_ns(5), vec![1, 3])));
+        assert_eq!(pop(&mut q), None);
     }
 
     #[test]
@@ -214,13 +220,13 @@ mod tests {
                 q.push(SimTime::from_ns(t), wake(1000 + t as u32));
             }
             assert_eq!(q.distinct_times(), n as usize, "round {round}");
-            let mut out = Vec::new();
             for t in 1..=n {
-                assert_eq!(q.pop_into(&mut out), Some(SimTime::from_ns(t)));
-                assert_eq!(pids(&out), vec![t as u32, 1000 + t as u32]);
-                out.clear();
+                assert_eq!(
+                    pop(&mut q),
+                    Some((SimTime::from_ns(t), vec![t as u32, 1000 + t as u32]))
+                );
             }
-            assert_eq!(q.pop_into(&mut out), None);
+            assert_eq!(pop(&mut q), None);
         }
     }
 }

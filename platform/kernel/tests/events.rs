@@ -282,3 +282,37 @@ fn simulations_are_independent_and_run_on_threads() {
     let ends: Vec<SimTime> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(ends, (1..=4).map(|k| ns(1000 * k)).collect::<Vec<_>>());
 }
+
+#[test]
+fn processes_spawned_while_running_run_in_the_same_evaluate_phase() {
+    let mut sim = Simulation::new();
+    let log: Log = Rc::default();
+    {
+        let log = log.clone();
+        sim.spawn("parent", move |ctx| async move {
+            ctx.wait(ns(2)).await;
+            for i in 0..3 {
+                let log = log.clone();
+                ctx.spawn(&format!("child{i}"), move |ctx| async move {
+                    log_at(&log, &ctx, &format!("child{i} start"));
+                    ctx.wait(ns(i + 1)).await;
+                    log_at(&log, &ctx, &format!("child{i} end"));
+                });
+            }
+            log_at(&log, &ctx, "parent spawned");
+        });
+    }
+    assert_eq!(sim.run().unwrap(), RunOutcome::Starved);
+    assert_eq!(
+        *log.borrow(),
+        vec![
+            "2 ns d2 parent spawned",
+            "2 ns d2 child0 start",
+            "2 ns d2 child1 start",
+            "2 ns d2 child2 start",
+            "3 ns d3 child0 end",
+            "4 ns d4 child1 end",
+            "5 ns d5 child2 end",
+        ]
+    );
+}

@@ -164,20 +164,20 @@ impl ProcTable {
         }
     }
 
-    /// Takes the next runnable process's body out of its slot, for polling, with
-    /// the number of its last wait and why that wait ended.
+    /// The next runnable live process, with the number of its last wait and why that
+    /// wait ended.
     #[inline(always)]
-    fn take_next(&mut self) -> Option<(Pid, Body, (u32, u32))> {
+    fn take_next(&mut self) -> Option<(Pid, (u32, u32))> {
         while let Some(pid) = self.pop_runnable() {
             let p = &mut self.slots[pid as usize];
             p.queued = false;
-            if let Some(body) = p.body.take() {
+            if !p.terminated {
                 let resumed = if p.waiting {
                     (p.seq.wrapping_sub(1), 0) // still parked: no wait of it has ended
                 } else {
                     (p.seq, p.woken_by)
                 };
-                return Some((pid, body, resumed));
+                return Some((pid, resumed));
             }
         }
         None
@@ -239,6 +239,13 @@ pub(crate) struct Kernel {
     resumed: Cell<(u32, u32)>,
     stop_requested: Cell<bool>,
     pub(crate) sched: RefCell<Scheduler>,
+    /// Process bodies by pid, while no run is going on; a run moves them into its
+    /// [`Running`] so it can poll them in place, without a borrow per poll.
+    bodies: RefCell<Vec<Option<Body>>>,
+    /// Bodies of processes spawned during a run, adopted by the run after each poll.
+    spawned: RefCell<Vec<(Pid, Body)>>,
+    spawned_pending: Cell<bool>,
+    running: Cell<bool>,
     /// Channels to update in the next update phase, and a spare list the phase
     /// swaps in so that neither is reallocated.
     updates: RefCell<Vec<Rc<dyn Update>>>,
@@ -259,6 +266,10 @@ impl Kernel {
             resumed: Cell::new((0, 0)),
             stop_requested: Cell::new(false),
             sched: RefCell::new(Scheduler::default()),
+            bodies: RefCell::new(Vec::new()),
+            spawned: RefCell::new(Vec::new()),
+            spawned_pending: Cell::new(false),
+            running: Cell::new(false),
             updates: RefCell::new(Vec::new()),
             updates_spare: RefCell::new(Vec::new()),
             updates_pending: Cell::new(false),
@@ -357,7 +368,7 @@ impl Kernel {
     /// activity *at* `limit` is left for the next run), a stop, or starvation.
     pub(crate) fn run(&self, limit: Option<SimTime>) -> Result<RunOutcome, SimError> {
         self.stop_requested.set(false);
-        self.guarded(|| loop {
+        self.guarded(|run| loop {
             match self.next_step(limit) {
                 Step::Delta => {}
                 Step::Starved => {
@@ -369,7 +380,7 @@ impl Kernel {
                     return RunOutcome::TimeReached;
                 }
             }
-            self.delta_cycle();
+            run.delta_cycle();
             if self.stop_requested.get() {
                 return RunOutcome::Stopped;
             }
@@ -385,9 +396,9 @@ impl Kernel {
 
     /// One delta cycle, starting with a time step if nothing is runnable now.
     pub(crate) fn step_delta(&self) -> Result<Option<SimTime>, SimError> {
-        self.guarded(|| match self.next_step(None) {
+        self.guarded(|run| match self.next_step(None) {
             Step::Delta => {
-                self.delta_cycle();
+                run.delta_cycle();
                 Some(self.now())
             }
             Step::Starved | Step::LimitReached => None,
@@ -397,28 +408,33 @@ impl Kernel {
     /// All delta cycles of one time step, starting with a time step if nothing is
     /// runnable now.
     pub(crate) fn step_time(&self) -> Result<Option<SimTime>, SimError> {
-        let Some(t) = self.step_delta()? else {
-            return Ok(None);
-        };
-        self.guarded(|| {
-            while self.has_activity_now() {
-                self.delta_cycle();
+        self.guarded(|run| {
+            if !matches!(self.next_step(None), Step::Delta) {
+                return None;
             }
-        })?;
-        Ok(Some(t))
+            let t = self.now();
+            run.delta_cycle();
+            while self.has_activity_now() {
+                run.delta_cycle();
+            }
+            Some(t)
+        })
     }
 
-    /// Runs `f`; a panic in it (always a process's: kernel code does not panic on
-    /// any input) terminates that process and becomes a `SimError`.
-    fn guarded<R>(&self, f: impl FnOnce() -> R) -> Result<R, SimError> {
-        match catch_unwind(AssertUnwindSafe(f)) {
+    /// Runs `f` with the process bodies at hand; a panic in it (always a process's:
+    /// kernel code does not panic on any input) terminates that process and becomes
+    /// a `SimError`.
+    fn guarded<R>(&self, f: impl FnOnce(&mut Running<'_>) -> R) -> Result<R, SimError> {
+        let mut run = Running::new(self);
+        match catch_unwind(AssertUnwindSafe(|| f(&mut run))) {
             Ok(r) => Ok(r),
             Err(panic) => {
-                // The panicking process's body was dropped while unwinding.
                 let pid = self.current.replace(NO_PROCESS);
                 let process = if pid == NO_PROCESS {
                     "(channel update)".into()
                 } else {
+                    // Drop what is left of the panicked body (its live locals).
+                    drop(run.bodies.get_mut(pid as usize).and_then(Option::take));
                     self.terminate(pid)
                 };
                 Err(SimError::ProcessPanicked {
@@ -470,58 +486,6 @@ impl Kernel {
         }
     }
 
-    /// Evaluate, update and delta-notification phases.
-    #[inline(always)]
-    fn delta_cycle(&self) {
-        self.delta_count.set(self.delta_count.get() + 1);
-        self.poll_runnable();
-        if self.updates_pending.get() {
-            self.update_phase();
-        }
-        let mut s = self.sched.borrow_mut();
-        if !s.delta.is_empty() {
-            let Scheduler {
-                procs,
-                events,
-                delta,
-                scratch,
-                ..
-            } = &mut *s;
-            std::mem::swap(delta, scratch);
-            for &action in scratch.iter() {
-                apply(procs, events, action);
-            }
-            scratch.clear();
-        }
-    }
-
-    fn poll_runnable(&self) {
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut next = self.sched.borrow_mut().procs.take_next();
-        while let Some((pid, mut body, resumed)) = next {
-            self.current.set(pid);
-            self.resumed.set(resumed);
-            let finished = match &mut body {
-                Body::Thread(fut) => fut.as_mut().poll(&mut cx).is_ready(),
-                Body::Method(f) => {
-                    f();
-                    false
-                }
-            };
-            if finished {
-                drop(body);
-                self.current.set(NO_PROCESS);
-                self.terminate(pid);
-                next = self.sched.borrow_mut().procs.take_next();
-            } else {
-                self.current.set(NO_PROCESS);
-                let mut s = self.sched.borrow_mut();
-                s.procs.slots[pid as usize].body = Some(body);
-                next = s.procs.take_next();
-            }
-        }
-    }
-
     /// Marks `pid` terminated and fires its terminated event; returns its name.
     fn terminate(&self, pid: Pid) -> Rc<str> {
         let (name, event) = {
@@ -556,11 +520,20 @@ impl Kernel {
     /// Spawns a process; it first runs in the current or next evaluate phase
     /// (`initialize`), or only when triggered (a method with `dont_initialize`).
     pub(crate) fn spawn_body(&self, name: &str, body: Body, initialize: bool) -> Pid {
-        let mut s = self.sched.borrow_mut();
-        let pid = s.procs.slots.len() as Pid;
-        s.procs.slots.push(ProcSlot::new(name, body));
-        if initialize {
-            s.procs.trigger_method(pid);
+        let pid = {
+            let mut s = self.sched.borrow_mut();
+            let pid = s.procs.slots.len() as Pid;
+            s.procs.slots.push(ProcSlot::new(name));
+            if initialize {
+                s.procs.trigger_method(pid);
+            }
+            pid
+        };
+        if self.running.get() {
+            self.spawned.borrow_mut().push((pid, body));
+            self.spawned_pending.set(true);
+        } else {
+            store_body(&mut self.bodies.borrow_mut(), pid, body);
         }
         pid
     }
@@ -569,28 +542,129 @@ impl Kernel {
     /// handles they captured, which breaks the `Rc` cycles through the kernel.
     pub(crate) fn shutdown(&self) {
         let updates = std::mem::take(&mut *self.updates.borrow_mut());
-        let (bodies, delta) = {
+        let bodies = std::mem::take(&mut *self.bodies.borrow_mut());
+        let spawned = std::mem::take(&mut *self.spawned.borrow_mut());
+        let delta = {
             let mut s = self.sched.borrow_mut();
-            let bodies: Vec<_> = s
-                .procs
-                .slots
-                .iter_mut()
-                .filter_map(|p| p.body.take())
-                .collect();
             for p in &mut s.procs.slots {
                 p.terminated_event = None;
             }
             s.timed.clear();
             s.procs.runnable.clear();
             s.procs.head = 0;
-            (bodies, std::mem::take(&mut s.delta))
+            std::mem::take(&mut s.delta)
         };
-        // Dropped outside the borrow: a process's locals may run code on drop.
+        // Dropped outside the borrows: a process's locals may run code on drop.
         drop(bodies);
+        drop(spawned);
         drop(updates);
         drop(delta);
         self.timeline.detach();
     }
+}
+
+/// A run in progress: holds the process bodies so the evaluate phase polls them in
+/// place. Dropping it (also when a process panics) hands them back to the kernel.
+struct Running<'k> {
+    kernel: &'k Kernel,
+    bodies: Vec<Option<Body>>,
+}
+
+impl<'k> Running<'k> {
+    fn new(kernel: &'k Kernel) -> Running<'k> {
+        kernel.running.set(true);
+        let mut run = Running {
+            kernel,
+            bodies: std::mem::take(&mut *kernel.bodies.borrow_mut()),
+        };
+        run.adopt_spawned();
+        run
+    }
+
+    /// Takes over the bodies of processes spawned since the last look.
+    fn adopt_spawned(&mut self) {
+        self.kernel.spawned_pending.set(false);
+        for (pid, body) in self.kernel.spawned.borrow_mut().drain(..) {
+            store_body(&mut self.bodies, pid, body);
+        }
+    }
+
+    /// Evaluate, update and delta-notification phases.
+    #[inline(always)]
+    fn delta_cycle(&mut self) {
+        let k = self.kernel;
+        k.delta_count.set(k.delta_count.get() + 1);
+        self.poll_runnable();
+        if k.updates_pending.get() {
+            k.update_phase();
+        }
+        let mut s = k.sched.borrow_mut();
+        if !s.delta.is_empty() {
+            let Scheduler {
+                procs,
+                events,
+                delta,
+                scratch,
+                ..
+            } = &mut *s;
+            std::mem::swap(delta, scratch);
+            for &action in scratch.iter() {
+                apply(procs, events, action);
+            }
+            scratch.clear();
+        }
+    }
+
+    /// Polls every runnable process, including those made runnable meanwhile by
+    /// immediate notifications, until none is left.
+    #[inline(always)]
+    fn poll_runnable(&mut self) {
+        let k = self.kernel;
+        let mut cx = Context::from_waker(Waker::noop());
+        if k.spawned_pending.get() {
+            self.adopt_spawned();
+        }
+        let mut next = k.sched.borrow_mut().procs.take_next();
+        while let Some((pid, resumed)) = next {
+            k.current.set(pid);
+            k.resumed.set(resumed);
+            let finished = match self.bodies.get_mut(pid as usize) {
+                Some(Some(Body::Thread(fut))) => fut.as_mut().poll(&mut cx).is_ready(),
+                Some(Some(Body::Method(f))) => {
+                    f();
+                    false
+                }
+                // Every live process has a body (adopted right after its spawn).
+                _ => false,
+            };
+            k.current.set(NO_PROCESS);
+            if k.spawned_pending.get() {
+                self.adopt_spawned();
+            }
+            if finished {
+                drop(self.bodies[pid as usize].take());
+                k.terminate(pid);
+            }
+            next = k.sched.borrow_mut().procs.take_next();
+        }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.adopt_spawned();
+        *self.kernel.bodies.borrow_mut() = std::mem::take(&mut self.bodies);
+        self.kernel.running.set(false);
+    }
+}
+
+/// Puts `body` at index `pid`, growing the table as needed.
+fn store_body(bodies: &mut Vec<Option<Body>>, pid: Pid, body: Body) {
+    let i = pid as usize;
+    if bodies.len() <= i {
+        bodies.resize_with(i + 1, || None);
+    }
+    bodies[i] = Some(body);
 }
 
 /// What the run loop does next.

@@ -21,8 +21,6 @@ pub(crate) enum Body {
 /// The scheduler's record of one process.
 pub(crate) struct ProcSlot {
     pub(super) name: Rc<str>,
-    /// `None` while the process runs and after it terminated.
-    pub(super) body: Option<Body>,
     /// Number of the thread's current (or last) wait.
     pub(super) seq: u32,
     /// True while the thread is parked in wait `seq`.
@@ -38,10 +36,9 @@ pub(crate) struct ProcSlot {
 }
 
 impl ProcSlot {
-    pub(super) fn new(name: &str, body: Body) -> ProcSlot {
+    pub(super) fn new(name: &str) -> ProcSlot {
         ProcSlot {
             name: name.into(),
-            body: Some(body),
             seq: 0,
             waiting: false,
             woken_by: 0,

@@ -57,7 +57,7 @@ impl TimedQueue {
         }
         self.flat.insert(i, (at, action));
         if self.flat.len() > FLAT_LIMIT {
-            self.to_buckets();
+            self.spill_to_buckets();
         }
     }
 
@@ -82,7 +82,7 @@ impl TimedQueue {
     }
 
     /// Moves every flat action into buckets, earliest first.
-    fn to_buckets(&mut self) {
+    fn spill_to_buckets(&mut self) {
         self.bucketed = true;
         let flat = std::mem::take(&mut self.flat);
         for &(at, action) in flat.iter().rev() {
@@ -93,7 +93,7 @@ impl TimedQueue {
     }
 
     /// Moves every bucketed action back into the flat vector.
-    fn to_flat(&mut self) {
+    fn gather_to_flat(&mut self) {
         // Sorted ascending by `Reverse`, i.e. latest time first.
         for Reverse((at, slot)) in std::mem::take(&mut self.heap).into_sorted_vec() {
             let bucket = &mut self.buckets[slot as usize];
@@ -147,7 +147,7 @@ impl TimedQueue {
         }
         scratch.clear();
         if self.in_buckets <= FLAT_LIMIT / 2 {
-            self.to_flat();
+            self.gather_to_flat();
         }
         Some(at)
     }

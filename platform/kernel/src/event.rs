@@ -200,6 +200,25 @@ impl Event {
         sched.push_delta(action);
     }
 
+    /// Delta notification from a channel's update phase, skipped when no process or
+    /// method could observe it: nothing waits on the event, it is sensitive to no
+    /// method and nothing is pending. No evaluate phase runs between the update phase
+    /// and the delta notification phase, so nobody can start waiting in between; the
+    /// skip is invisible. (`sc_fifo` notifies its events after every delta cycle with
+    /// a read or write, mostly to no one.)
+    #[inline]
+    pub(crate) fn notify_delta_from_update(&self) {
+        {
+            let sched = self.0.kernel.sched.borrow();
+            let slot = &sched.events.slots[self.0.id as usize];
+            if slot.waiters.is_empty() && slot.methods.is_empty() && slot.pending == Pending::None
+            {
+                return;
+            }
+        }
+        self.notify_delta();
+    }
+
     /// Timed notification `delay` from now (SystemC's `notify(t)`); a zero delay is a
     /// delta notification. Kept only if no earlier notification is pending.
     #[inline]

@@ -135,10 +135,10 @@ impl<T> Update for FifoCore<T> {
     fn update(&self) {
         self.update_requested.set(false);
         if self.read_now.get() > 0 {
-            self.data_read.notify_delta();
+            self.data_read.notify_delta_from_update();
         }
         if self.written_now.get() > 0 {
-            self.data_written.notify_delta();
+            self.data_written.notify_delta_from_update();
         }
         self.readable.set(self.items.borrow().len());
         self.read_now.set(0);

@@ -63,7 +63,7 @@ impl<T: Clone + PartialEq> Update for SignalCore<T> {
         let mut current = self.current.borrow_mut();
         if *next != *current {
             *current = next.clone();
-            self.changed.notify_delta();
+            self.changed.notify_delta_from_update();
         }
     }
 }

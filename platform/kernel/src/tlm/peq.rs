@@ -5,7 +5,7 @@ use crate::time::SimTime;
 use crate::{Ctx, Event};
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::rc::Rc;
 
 /// A payload event queue. Each item is handed to the callback given at construction,
@@ -19,57 +19,58 @@ pub struct PayloadEventQueue<T> {
 struct PeqCore<T> {
     ctx: Ctx,
     event: Event,
-    /// Items for the current evaluate phase.
-    immediate: RefCell<Vec<T>>,
-    /// Items for a later delta cycle, with the delta count they were notified in:
-    /// due once the kernel has moved past that delta cycle.
-    delta: RefCell<VecDeque<(u64, T)>>,
-    timed: RefCell<BinaryHeap<TimedItem<T>>>,
+    /// Every pending item, earliest due first.
+    items: RefCell<BinaryHeap<Pending<T>>>,
     seq: Cell<u64>,
 }
 
-struct TimedItem<T> {
-    at: SimTime,
+/// An item with when it is due: at `time`, from delta cycle `delta` on (the kernel's
+/// delta count; 0 for timed items, which are due in any delta cycle of their time).
+struct Pending<T> {
+    time: SimTime,
+    delta: u64,
     seq: u64,
     item: T,
 }
 
-impl<T> PartialEq for TimedItem<T> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+impl<T> Pending<T> {
+    fn key(&self) -> (SimTime, u64, u64) {
+        (self.time, self.delta, self.seq)
     }
 }
-impl<T> Eq for TimedItem<T> {}
-impl<T> PartialOrd for TimedItem<T> {
+
+impl<T> PartialEq for Pending<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl<T> Eq for Pending<T> {}
+impl<T> PartialOrd for Pending<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<T> Ord for TimedItem<T> {
-    /// Reversed, so the max-heap pops the earliest (then first-notified) item.
+impl<T> Ord for Pending<T> {
+    /// Reversed, so the max-heap pops the earliest-due (then first-notified) item.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+        other.key().cmp(&self.key())
     }
 }
 
 impl<T: 'static> PayloadEventQueue<T> {
     /// A queue named `name` whose items go to `callback`. The callback may notify this
-    /// queue again.
+    /// queue again. The queue lives as long as the simulation (its method process
+    /// holds it).
     pub fn new(ctx: &Ctx, name: &str, mut callback: impl FnMut(T) + 'static) -> Self {
         let core = Rc::new(PeqCore {
             ctx: ctx.clone(),
             event: Event::new(ctx, &format!("{name}.event")),
-            immediate: RefCell::new(Vec::new()),
-            delta: RefCell::new(VecDeque::new()),
-            timed: RefCell::new(BinaryHeap::new()),
+            items: RefCell::new(BinaryHeap::new()),
             seq: Cell::new(0),
         });
-        let method_core = Rc::downgrade(&core);
-        let mut batch: VecDeque<T> = VecDeque::new();
+        let method_core = core.clone();
         ctx.spawn_method(name, &[&core.event], false, move || {
-            if let Some(core) = method_core.upgrade() {
-                core.deliver(&mut batch, &mut callback);
-            }
+            method_core.deliver(&mut callback);
         });
         PayloadEventQueue { core }
     }
@@ -78,31 +79,24 @@ impl<T: 'static> PayloadEventQueue<T> {
     pub fn notify(&self, item: T, delay: SimTime) {
         let core = &self.core;
         if delay.is_zero() {
-            let notified_in = core.ctx.delta_count();
-            core.delta.borrow_mut().push_back((notified_in, item));
+            core.push(core.ctx.now(), core.ctx.delta_count() + 1, item);
             core.event.notify_delta();
         } else {
-            let seq = core.seq.get();
-            core.seq.set(seq + 1);
-            core.timed.borrow_mut().push(TimedItem {
-                at: core.ctx.now() + delay,
-                seq,
-                item,
-            });
+            core.push(core.ctx.now() + delay, 0, item);
             core.event.notify_after(delay);
         }
     }
 
     /// Delivers `item` in the current evaluate phase.
     pub fn notify_immediate(&self, item: T) {
-        self.core.immediate.borrow_mut().push(item);
-        self.core.event.notify();
+        let core = &self.core;
+        core.push(core.ctx.now(), core.ctx.delta_count(), item);
+        core.event.notify();
     }
 
     /// Items waiting for delivery.
     pub fn len(&self) -> usize {
-        let c = &self.core;
-        c.immediate.borrow().len() + c.delta.borrow().len() + c.timed.borrow().len()
+        self.core.items.borrow().len()
     }
 
     /// True when nothing waits for delivery.
@@ -112,45 +106,44 @@ impl<T: 'static> PayloadEventQueue<T> {
 }
 
 impl<T> PeqCore<T> {
-    /// Hands every item due now to `callback`. Items notified by the callback itself
-    /// wait for their own delta cycle or time, as their notification asks.
-    fn deliver(&self, batch: &mut VecDeque<T>, callback: &mut impl FnMut(T)) {
-        {
-            let mut immediate = self.immediate.borrow_mut();
-            if !immediate.is_empty() {
-                batch.extend(immediate.drain(..));
-            }
-        }
-        {
-            let mut delta = self.delta.borrow_mut();
-            let current = self.ctx.delta_count();
-            while delta
-                .front()
-                .is_some_and(|(notified_in, _)| *notified_in < current)
-            {
-                if let Some((_, item)) = delta.pop_front() {
-                    batch.push_back(item);
-                }
-            }
-        }
+    fn push(&self, time: SimTime, delta: u64, item: T) {
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        self.items.borrow_mut().push(Pending {
+            time,
+            delta,
+            seq,
+            item,
+        });
+    }
+
+    /// Hands every item due now to `callback`, then re-arms the event for the next
+    /// one (an immediate notification cancels the event's pending one, SystemC's rule,
+    /// so the re-arm is needed, as in SystemC's PEQ). Items the callback notifies for a
+    /// later delta cycle or time wait for it.
+    fn deliver(&self, callback: &mut impl FnMut(T)) {
         let now = self.ctx.now();
-        {
-            let mut timed = self.timed.borrow_mut();
-            while timed.peek().is_some_and(|t| t.at <= now) {
-                if let Some(t) = timed.pop() {
-                    batch.push_back(t.item);
+        let delta = self.ctx.delta_count();
+        loop {
+            let due = {
+                let mut items = self.items.borrow_mut();
+                match items.peek() {
+                    Some(p) if p.time < now || (p.time == now && p.delta <= delta) => {
+                        items.pop()
+                    }
+                    _ => None,
                 }
+            };
+            match due {
+                Some(p) => callback(p.item),
+                None => break,
             }
         }
-        while let Some(item) = batch.pop_front() {
-            callback(item);
-        }
-        // An immediate notification cancels the event's pending one (SystemC's rule),
-        // so re-arm for whatever is still queued, as SystemC's PEQ does.
-        if !self.delta.borrow().is_empty() {
-            self.event.notify_delta();
-        } else if let Some(next) = self.timed.borrow().peek() {
-            self.event.notify_after(next.at - now);
+        let next = self.items.borrow().peek().map(|p| p.time);
+        match next {
+            Some(t) if t == now => self.event.notify_delta(),
+            Some(t) => self.event.notify_after(t - now),
+            None => {}
         }
     }
 }

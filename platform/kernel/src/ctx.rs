@@ -28,7 +28,7 @@ impl Ctx {
 
     /// Suspends the running process for `delay` (SystemC's `wait(t)`); a zero delay
     /// waits one delta cycle.
-    #[inline]
+    #[inline(always)]
     pub fn wait(&self, delay: SimTime) -> Wait<'_> {
         Wait(RawWait::new(&self.kernel, WaitOn::Nothing, Some(delay)))
     }

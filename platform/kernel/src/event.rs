@@ -169,7 +169,7 @@ impl Event {
 
     /// Immediate notification: cancels any pending notification and wakes the waiters
     /// in the current evaluate phase.
-    #[inline]
+    #[inline(always)]
     pub fn notify(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
         let Scheduler { events, procs, .. } = &mut *sched;
@@ -183,7 +183,7 @@ impl Event {
 
     /// Delta notification: fires in the next delta cycle. Overrides a pending timed
     /// notification; does nothing if a delta notification is already pending.
-    #[inline]
+    #[inline(always)]
     pub fn notify_delta(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
         let slot = &mut sched.events.slots[self.0.id as usize];
@@ -211,8 +211,7 @@ impl Event {
         {
             let sched = self.0.kernel.sched.borrow();
             let slot = &sched.events.slots[self.0.id as usize];
-            if slot.waiters.is_empty() && slot.methods.is_empty() && slot.pending == Pending::None
-            {
+            if slot.waiters.is_empty() && slot.methods.is_empty() && slot.pending == Pending::None {
                 return;
             }
         }
@@ -221,7 +220,7 @@ impl Event {
 
     /// Timed notification `delay` from now (SystemC's `notify(t)`); a zero delay is a
     /// delta notification. Kept only if no earlier notification is pending.
-    #[inline]
+    #[inline(always)]
     pub fn notify_after(&self, delay: SimTime) {
         if delay.is_zero() {
             return self.notify_delta();
@@ -268,6 +267,7 @@ impl Event {
     }
 
     /// Waits until the event fires (SystemC's `wait(e)`).
+    #[inline(always)]
     pub fn wait(&self) -> Wait<'_> {
         Wait(RawWait::new(&self.0.kernel, WaitOn::One(self), None))
     }

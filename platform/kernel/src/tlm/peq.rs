@@ -128,9 +128,7 @@ impl<T> PeqCore<T> {
             let due = {
                 let mut items = self.items.borrow_mut();
                 match items.peek() {
-                    Some(p) if p.time < now || (p.time == now && p.delta <= delta) => {
-                        items.pop()
-                    }
+                    Some(p) if p.time < now || (p.time == now && p.delta <= delta) => items.pop(),
                     _ => None,
                 }
             };

@@ -186,6 +186,11 @@ impl Event {
     #[inline(always)]
     pub fn notify_delta(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
+        self.notify_delta_in(&mut sched);
+    }
+
+    #[inline(always)]
+    fn notify_delta_in(&self, sched: &mut Scheduler) {
         let slot = &mut sched.events.slots[self.0.id as usize];
         match slot.pending {
             Pending::Delta => return,

@@ -213,6 +213,7 @@ pub(crate) struct Scheduler {
 }
 
 impl Scheduler {
+    #[inline(always)]
     pub(crate) fn push_delta(&mut self, action: Action) {
         self.delta.push(action);
     }
@@ -355,6 +356,7 @@ impl Kernel {
     }
 
     /// Queues `channel` for the next update phase.
+    #[inline(always)]
     pub(crate) fn request_update(&self, channel: Rc<dyn Update>) {
         self.updates.borrow_mut().push(channel);
         self.updates_pending.set(true);

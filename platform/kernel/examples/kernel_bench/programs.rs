@@ -33,9 +33,71 @@ pub const NAMES: [&str; 6] = [
     "e_tlm_at4",
 ];
 
-/// Runs benchmark `name` with size `n` (its default when `None`); `None` for an
+/// A benchmark program, built and not yet run.
+pub struct Program {
+    name: &'static str,
+    /// The simulation, elaborated.
+    pub sim: Simulation,
+    /// The simulated time at which the program ends.
+    pub end: SimTime,
+    setup_error: Option<String>,
+    /// Checks the finished run and formats its line, given the run's wall time [s].
+    finish: Box<dyn FnOnce(&Simulation, f64) -> Outcome>,
+}
+
+impl Program {
+    fn new(
+        name: &'static str,
+        sim: Simulation,
+        end: SimTime,
+        finish: impl FnOnce(&Simulation, f64) -> Outcome + 'static,
+    ) -> Program {
+        Program {
+            name,
+            sim,
+            end,
+            setup_error: None,
+            finish: Box::new(finish),
+        }
+    }
+
+    /// A program that could not be built.
+    fn broken(name: &'static str, why: String) -> Program {
+        Program {
+            name,
+            sim: Simulation::new(),
+            end: SimTime::ZERO,
+            setup_error: Some(why),
+            finish: Box::new(|_, _| unreachable_outcome()),
+        }
+    }
+
+    /// Runs the program to completion, timing the run alone, and checks it.
+    pub fn run(mut self) -> Outcome {
+        if let Some(why) = self.setup_error {
+            return failed(self.name, why);
+        }
+        match timed_run(&mut self.sim) {
+            Ok(wall) => {
+                let mut outcome = (self.finish)(&self.sim, wall);
+                outcome.ok &= self.sim.now() == self.end;
+                outcome
+            }
+            Err(e) => failed(self.name, e),
+        }
+    }
+}
+
+fn unreachable_outcome() -> Outcome {
+    Outcome {
+        line: "bench=? error=\"broken program finished\"".into(),
+        ok: false,
+    }
+}
+
+/// Builds benchmark `name` with size `n` (its default when `None`); `None` for an
 /// unknown name.
-pub fn run(name: &str, n: Option<u64>) -> Option<Outcome> {
+pub fn build(name: &str, n: Option<u64>) -> Option<Program> {
     Some(match name {
         "a_pingpong" => a_pingpong(n.unwrap_or(10_000_000)),
         "b_manywait" => b_manywait(n.unwrap_or(1000)),
@@ -45,6 +107,11 @@ pub fn run(name: &str, n: Option<u64>) -> Option<Outcome> {
         "e_tlm_at4" => e_tlm_at4(n.unwrap_or(1_000_000)),
         _ => return None,
     })
+}
+
+/// Builds and runs benchmark `name` (see [`build`]).
+pub fn run(name: &str, n: Option<u64>) -> Option<Outcome> {
+    build(name, n).map(Program::run)
 }
 
 /// Runs `sim` to completion and returns the wall time of the run alone [s].
@@ -66,8 +133,8 @@ fn failed(bench: &str, why: String) -> Outcome {
 }
 
 /// (a) Two processes notify each other with 1 ns timed notifications, N round trips.
-fn a_pingpong(n: u64) -> Outcome {
-    let mut sim = Simulation::new();
+fn a_pingpong(n: u64) -> Program {
+    let sim = Simulation::new();
     let ev_a = sim.ctx().event("ev_a");
     let ev_b = sim.ctx().event("ev_b");
     let resumes = Rc::new(Cell::new(0u64));
@@ -91,12 +158,14 @@ fn a_pingpong(n: u64) -> Outcome {
             }
         });
     }
-    let wall = match timed_run(&mut sim) {
-        Ok(w) => w,
-        Err(e) => return failed("a_pingpong", e),
-    };
-    let events = 2 * n;
-    Outcome {
+    let end = SimTime::from_ns(2 * n);
+    Program::new(
+        "a_pingpong",
+        sim,
+        end,
+        move |sim: &Simulation, wall: f64| {
+            let events = 2 * n;
+            Outcome {
         line: format!(
             "bench=a_pingpong system=treta-kernel N={n} sim_end_ns={} kernel_wall_s={wall:.4} \
              timed_notifications={events} events_per_s={:.0} thread_resumes={} ctx_switches_per_s={:.0}",
@@ -107,12 +176,14 @@ fn a_pingpong(n: u64) -> Outcome {
         ),
         ok: resumes.get() == 2 * n && sim.now() == SimTime::from_ns(2 * n),
     }
+        },
+    )
 }
 
 /// (b) P processes; process i waits k = 1 + i%7 ns while now + k <= 100 us.
-fn b_manywait(p: u64) -> Outcome {
+fn b_manywait(p: u64) -> Program {
     let t_end = SimTime::from_us(100);
-    let mut sim = Simulation::new();
+    let sim = Simulation::new();
     let activations = Rc::new(Cell::new(0u64));
     let mut expected = 0u64;
     for i in 0..p {
@@ -128,25 +199,27 @@ fn b_manywait(p: u64) -> Outcome {
             activations.set(activations.get() + local);
         });
     }
-    let wall = match timed_run(&mut sim) {
-        Ok(w) => w,
-        Err(e) => return failed("b_manywait", e),
-    };
-    Outcome {
-        line: format!(
-            "bench=b_manywait system=treta-kernel P={p} sim_end_ns={} kernel_wall_s={wall:.4} \
+    let end = t_end;
+    Program::new(
+        "b_manywait",
+        sim,
+        end,
+        move |sim: &Simulation, wall: f64| Outcome {
+            line: format!(
+                "bench=b_manywait system=treta-kernel P={p} sim_end_ns={} kernel_wall_s={wall:.4} \
              activations={} activations_per_s={:.0}",
-            sim.now().as_ns(),
-            activations.get(),
-            activations.get() as f64 / wall
-        ),
-        ok: activations.get() == expected && sim.now() == t_end,
-    }
+                sim.now().as_ns(),
+                activations.get(),
+                activations.get() as f64 / wall
+            ),
+            ok: activations.get() == expected && sim.now() == t_end,
+        },
+    )
 }
 
 /// (c) A depth-16 FIFO; the consumer checks item i and waits 1 ns after each read.
-fn c_fifo(n: u64) -> Outcome {
-    let mut sim = Simulation::new();
+fn c_fifo(n: u64) -> Program {
+    let sim = Simulation::new();
     let fifo: Fifo<u64> = Fifo::new(sim.ctx(), "fifo", 16);
     let bad = Rc::new(Cell::new(0u64));
     let sum = Rc::new(Cell::new(0u64));
@@ -171,20 +244,19 @@ fn c_fifo(n: u64) -> Outcome {
             }
         });
     }
-    let wall = match timed_run(&mut sim) {
-        Ok(w) => w,
-        Err(e) => return failed("c_fifo", e),
-    };
-    Outcome {
-        line: format!(
+    let end = SimTime::from_ns(n);
+    Program::new("c_fifo", sim, end, move |sim: &Simulation, wall: f64| {
+        Outcome {
+            line: format!(
             "bench=c_fifo system=treta-kernel N={n} depth=16 sim_end_ns={} kernel_wall_s={wall:.4} \
              items_per_s={:.0} bad={}",
             sim.now().as_ns(),
             n as f64 / wall,
             bad.get()
         ),
-        ok: bad.get() == 0 && sim.now() == SimTime::from_ns(n),
-    }
+            ok: bad.get() == 0 && sim.now() == SimTime::from_ns(n),
+        }
+    })
 }
 
 /// The address and command of transaction `i` of the TLM benchmarks.
@@ -311,18 +383,18 @@ impl FwTransport for Memory {
 }
 
 /// (d) N blocking transports of 64 bytes, with a quantum keeper or a wait per call.
-fn d_tlm_lt(n: u64, use_qk: bool) -> Outcome {
+fn d_tlm_lt(n: u64, use_qk: bool) -> Program {
     let bench = if use_qk {
         "d_tlm_lt_qk1us"
     } else {
         "d_tlm_lt_wait"
     };
-    let mut sim = Simulation::new();
+    let sim = Simulation::new();
     sim.ctx().set_global_quantum(SimTime::from_us(1));
     let memory = Memory::new_lt();
     let socket = InitiatorSocket::new("ini.socket");
     if let Err(e) = socket.bind(&memory.socket) {
-        return failed(bench, e.to_string());
+        return Program::broken(bench, e.to_string());
     }
     let checksum = Rc::new(Cell::new(0u64));
     let errors = Rc::new(Cell::new(0u64));
@@ -366,24 +438,23 @@ fn d_tlm_lt(n: u64, use_qk: bool) -> Outcome {
             errors.set(errs);
         });
     }
-    let wall = match timed_run(&mut sim) {
-        Ok(w) => w,
-        Err(e) => return failed(bench, e),
-    };
-    let h = n / 2;
-    let expect = h.wrapping_mul(h.wrapping_sub(1));
-    let ok = checksum.get() == expect && errors.get() == 0 && sim.now() == TARGET_LATENCY * n;
-    Outcome {
-        line: format!(
-            "bench={bench} system=treta-kernel N={n} sim_end_ns={} kernel_wall_s={wall:.4} \
+    let end = TARGET_LATENCY * n;
+    Program::new(bench, sim, end, move |sim: &Simulation, wall: f64| {
+        let h = n / 2;
+        let expect = h.wrapping_mul(h.wrapping_sub(1));
+        let ok = checksum.get() == expect && errors.get() == 0 && sim.now() == TARGET_LATENCY * n;
+        Outcome {
+            line: format!(
+                "bench={bench} system=treta-kernel N={n} sim_end_ns={} kernel_wall_s={wall:.4} \
              txn_per_s={:.0} checksum_ok={} errors={}",
-            sim.now().as_ns(),
-            n as f64 / wall,
-            u8::from(checksum.get() == expect),
-            errors.get()
-        ),
-        ok,
-    }
+                sim.now().as_ns(),
+                n as f64 / wall,
+                u8::from(checksum.get() == expect),
+                errors.get()
+            ),
+            ok,
+        }
+    })
 }
 
 /// The AT initiator's backward side: counts END_REQ, fires the response event on
@@ -406,8 +477,8 @@ impl BwTransport for AtInitiator {
 }
 
 /// (e) N four-phase non-blocking transactions, one outstanding.
-fn e_tlm_at4(n: u64) -> Outcome {
-    let mut sim = Simulation::new();
+fn e_tlm_at4(n: u64) -> Program {
+    let sim = Simulation::new();
     let ctx = sim.ctx().clone();
     let target = Memory::new_at(&ctx);
     let initiator = Rc::new(AtInitiator {
@@ -417,7 +488,7 @@ fn e_tlm_at4(n: u64) -> Outcome {
     let bw: Weak<dyn BwTransport> = Rc::downgrade(&initiator) as Weak<dyn BwTransport>;
     let socket = InitiatorSocket::with_backward("ini.socket", bw);
     if let Err(e) = socket.bind(&target.socket) {
-        return failed("e_tlm_at4", e.to_string());
+        return Program::broken("e_tlm_at4", e.to_string());
     }
     let checksum = Rc::new(Cell::new(0u64));
     let errors = Rc::new(Cell::new(0u64));
@@ -463,25 +534,24 @@ fn e_tlm_at4(n: u64) -> Outcome {
             }
         });
     }
-    let wall = match timed_run(&mut sim) {
-        Ok(w) => w,
-        Err(e) => return failed("e_tlm_at4", e),
-    };
-    let h = n / 2;
-    let expect = h.wrapping_mul(h.wrapping_sub(1));
-    let ok = checksum.get() == expect
-        && errors.get() == 0
-        && target.completed.get() == n
-        && initiator.end_reqs.get() == n
-        && sim.now() == TARGET_LATENCY * n;
-    Outcome {
-        line: format!(
-            "bench=e_tlm_at4 system=treta-kernel N={n} sim_end_ns={} kernel_wall_s={wall:.4} \
+    let end = TARGET_LATENCY * n;
+    Program::new("e_tlm_at4", sim, end, move |sim: &Simulation, wall: f64| {
+        let h = n / 2;
+        let expect = h.wrapping_mul(h.wrapping_sub(1));
+        let ok = checksum.get() == expect
+            && errors.get() == 0
+            && target.completed.get() == n
+            && initiator.end_reqs.get() == n
+            && sim.now() == TARGET_LATENCY * n;
+        Outcome {
+            line: format!(
+                "bench=e_tlm_at4 system=treta-kernel N={n} sim_end_ns={} kernel_wall_s={wall:.4} \
              txn_per_s={:.0} ok={}",
-            sim.now().as_ns(),
-            n as f64 / wall,
-            u8::from(ok)
-        ),
-        ok,
-    }
+                sim.now().as_ns(),
+                n as f64 / wall,
+                u8::from(ok)
+            ),
+            ok,
+        }
+    })
 }

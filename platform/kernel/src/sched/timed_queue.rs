@@ -92,15 +92,20 @@ impl TimedQueue {
         self.flat.clear();
     }
 
-    /// Moves every bucketed action back into the flat vector.
+    /// Moves every bucketed action back into the flat vector, keeping the heap's
+    /// buffer for the next spill.
     fn gather_to_flat(&mut self) {
-        // Sorted ascending by `Reverse`, i.e. latest time first.
-        for Reverse((at, slot)) in std::mem::take(&mut self.heap).into_sorted_vec() {
+        let mut times = std::mem::take(&mut self.heap).into_vec();
+        // Ascending by `Reverse`, i.e. latest time first: the flat order.
+        times.sort_unstable();
+        for &Reverse((at, slot)) in &times {
             let bucket = &mut self.buckets[slot as usize];
             self.flat.extend(bucket.iter().rev().map(|&a| (at, a)));
             bucket.clear();
             self.free.push(slot);
         }
+        times.clear();
+        self.heap = BinaryHeap::from(times);
         self.index.clear();
         self.in_buckets = 0;
         self.bucketed = false;
@@ -141,12 +146,16 @@ impl TimedQueue {
         self.index.remove(&at);
         std::mem::swap(&mut self.buckets[slot as usize], scratch);
         self.free.push(slot);
-        self.in_buckets -= scratch.len();
+        let popped = scratch.len();
+        self.in_buckets -= popped;
         for &action in scratch.iter() {
             apply(action);
         }
         scratch.clear();
-        if self.in_buckets <= FLAT_LIMIT / 2 {
+        // Back to flat only when little is pending even counting what was just popped
+        // (those processes usually schedule again at once): a time step that empties
+        // every bucket at once does not make the queue flip back and forth.
+        if self.in_buckets + popped <= FLAT_LIMIT / 2 {
             self.gather_to_flat();
         }
         Some(at)

@@ -33,6 +33,9 @@ pub const NAMES: [&str; 6] = [
     "e_tlm_at4",
 ];
 
+/// Checks a finished run and formats its line, given the run's wall time [s].
+type Finish = Box<dyn FnOnce(&Simulation, f64) -> Outcome>;
+
 /// A benchmark program, built and not yet run.
 pub struct Program {
     name: &'static str,
@@ -41,8 +44,7 @@ pub struct Program {
     /// The simulated time at which the program ends.
     pub end: SimTime,
     setup_error: Option<String>,
-    /// Checks the finished run and formats its line, given the run's wall time [s].
-    finish: Box<dyn FnOnce(&Simulation, f64) -> Outcome>,
+    finish: Finish,
 }
 
 impl Program {

@@ -1,0 +1,569 @@
+//! Command descriptors: 64-byte records that firmware writes into a queue's ring.
+//!
+//! Every descriptor is eight little-endian 64-bit words. Word 0 is the header:
+//! byte 0 the opcode, byte 1 flags, bytes 2–3 reserved (written as 0, ignored),
+//! bytes 4–7 an `id` that firmware chooses (traces and error reports name it).
+//! SRAM addresses are byte offsets in the device's SRAM; DRAM addresses are device
+//! physical addresses.
+//!
+//! | opcode | command | words 1–7 |
+//! |---|---|---|
+//! | 0x00 | `NOP` | — |
+//! | 0x01 / 0x02 | `DMA_LOAD` (DRAM→SRAM) / `DMA_STORE` (SRAM→DRAM) | w1 DRAM address; w2 SRAM address \| rows; w3 row bytes \| SRAM row stride; w4 DRAM row stride; w5 planes \| SRAM plane stride; w6 DRAM plane stride; w7 source format \| destination format. Flag 0: transpose. Strides of 0 mean packed. |
+//! | 0x10 | `GEMM` C = op(A)·op(B) (+ C) | w1 m \| k; w2 n \| A address; w3 B address \| C address; w4 lda \| ldb; w5 ldc \| formats of A, B, C. Flags: 0 transpose A, 1 transpose B, 2 accumulate. Leading dimensions are in elements, 0 = packed. |
+//! | 0x20–0x26 | `SOFTMAX_FWD/BWD`, `LAYERNORM_FWD/BWD`, `GELU_FWD/BWD`, `VECTOR` | w1 rows \| cols; w2 source \| destination; w3 aux0 \| aux1; w4 aux2 \| vector op \| format; w5 scalar (f32 bits). |
+//! | 0x30 | `SEM_SIGNAL` | w1 semaphore (0–15) |
+//! | 0x31 | `SEM_WAIT` | w1 semaphore \| count: wait until it holds `count`, then take them |
+//! | 0x32 | `FENCE` | — : wait until this queue's earlier commands completed |
+//! | 0x33 | `IRQ` | w1 code: raise the completion interrupt with `IRQ_CODE` = code |
+
+use crate::format::NumberFormat;
+use std::fmt;
+
+/// Bytes per descriptor.
+pub const DESC_BYTES: usize = 64;
+
+/// Number of semaphores.
+pub const SEMAPHORES: u8 = 16;
+
+/// A descriptor: what to do, and a firmware-chosen id for traces and errors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Descriptor {
+    /// Firmware's tag for this command.
+    pub id: u32,
+    /// The command.
+    pub command: Command,
+}
+
+/// The commands of the device.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Does nothing (padding, tests).
+    Nop,
+    /// DRAM → SRAM transfer.
+    DmaLoad(DmaDesc),
+    /// SRAM → DRAM transfer.
+    DmaStore(DmaDesc),
+    /// Matrix multiplication in the GEMM core.
+    Gemm(GemmDesc),
+    /// An operation of the special-function unit.
+    Sfu(SfuDesc),
+    /// Adds one to semaphore `sem`.
+    SemSignal {
+        /// Semaphore index (< 16).
+        sem: u8,
+    },
+    /// Waits until semaphore `sem` holds `count`, then subtracts it.
+    SemWait {
+        /// Semaphore index (< 16).
+        sem: u8,
+        /// Units to take.
+        count: u32,
+    },
+    /// Waits until every earlier command of this queue has completed.
+    Fence,
+    /// Raises the completion interrupt.
+    Irq {
+        /// Value for `IRQ_CODE`.
+        code: u32,
+    },
+}
+
+/// A 1D/2D/3D strided transfer between DRAM and SRAM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DmaDesc {
+    /// DRAM address of the first byte.
+    pub dram_addr: u64,
+    /// SRAM address of the first byte.
+    pub sram_addr: u32,
+    /// Rows per plane.
+    pub rows: u32,
+    /// Bytes per row (of the source).
+    pub row_bytes: u32,
+    /// Bytes between rows in SRAM (0 = packed).
+    pub sram_stride: u32,
+    /// Bytes between rows in DRAM (0 = packed).
+    pub dram_stride: u64,
+    /// Planes (1 for a 2D transfer).
+    pub planes: u32,
+    /// Bytes between planes in SRAM (0 = packed).
+    pub sram_plane_stride: u32,
+    /// Bytes between planes in DRAM (0 = packed).
+    pub dram_plane_stride: u64,
+    /// Transpose each plane on the fly (elements of the source format).
+    pub transpose: bool,
+    /// Format of the source elements.
+    pub src_format: NumberFormat,
+    /// Format of the destination elements (conversion on the fly if different).
+    pub dst_format: NumberFormat,
+}
+
+/// C = op(A)·op(B) (+ C), fp32 accumulation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GemmDesc {
+    /// Rows of op(A) and C.
+    pub m: u32,
+    /// Columns of op(A), rows of op(B).
+    pub k: u32,
+    /// Columns of op(B) and C.
+    pub n: u32,
+    /// SRAM address of A.
+    pub a_addr: u32,
+    /// SRAM address of B.
+    pub b_addr: u32,
+    /// SRAM address of C.
+    pub c_addr: u32,
+    /// Leading dimension of A as stored [elements] (0 = packed).
+    pub lda: u32,
+    /// Leading dimension of B as stored [elements] (0 = packed).
+    pub ldb: u32,
+    /// Leading dimension of C [elements] (0 = packed).
+    pub ldc: u32,
+    /// A is stored transposed (K×M): the backward GEMMs read it so.
+    pub transpose_a: bool,
+    /// B is stored transposed (N×K).
+    pub transpose_b: bool,
+    /// C += op(A)·op(B) instead of C = op(A)·op(B).
+    pub accumulate: bool,
+    /// Format of A.
+    pub a_format: NumberFormat,
+    /// Format of B.
+    pub b_format: NumberFormat,
+    /// Format of C.
+    pub c_format: NumberFormat,
+}
+
+/// Special-function unit operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SfuOp {
+    /// Row-wise softmax: dst = softmax(src · scalar).
+    SoftmaxFwd,
+    /// Softmax backward: dst = P ⊙ (dY − rowsum(dY ⊙ P)); src = dY, aux0 = P.
+    SoftmaxBwd,
+    /// LayerNorm forward: aux0 = gamma, aux1 = beta, aux2 = saved mean/rstd.
+    LayerNormFwd,
+    /// LayerNorm backward: src = dY, aux0 = gamma, aux1 = x̂, aux2 = rstd.
+    LayerNormBwd,
+    /// GELU (tanh) forward.
+    GeluFwd,
+    /// GELU backward: src = dY, aux0 = pre-activation.
+    GeluBwd,
+    /// An element-wise vector operation.
+    Vector(VectorOp),
+}
+
+impl SfuOp {
+    fn opcode(self) -> u8 {
+        match self {
+            SfuOp::SoftmaxFwd => 0x20,
+            SfuOp::SoftmaxBwd => 0x21,
+            SfuOp::LayerNormFwd => 0x22,
+            SfuOp::LayerNormBwd => 0x23,
+            SfuOp::GeluFwd => 0x24,
+            SfuOp::GeluBwd => 0x25,
+            SfuOp::Vector(_) => 0x26,
+        }
+    }
+
+    /// The descriptor mnemonic, e.g. `SOFTMAX_FWD`.
+    pub fn mnemonic(self) -> &'static str {
+        match self {
+            SfuOp::SoftmaxFwd => "SOFTMAX_FWD",
+            SfuOp::SoftmaxBwd => "SOFTMAX_BWD",
+            SfuOp::LayerNormFwd => "LAYERNORM_FWD",
+            SfuOp::LayerNormBwd => "LAYERNORM_BWD",
+            SfuOp::GeluFwd => "GELU_FWD",
+            SfuOp::GeluBwd => "GELU_BWD",
+            SfuOp::Vector(_) => "VECTOR",
+        }
+    }
+}
+
+/// Element-wise operations of `VECTOR` (code in parentheses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum VectorOp {
+    /// dst = src + aux0 (0).
+    Add = 0,
+    /// dst = src − aux0 (1).
+    Sub = 1,
+    /// dst = src ⊙ aux0 (2).
+    Mul = 2,
+    /// dst = src · scalar (3).
+    Scale = 3,
+    /// dst = src + aux0 broadcast over rows (a bias) (4).
+    AddBias = 4,
+    /// dst = src − scalar · aux0: an SGD step with learning rate `scalar` (5).
+    SgdUpdate = 5,
+    /// dst = src (6).
+    Copy = 6,
+    /// dst = column sums of src (a bias gradient), 1 × cols (7).
+    ColumnSum = 7,
+}
+
+impl VectorOp {
+    /// Every op, in code order.
+    pub const ALL: [VectorOp; 8] = [
+        VectorOp::Add,
+        VectorOp::Sub,
+        VectorOp::Mul,
+        VectorOp::Scale,
+        VectorOp::AddBias,
+        VectorOp::SgdUpdate,
+        VectorOp::Copy,
+        VectorOp::ColumnSum,
+    ];
+
+    fn from_code(code: u8) -> Option<VectorOp> {
+        VectorOp::ALL.get(code as usize).copied()
+    }
+}
+
+/// An SFU operation over a rows × cols tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SfuDesc {
+    /// The operation.
+    pub op: SfuOp,
+    /// Rows (independent vectors).
+    pub rows: u32,
+    /// Elements per row.
+    pub cols: u32,
+    /// SRAM address of the input.
+    pub src_addr: u32,
+    /// SRAM address of the output.
+    pub dst_addr: u32,
+    /// SRAM address of the first auxiliary operand (per op).
+    pub aux0_addr: u32,
+    /// SRAM address of the second auxiliary operand.
+    pub aux1_addr: u32,
+    /// SRAM address of the third auxiliary operand.
+    pub aux2_addr: u32,
+    /// Element format.
+    pub format: NumberFormat,
+    /// Scalar operand (softmax scale, learning rate, ...).
+    pub scalar: f32,
+}
+
+/// Why 64 bytes are not a valid descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Byte 0 names no command.
+    BadOpcode {
+        /// The opcode found.
+        opcode: u8,
+    },
+    /// A field holds an impossible value.
+    BadField {
+        /// Which field.
+        field: &'static str,
+        /// Its raw value.
+        value: u64,
+    },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::BadOpcode { opcode } => write!(f, "unknown opcode {opcode:#04x}"),
+            DecodeError::BadField { field, value } => {
+                write!(f, "invalid {field} ({value:#x})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl DecodeError {
+    /// The device error code this decode error reports.
+    pub fn device_error(self) -> crate::DeviceError {
+        match self {
+            DecodeError::BadOpcode { .. } => crate::DeviceError::BadOpcode,
+            DecodeError::BadField { .. } => crate::DeviceError::BadField,
+        }
+    }
+}
+
+const FLAG_TRANSPOSE: u8 = 1 << 0;
+const FLAG_TRANSPOSE_A: u8 = 1 << 0;
+const FLAG_TRANSPOSE_B: u8 = 1 << 1;
+const FLAG_ACCUMULATE: u8 = 1 << 2;
+
+fn pack(lo: u32, hi: u32) -> u64 {
+    u64::from(lo) | (u64::from(hi) << 32)
+}
+
+fn lo(w: u64) -> u32 {
+    w as u32
+}
+
+fn hi(w: u64) -> u32 {
+    (w >> 32) as u32
+}
+
+fn format_at(w: u64, byte: u32, field: &'static str) -> Result<NumberFormat, DecodeError> {
+    let code = (w >> (8 * byte)) as u8;
+    NumberFormat::from_code(code).ok_or(DecodeError::BadField {
+        field,
+        value: u64::from(code),
+    })
+}
+
+impl Command {
+    /// The descriptor mnemonic, e.g. `GEMM` (for traces and reports).
+    pub fn mnemonic(&self) -> &'static str {
+        match self {
+            Command::Nop => "NOP",
+            Command::DmaLoad(_) => "DMA_LOAD",
+            Command::DmaStore(_) => "DMA_STORE",
+            Command::Gemm(_) => "GEMM",
+            Command::Sfu(s) => s.op.mnemonic(),
+            Command::SemSignal { .. } => "SEM_SIGNAL",
+            Command::SemWait { .. } => "SEM_WAIT",
+            Command::Fence => "FENCE",
+            Command::Irq { .. } => "IRQ",
+        }
+    }
+}
+
+impl Descriptor {
+    /// The 64 bytes firmware writes into the ring.
+    pub fn encode(&self) -> [u8; DESC_BYTES] {
+        let mut w = [0u64; 8];
+        let (opcode, flags) = match &self.command {
+            Command::Nop => (0x00, 0),
+            Command::DmaLoad(d) | Command::DmaStore(d) => {
+                w[1] = d.dram_addr;
+                w[2] = pack(d.sram_addr, d.rows);
+                w[3] = pack(d.row_bytes, d.sram_stride);
+                w[4] = d.dram_stride;
+                w[5] = pack(d.planes, d.sram_plane_stride);
+                w[6] = d.dram_plane_stride;
+                w[7] = u64::from(d.src_format.code()) | (u64::from(d.dst_format.code()) << 8);
+                let opcode = if matches!(self.command, Command::DmaLoad(_)) {
+                    0x01
+                } else {
+                    0x02
+                };
+                (opcode, if d.transpose { FLAG_TRANSPOSE } else { 0 })
+            }
+            Command::Gemm(g) => {
+                w[1] = pack(g.m, g.k);
+                w[2] = pack(g.n, g.a_addr);
+                w[3] = pack(g.b_addr, g.c_addr);
+                w[4] = pack(g.lda, g.ldb);
+                w[5] = u64::from(g.ldc)
+                    | (u64::from(g.a_format.code()) << 32)
+                    | (u64::from(g.b_format.code()) << 40)
+                    | (u64::from(g.c_format.code()) << 48);
+                let mut flags = 0;
+                if g.transpose_a {
+                    flags |= FLAG_TRANSPOSE_A;
+                }
+                if g.transpose_b {
+                    flags |= FLAG_TRANSPOSE_B;
+                }
+                if g.accumulate {
+                    flags |= FLAG_ACCUMULATE;
+                }
+                (0x10, flags)
+            }
+            Command::Sfu(s) => {
+                w[1] = pack(s.rows, s.cols);
+                w[2] = pack(s.src_addr, s.dst_addr);
+                w[3] = pack(s.aux0_addr, s.aux1_addr);
+                let vop = match s.op {
+                    SfuOp::Vector(v) => v as u8,
+                    _ => 0,
+                };
+                w[4] = u64::from(s.aux2_addr)
+                    | (u64::from(vop) << 32)
+                    | (u64::from(s.format.code()) << 40);
+                w[5] = u64::from(s.scalar.to_bits());
+                (s.op.opcode(), 0)
+            }
+            Command::SemSignal { sem } => {
+                w[1] = u64::from(*sem);
+                (0x30, 0)
+            }
+            Command::SemWait { sem, count } => {
+                w[1] = pack(u32::from(*sem), *count);
+                (0x31, 0)
+            }
+            Command::Fence => (0x32, 0),
+            Command::Irq { code } => {
+                w[1] = u64::from(*code);
+                (0x33, 0)
+            }
+        };
+        w[0] = u64::from(opcode) | (u64::from(flags) << 8) | (u64::from(self.id) << 32);
+        let mut bytes = [0u8; DESC_BYTES];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(w) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// Decodes 64 bytes; never panics, whatever the bytes.
+    pub fn decode(bytes: &[u8; DESC_BYTES]) -> Result<Descriptor, DecodeError> {
+        let mut w = [0u64; 8];
+        for (word, chunk) in w.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *word = u64::from_le_bytes(b);
+        }
+        let opcode = w[0] as u8;
+        let flags = (w[0] >> 8) as u8;
+        let id = hi(w[0]);
+        let command = match opcode {
+            0x00 => Command::Nop,
+            0x01 | 0x02 => {
+                let d = DmaDesc {
+                    dram_addr: w[1],
+                    sram_addr: lo(w[2]),
+                    rows: hi(w[2]),
+                    row_bytes: lo(w[3]),
+                    sram_stride: hi(w[3]),
+                    dram_stride: w[4],
+                    planes: lo(w[5]),
+                    sram_plane_stride: hi(w[5]),
+                    dram_plane_stride: w[6],
+                    transpose: flags & FLAG_TRANSPOSE != 0,
+                    src_format: format_at(w[7], 0, "DMA source format")?,
+                    dst_format: format_at(w[7], 1, "DMA destination format")?,
+                };
+                if opcode == 0x01 {
+                    Command::DmaLoad(d)
+                } else {
+                    Command::DmaStore(d)
+                }
+            }
+            0x10 => Command::Gemm(GemmDesc {
+                m: lo(w[1]),
+                k: hi(w[1]),
+                n: lo(w[2]),
+                a_addr: hi(w[2]),
+                b_addr: lo(w[3]),
+                c_addr: hi(w[3]),
+                lda: lo(w[4]),
+                ldb: hi(w[4]),
+                ldc: lo(w[5]),
+                transpose_a: flags & FLAG_TRANSPOSE_A != 0,
+                transpose_b: flags & FLAG_TRANSPOSE_B != 0,
+                accumulate: flags & FLAG_ACCUMULATE != 0,
+                a_format: format_at(w[5], 4, "GEMM A format")?,
+                b_format: format_at(w[5], 5, "GEMM B format")?,
+                c_format: format_at(w[5], 6, "GEMM C format")?,
+            }),
+            0x20..=0x26 => {
+                let op = match opcode {
+                    0x20 => SfuOp::SoftmaxFwd,
+                    0x21 => SfuOp::SoftmaxBwd,
+                    0x22 => SfuOp::LayerNormFwd,
+                    0x23 => SfuOp::LayerNormBwd,
+                    0x24 => SfuOp::GeluFwd,
+                    0x25 => SfuOp::GeluBwd,
+                    _ => {
+                        let code = (w[4] >> 32) as u8;
+                        SfuOp::Vector(VectorOp::from_code(code).ok_or(DecodeError::BadField {
+                            field: "vector op",
+                            value: u64::from(code),
+                        })?)
+                    }
+                };
+                Command::Sfu(SfuDesc {
+                    op,
+                    rows: lo(w[1]),
+                    cols: hi(w[1]),
+                    src_addr: lo(w[2]),
+                    dst_addr: hi(w[2]),
+                    aux0_addr: lo(w[3]),
+                    aux1_addr: hi(w[3]),
+                    aux2_addr: lo(w[4]),
+                    format: format_at(w[4], 5, "SFU format")?,
+                    scalar: f32::from_bits(lo(w[5])),
+                })
+            }
+            0x30 | 0x31 => {
+                let sem = lo(w[1]);
+                if sem >= u32::from(SEMAPHORES) {
+                    return Err(DecodeError::BadField {
+                        field: "semaphore",
+                        value: u64::from(sem),
+                    });
+                }
+                let sem = sem as u8;
+                if opcode == 0x30 {
+                    Command::SemSignal { sem }
+                } else {
+                    Command::SemWait {
+                        sem,
+                        count: hi(w[1]),
+                    }
+                }
+            }
+            0x32 => Command::Fence,
+            0x33 => Command::Irq { code: lo(w[1]) },
+            opcode => return Err(DecodeError::BadOpcode { opcode }),
+        };
+        Ok(Descriptor { id, command })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_round_trips_with_flags() {
+        let d = Descriptor {
+            id: 42,
+            command: Command::Gemm(GemmDesc {
+                m: 128,
+                k: 768,
+                n: 3072,
+                a_addr: 0x100,
+                b_addr: 0x20000,
+                c_addr: 0x80000,
+                lda: 0,
+                ldb: 3072,
+                ldc: 0,
+                transpose_a: true,
+                transpose_b: false,
+                accumulate: true,
+                a_format: NumberFormat::Fp8E4M3,
+                b_format: NumberFormat::Fp8E5M2,
+                c_format: NumberFormat::Fp32,
+            }),
+        };
+        let bytes = d.encode();
+        assert_eq!(bytes[0], 0x10);
+        assert_eq!(bytes[1], 0b101);
+        assert_eq!(&bytes[4..8], &42u32.to_le_bytes());
+        assert_eq!(Descriptor::decode(&bytes), Ok(d));
+    }
+
+    #[test]
+    fn bad_opcode_and_fields_are_errors() {
+        let mut bytes = [0u8; DESC_BYTES];
+        bytes[0] = 0x7f;
+        assert_eq!(
+            Descriptor::decode(&bytes),
+            Err(DecodeError::BadOpcode { opcode: 0x7f })
+        );
+        bytes[0] = 0x30;
+        bytes[8] = 16;
+        assert!(matches!(
+            Descriptor::decode(&bytes),
+            Err(DecodeError::BadField {
+                field: "semaphore",
+                ..
+            })
+        ));
+        bytes[0] = 0x10;
+        bytes[8 * 5 + 4] = 9; // GEMM A format
+        let err = Descriptor::decode(&bytes).unwrap_err();
+        assert_eq!(err.to_string(), "invalid GEMM A format (0x9)");
+        assert_eq!(err.device_error(), crate::DeviceError::BadField);
+    }
+}

@@ -1,0 +1,339 @@
+//! Platform presets and the resolved platform configuration.
+//!
+//! Everything inside TRETA that the paper's abstract does not give is a parameter.
+//! The `treta` preset collects the best guesses in this one file, each marked with
+//! its source or as a guess; a scenario starts from a preset and overrides any
+//! parameter (`platform:` keys, or `--set platform.KEY=VALUE`).
+
+use crate::scenario::{Dataflow, DramKind, GemmArch, PlatformSpec};
+use treta_abi::NumberFormat;
+
+/// The platform a run simulates, fully resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlatformConfig {
+    /// Preset it was built from.
+    pub preset: &'static str,
+    /// Device clock [MHz].
+    pub clock_mhz: u32,
+    /// GEMM core.
+    pub gemm: GemmConfig,
+    /// On-chip SRAM.
+    pub sram: SramConfig,
+    /// DRAM.
+    pub dram: DramConfig,
+    /// DMA engine.
+    pub dma: DmaConfig,
+    /// Special-function unit.
+    pub sfu: SfuConfig,
+}
+
+/// GEMM core parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GemmConfig {
+    /// Micro-architecture.
+    pub arch: GemmArch,
+    /// Array rows [PEs].
+    pub rows: u32,
+    /// Array columns [PEs].
+    pub cols: u32,
+    /// Systolic dataflow.
+    pub dataflow: Dataflow,
+    /// Default operand format of the training GEMMs.
+    pub operand_format: NumberFormat,
+}
+
+/// SRAM parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SramConfig {
+    /// Capacity [bytes].
+    pub bytes: u64,
+    /// Banks.
+    pub banks: u32,
+    /// Bytes per bank per cycle.
+    pub bank_width_bytes: u32,
+}
+
+/// DRAM parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DramConfig {
+    /// Standard.
+    pub kind: DramKind,
+    /// Channels.
+    pub channels: u32,
+    /// Capacity [bytes].
+    pub bytes: u64,
+}
+
+/// DMA parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DmaConfig {
+    /// Burst size [bytes].
+    pub burst_bytes: u32,
+}
+
+/// SFU parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SfuConfig {
+    /// Elements per cycle.
+    pub lanes: u32,
+}
+
+impl DramKind {
+    /// Peak bandwidth of one channel [bytes/s] (data rate × bus width).
+    pub fn channel_peak_bytes_per_s(self) -> u64 {
+        match self {
+            // 4266 MT/s × 16-bit channel.
+            DramKind::Lpddr4_4266 => 4_266_000_000 * 2,
+            // 3200 MT/s × 64-bit channel.
+            DramKind::Ddr4_3200 => 3_200_000_000 * 8,
+            // 2000 MT/s × 128-bit channel.
+            DramKind::Hbm2 => 2_000_000_000 * 16,
+        }
+    }
+
+    /// The name used in scenarios.
+    pub fn name(self) -> &'static str {
+        match self {
+            DramKind::Lpddr4_4266 => "lpddr4_4266",
+            DramKind::Ddr4_3200 => "ddr4_3200",
+            DramKind::Hbm2 => "hbm2",
+        }
+    }
+}
+
+impl PlatformConfig {
+    /// MAC units of the GEMM core.
+    pub fn macs(&self) -> u64 {
+        u64::from(self.gemm.rows) * u64::from(self.gemm.cols)
+    }
+
+    /// Peak GEMM throughput [TOPS], counting a MAC as 2 operations.
+    pub fn peak_tops(&self) -> f64 {
+        2.0 * self.macs() as f64 * f64::from(self.clock_mhz) * 1e6 / 1e12
+    }
+
+    /// Peak DRAM bandwidth [bytes/s].
+    pub fn dram_peak_bytes_per_s(&self) -> u64 {
+        self.dram.kind.channel_peak_bytes_per_s() * u64::from(self.dram.channels)
+    }
+
+    /// The parameters as (key, value, unit) rows, in a stable order.
+    pub fn rows(&self) -> Vec<(&'static str, String, &'static str)> {
+        let arch = match self.gemm.arch {
+            GemmArch::Flexible => "flexible",
+            GemmArch::Systolic => "systolic",
+        };
+        let dataflow = match self.gemm.dataflow {
+            Dataflow::Os => "os",
+            Dataflow::Ws => "ws",
+            Dataflow::Is => "is",
+        };
+        vec![
+            ("clock_mhz", self.clock_mhz.to_string(), "MHz"),
+            ("gemm.arch", arch.into(), ""),
+            ("gemm.rows", self.gemm.rows.to_string(), "PEs"),
+            ("gemm.cols", self.gemm.cols.to_string(), "PEs"),
+            ("gemm.dataflow", dataflow.into(), ""),
+            (
+                "gemm.operand_format",
+                self.gemm.operand_format.name().into(),
+                "",
+            ),
+            ("sram.bytes", self.sram.bytes.to_string(), "bytes"),
+            ("sram.banks", self.sram.banks.to_string(), "banks"),
+            (
+                "sram.bank_width_bytes",
+                self.sram.bank_width_bytes.to_string(),
+                "bytes/cycle",
+            ),
+            ("dram.kind", self.dram.kind.name().into(), ""),
+            ("dram.channels", self.dram.channels.to_string(), "channels"),
+            ("dram.bytes", self.dram.bytes.to_string(), "bytes"),
+            ("dma.burst_bytes", self.dma.burst_bytes.to_string(), "bytes"),
+            ("sfu.lanes", self.sfu.lanes.to_string(), "elements/cycle"),
+        ]
+    }
+}
+
+/// A named starting point for platforms.
+pub struct Preset {
+    /// Name used in scenarios.
+    pub name: &'static str,
+    /// One line on what it is.
+    pub summary: &'static str,
+    /// Its parameters.
+    pub config: fn() -> PlatformConfig,
+    /// Where each value comes from, by key (a paper, a standard, or "guess: why").
+    pub sources: &'static [(&'static str, &'static str)],
+}
+
+/// Every preset.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "treta",
+        summary: "TRETA (Shao et al., TVLSI 2023) as far as its abstract tells; the rest guessed",
+        config: treta,
+        sources: TRETA_SOURCES,
+    },
+    Preset {
+        name: "systolic_baseline",
+        summary: "the same MACs, SRAM and DRAM as `treta`, as a rigid 128x64 output-stationary systolic array",
+        config: systolic_baseline,
+        sources: &[(
+            "gemm.arch",
+            "the baseline TRETA is compared against; everything else as in `treta`",
+        )],
+    },
+];
+
+const TRETA_SOURCES: &[(&str, &str)] = &[
+    (
+        "clock_mhz",
+        "derived: 14.71 TOPS peak (abstract) / (2 ops x 8192 MACs) = 897.8 MHz; the MAC count is a guess",
+    ),
+    (
+        "gemm.arch",
+        "abstract: a flexible, scalable GEMM architecture (SIGMA-like assumed)",
+    ),
+    (
+        "gemm.rows",
+        "guess: 8192 MACs as 32 PE groups of 16x16, fused here as 128x64",
+    ),
+    ("gemm.cols", "guess: see gemm.rows"),
+    ("gemm.dataflow", "guess: output-stationary PE groups"),
+    (
+        "gemm.operand_format",
+        "abstract: 8-bit-class mixed precision for training; fp8 E4M3 guessed",
+    ),
+    ("sram.bytes", "guess: 1.5 MiB of banked SRAM, typical for 28 nm accelerators of this size"),
+    ("sram.banks", "guess"),
+    ("sram.bank_width_bytes", "guess: 64-byte ports"),
+    ("dram.kind", "guess: LPDDR4-class DRAM"),
+    ("dram.channels", "guess: 4 x16 channels (a 64-bit LPDDR4 interface)"),
+    ("dram.bytes", "guess: 8 GiB"),
+    ("dma.burst_bytes", "guess: one 64-byte DRAM burst"),
+    ("sfu.lanes", "guess: 64 lanes"),
+];
+
+fn treta() -> PlatformConfig {
+    PlatformConfig {
+        preset: "treta",
+        clock_mhz: 898,
+        gemm: GemmConfig {
+            arch: GemmArch::Flexible,
+            rows: 128,
+            cols: 64,
+            dataflow: Dataflow::Os,
+            operand_format: NumberFormat::Fp8E4M3,
+        },
+        sram: SramConfig {
+            bytes: 3 << 19,
+            banks: 32,
+            bank_width_bytes: 64,
+        },
+        dram: DramConfig {
+            kind: DramKind::Lpddr4_4266,
+            channels: 4,
+            bytes: 8 << 30,
+        },
+        dma: DmaConfig { burst_bytes: 64 },
+        sfu: SfuConfig { lanes: 64 },
+    }
+}
+
+fn systolic_baseline() -> PlatformConfig {
+    let mut c = treta();
+    c.preset = "systolic_baseline";
+    c.gemm.arch = GemmArch::Systolic;
+    c
+}
+
+/// The preset named `name`.
+pub fn find(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+/// The names of all presets.
+pub fn names() -> Vec<&'static str> {
+    PRESETS.iter().map(|p| p.name).collect()
+}
+
+/// The platform of a scenario: its preset (`treta` by default) with its overrides.
+pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
+    let preset = spec
+        .preset
+        .as_ref()
+        .and_then(|p| find(&p.0))
+        .unwrap_or(&PRESETS[0]);
+    let mut c = (preset.config)();
+    let set_u32 = |slot: &mut u32, v: Option<crate::scenario::Positive>| {
+        if let Some(v) = v {
+            *slot = v.get();
+        }
+    };
+    set_u32(&mut c.clock_mhz, spec.clock_mhz);
+    if let Some(arch) = spec.gemm.arch {
+        c.gemm.arch = arch;
+    }
+    set_u32(&mut c.gemm.rows, spec.gemm.rows);
+    set_u32(&mut c.gemm.cols, spec.gemm.cols);
+    if let Some(df) = spec.gemm.dataflow {
+        c.gemm.dataflow = df;
+    }
+    if let Some(b) = spec.sram.bytes {
+        c.sram.bytes = b.get();
+    }
+    set_u32(&mut c.sram.banks, spec.sram.banks);
+    set_u32(&mut c.sram.bank_width_bytes, spec.sram.bank_width_bytes);
+    if let Some(k) = spec.dram.kind {
+        c.dram.kind = k;
+    }
+    set_u32(&mut c.dram.channels, spec.dram.channels);
+    if let Some(b) = spec.dram.bytes {
+        c.dram.bytes = b.get();
+    }
+    set_u32(&mut c.dma.burst_bytes, spec.dma.burst_bytes);
+    set_u32(&mut c.sfu.lanes, spec.sfu.lanes);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn treta_peak_is_14_71_tops() {
+        let c = treta();
+        assert_eq!(c.macs(), 8192);
+        assert_eq!(format!("{:.2}", c.peak_tops()), "14.71");
+    }
+
+    #[test]
+    fn every_parameter_of_every_preset_has_a_source() {
+        for p in PRESETS {
+            if p.name == "treta" {
+                let c = (p.config)();
+                for (key, _, _) in c.rows() {
+                    assert!(
+                        p.sources.iter().any(|(k, _)| *k == key),
+                        "treta: no source for {key}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_replace_preset_values() {
+        let spec: PlatformSpec = serde_saphyr::from_str(
+            "preset: systolic_baseline\ngemm: {rows: 32, cols: 32, dataflow: ws}\nsram: {bytes: 1048576}\n",
+        )
+        .unwrap();
+        let c = resolve(&spec);
+        assert_eq!((c.gemm.rows, c.gemm.cols), (32, 32));
+        assert_eq!(c.gemm.arch, GemmArch::Systolic);
+        assert_eq!(c.gemm.dataflow, Dataflow::Ws);
+        assert_eq!(c.sram.bytes, 1 << 20);
+        assert_eq!(c.clock_mhz, 898);
+    }
+}

@@ -1,0 +1,479 @@
+//! The scenario format: what a scenario YAML file may contain.
+//!
+//! ```yaml
+//! platform:                 # a preset plus overrides of its parameters
+//!   preset: treta
+//!   gemm: {arch: systolic, rows: 128, cols: 64, dataflow: os}
+//! workload:
+//!   kind: gemm_list         # gemm_list | commands
+//!   gemms:
+//!     - {name: qkv, m: 128, k: 768, n: 2304}
+//! run: {mode: timing, seed: 1, trace_detail: commands}
+//! expect:                   # bounds that make the scenario a regression test
+//!   sim_time_ps: {max: 5.0e6}
+//!   engines: {gemm: {utilization: {min: 0.5}}}
+//!   gemms: [{name: qkv, cycles: {max: 20000}}]
+//! ```
+//!
+//! Every struct rejects unknown keys; validated values reject out-of-range numbers
+//! while being read, so errors carry the file, line and column.
+
+use super::values::{Bound, Bytes, Positive};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
+use treta_abi::NumberFormat;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name for reports (defaults to the file name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The platform: a preset and overrides of its parameters.
+    #[serde(default)]
+    pub platform: PlatformSpec,
+    /// What to run.
+    pub workload: Workload,
+    /// How to run it.
+    #[serde(default)]
+    pub run: RunOptions,
+    /// Bounds the run must meet (exit status 1 otherwise).
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+/// The platform section: a preset and any parameter overrides.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSpec {
+    /// Preset to start from (`treta-vp presets` lists them); `treta` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<PresetName>,
+    /// Device clock [MHz].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_mhz: Option<Positive>,
+    /// GEMM core.
+    #[serde(default)]
+    pub gemm: GemmSpec,
+    /// On-chip SRAM.
+    #[serde(default)]
+    pub sram: SramSpec,
+    /// DRAM.
+    #[serde(default)]
+    pub dram: DramSpec,
+    /// DMA engine.
+    #[serde(default)]
+    pub dma: DmaSpec,
+    /// Special-function unit.
+    #[serde(default)]
+    pub sfu: SfuSpec,
+}
+
+/// GEMM core overrides.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GemmSpec {
+    /// `flexible` (TRETA-like PE groups) or `systolic` (the baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<GemmArch>,
+    /// Rows of the array [PEs] (systolic; for flexible, of the fused logical array).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Positive>,
+    /// Columns of the array [PEs].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cols: Option<Positive>,
+    /// Systolic dataflow: output-, weight- or input-stationary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataflow: Option<Dataflow>,
+}
+
+/// SRAM overrides.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SramSpec {
+    /// Capacity [bytes].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<Bytes>,
+    /// Number of banks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banks: Option<Positive>,
+    /// Bytes per bank per cycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_width_bytes: Option<Positive>,
+}
+
+/// DRAM overrides.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DramSpec {
+    /// Memory standard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<DramKind>,
+    /// Independent channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Positive>,
+    /// Capacity [bytes].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<Bytes>,
+}
+
+/// DMA overrides.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DmaSpec {
+    /// Burst size [bytes].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_bytes: Option<Positive>,
+}
+
+/// Special-function unit overrides.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SfuSpec {
+    /// Elements processed per cycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lanes: Option<Positive>,
+}
+
+/// The GEMM micro-architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GemmArch {
+    /// TRETA-like: PE groups that fuse or split per GEMM.
+    Flexible,
+    /// A rigid systolic array (the baseline).
+    Systolic,
+}
+
+/// Systolic dataflows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataflow {
+    /// Output stationary.
+    Os,
+    /// Weight stationary.
+    Ws,
+    /// Input stationary.
+    Is,
+}
+
+/// DRAM standards with presets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DramKind {
+    /// LPDDR4-4266.
+    Lpddr4_4266,
+    /// DDR4-3200.
+    Ddr4_3200,
+    /// HBM2 (2 Gbps per pin).
+    Hbm2,
+}
+
+/// The name of a preset; reading it checks that the preset exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresetName(pub String);
+
+impl<'de> Deserialize<'de> for PresetName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if crate::preset::find(&name).is_some() {
+            Ok(PresetName(name))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "unknown preset `{name}` (presets: {})",
+                crate::preset::names().join(", ")
+            )))
+        }
+    }
+}
+
+impl Serialize for PresetName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl JsonSchema for PresetName {
+    fn schema_name() -> Cow<'static, str> {
+        "PresetName".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "enum": crate::preset::names() })
+    }
+}
+
+/// A number format name (`fp32`, `bf16`, `fp16`, `fp8_e4m3`, `fp8_e5m2`, `int8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Format(pub NumberFormat);
+
+impl<'de> Deserialize<'de> for Format {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse()
+            .map(Format)
+            .map_err(|e| serde::de::Error::custom(e.to_string()))
+    }
+}
+
+impl Serialize for Format {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.name().serialize(s)
+    }
+}
+
+impl JsonSchema for Format {
+    fn schema_name() -> Cow<'static, str> {
+        "Format".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = NumberFormat::ALL.iter().map(|f| f.name()).collect();
+        json_schema!({ "type": "string", "enum": names })
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// `gemm_list`: the GEMMs in `gemms`; `commands`: the descriptors in `commands`.
+    pub kind: WorkloadKind,
+    /// The GEMMs of a `gemm_list` workload, run in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gemms: Vec<GemmOp>,
+    /// The descriptors of a `commands` workload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandSpec>,
+}
+
+/// Kinds of workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadKind {
+    /// A list of named GEMMs.
+    GemmList,
+    /// A raw program of command descriptors.
+    Commands,
+}
+
+/// One GEMM of a `gemm_list`: C[m×n] = op(A)[m×k] · op(B)[k×n].
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GemmOp {
+    /// Name in reports.
+    pub name: String,
+    /// Rows of C.
+    pub m: Positive,
+    /// Reduction length.
+    pub k: Positive,
+    /// Columns of C.
+    pub n: Positive,
+    /// A is stored transposed (as in the weight-gradient GEMM).
+    #[serde(default)]
+    pub transpose_a: bool,
+    /// B is stored transposed (as in the backward-data GEMM).
+    #[serde(default)]
+    pub transpose_b: bool,
+    /// How many times this GEMM occurs (e.g. once per attention head).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: Positive,
+    /// Operand format of A and B (the preset's when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+}
+
+fn one() -> Positive {
+    Positive::new(1).unwrap_or_else(|| unreachable!("1 is positive"))
+}
+
+fn is_one(p: &Positive) -> bool {
+    p.get() == 1
+}
+
+/// One descriptor of a `commands` workload, in YAML form. Addresses are SRAM byte
+/// offsets (or DRAM addresses for the DMA's `dram`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    /// The command: `nop`, `dma_load`, `dma_store`, `gemm`, `softmax_fwd`,
+    /// `softmax_bwd`, `layernorm_fwd`, `layernorm_bwd`, `gelu_fwd`, `gelu_bwd`,
+    /// `sem_signal`, `sem_wait`, `fence`, `irq`.
+    pub op: CommandOp,
+    /// Queue to submit to (0–3).
+    #[serde(default)]
+    pub queue: u8,
+    /// DMA: DRAM address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dram: Option<u64>,
+    /// DMA, SFU: SRAM address (DMA side, SFU source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sram: Option<u32>,
+    /// DMA, SFU: rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Positive>,
+    /// DMA: bytes per row; SFU: elements per row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cols: Option<Positive>,
+    /// GEMM: rows of C.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<Positive>,
+    /// GEMM: reduction length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<Positive>,
+    /// GEMM: columns of C.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<Positive>,
+    /// GEMM: SRAM address of A.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<u32>,
+    /// GEMM: SRAM address of B.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b: Option<u32>,
+    /// GEMM: SRAM address of C; SFU: destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c: Option<u32>,
+    /// Semaphore index (0–15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sem: Option<u8>,
+    /// `sem_wait`: units to take; `irq`: the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Operand format (the preset's when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Format>,
+}
+
+/// Command names in a `commands` workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandOp {
+    /// `NOP`.
+    Nop,
+    /// `DMA_LOAD` (DRAM → SRAM).
+    DmaLoad,
+    /// `DMA_STORE` (SRAM → DRAM).
+    DmaStore,
+    /// `GEMM`.
+    Gemm,
+    /// `SOFTMAX_FWD`.
+    SoftmaxFwd,
+    /// `SOFTMAX_BWD`.
+    SoftmaxBwd,
+    /// `LAYERNORM_FWD`.
+    LayernormFwd,
+    /// `LAYERNORM_BWD`.
+    LayernormBwd,
+    /// `GELU_FWD`.
+    GeluFwd,
+    /// `GELU_BWD`.
+    GeluBwd,
+    /// `SEM_SIGNAL`.
+    SemSignal,
+    /// `SEM_WAIT`.
+    SemWait,
+    /// `FENCE`.
+    Fence,
+    /// `IRQ`.
+    Irq,
+}
+
+/// How to run the scenario.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunOptions {
+    /// `timing` (no data moved) or `functional` (real bytes and math).
+    #[serde(default)]
+    pub mode: Mode,
+    /// Seed of every pseudo-random choice (data, tie-breaks).
+    #[serde(default)]
+    pub seed: u64,
+    /// How much the trace records.
+    #[serde(default)]
+    pub trace_detail: TraceDetail,
+}
+
+/// Simulation modes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Timing only: payloads carry no data.
+    #[default]
+    Timing,
+    /// Real data through SRAM, DMA and the math.
+    Functional,
+}
+
+/// Trace detail levels, from coarsest.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceDetail {
+    /// One span per command per engine.
+    #[default]
+    Commands,
+    /// Also one span per GEMM tile / DMA row.
+    Tiles,
+    /// Also one span per DRAM burst.
+    Bursts,
+}
+
+/// Bounds the run must meet.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Simulated time [ps].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_time_ps: Option<Bound>,
+    /// Per engine (`gemm`, `dma`, `sfu`, `cp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engines: Vec<EngineExpect>,
+    /// Per GEMM of a `gemm_list`, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gemms: Vec<GemmExpect>,
+}
+
+/// Bounds on one engine.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineExpect {
+    /// The engine.
+    pub name: EngineName,
+    /// Busy time ÷ simulated time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<Bound>,
+}
+
+/// Bounds on one GEMM.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GemmExpect {
+    /// The GEMM's name in `workload.gemms`.
+    pub name: String,
+    /// Device cycles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycles: Option<Bound>,
+    /// Useful MACs ÷ (MACs × cycles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<Bound>,
+}
+
+/// Engines of the SoC that reports and expectations name.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineName {
+    /// The command processor.
+    Cp,
+    /// The DMA engine.
+    Dma,
+    /// The GEMM core.
+    Gemm,
+    /// The special-function unit.
+    Sfu,
+}

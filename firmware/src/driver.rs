@@ -1,0 +1,280 @@
+//! [`Driver`]: brings the device up, feeds its command queues and waits for them.
+
+use crate::hal::{Hal, HalError};
+use std::fmt;
+use treta_abi::regs::{self, queue, queue_reg, QUEUES};
+use treta_abi::{Command, Descriptor, DeviceError, DESC_BYTES};
+
+/// Semaphore the driver reserves to join queues at the end of a program.
+const JOIN_SEM: u8 = 15;
+
+/// Where the driver keeps its rings in device DRAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// DRAM address of queue 0's ring (64-byte aligned); queue q's follows at
+    /// `q · ring_size · 64`.
+    pub ring_base: u64,
+    /// Descriptors per ring.
+    pub ring_size: u32,
+}
+
+/// A device error as firmware sees it: the registers, plus what the driver knows of
+/// the descriptor at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceFault {
+    /// `ERR_CODE`.
+    pub error: Option<DeviceError>,
+    /// Raw `ERR_CODE` (for codes this firmware does not know).
+    pub code: u32,
+    /// `ERR_QUEUE`.
+    pub queue: u32,
+    /// `ERR_INDEX`: the descriptor's slot in its ring.
+    pub index: u32,
+    /// `ERR_ADDR`.
+    pub addr: u64,
+    /// The descriptor the driver wrote into that slot: (id, mnemonic).
+    pub descriptor: Option<(u32, &'static str)>,
+}
+
+impl fmt::Display for DeviceFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.error {
+            Some(e) => write!(f, "device error: {e}")?,
+            None => write!(f, "device error code {}", self.code)?,
+        }
+        write!(f, " in queue {} at slot {}", self.queue, self.index)?;
+        if let Some((id, mnemonic)) = self.descriptor {
+            write!(f, " (descriptor id {id}, {mnemonic})")?;
+        }
+        write!(f, ", address {:#x}", self.addr)
+    }
+}
+
+/// Why the driver could not do what was asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DriverError {
+    /// A register or memory access failed on the bus.
+    Bus(HalError),
+    /// The device is not a TRETA (its `ID` register).
+    WrongDevice {
+        /// The `ID` read.
+        id: u32,
+    },
+    /// More descriptors than free slots in the ring.
+    RingFull {
+        /// The queue.
+        queue: usize,
+        /// Descriptors asked for.
+        wanted: usize,
+        /// Free slots.
+        free: u32,
+    },
+    /// A queue index past the device's queues.
+    NoSuchQueue(usize),
+    /// The device stopped a queue on an error.
+    Device(DeviceFault),
+}
+
+impl fmt::Display for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DriverError::Bus(e) => write!(f, "{e}"),
+            DriverError::WrongDevice { id } => {
+                write!(
+                    f,
+                    "device ID {id:#010x} is not a TRETA ({:#010x})",
+                    regs::ID_VALUE
+                )
+            }
+            DriverError::RingFull {
+                queue,
+                wanted,
+                free,
+            } => write!(
+                f,
+                "queue {queue}: {wanted} descriptors do not fit in the {free} free ring slots"
+            ),
+            DriverError::NoSuchQueue(q) => write!(f, "queue {q} does not exist"),
+            DriverError::Device(fault) => write!(f, "{fault}"),
+        }
+    }
+}
+
+impl std::error::Error for DriverError {}
+
+impl From<HalError> for DriverError {
+    fn from(e: HalError) -> Self {
+        DriverError::Bus(e)
+    }
+}
+
+/// What the driver remembers of each queue.
+#[derive(Clone, Default)]
+struct RingState {
+    tail: u32,
+    /// Slots written since the last drain.
+    pending: u32,
+    /// (id, mnemonic) written into each slot, for error reports.
+    shadow: Vec<Option<(u32, &'static str)>>,
+}
+
+/// The device driver.
+pub struct Driver<H: Hal> {
+    hal: H,
+    layout: Layout,
+    rings: Vec<RingState>,
+    /// Codes of the `IRQ` descriptors seen while waiting, in order.
+    pub interrupts: Vec<u32>,
+}
+
+impl<H: Hal> Driver<H> {
+    /// Checks the device, resets it, programs the rings, unmasks both interrupts and
+    /// enables fetching.
+    pub async fn init(hal: H, layout: Layout) -> Result<Driver<H>, DriverError> {
+        let id = hal.read32(regs::ID).await?;
+        if id != regs::ID_VALUE {
+            return Err(DriverError::WrongDevice { id });
+        }
+        hal.write32(regs::CTRL, regs::CTRL_RESET).await?;
+        for q in 0..QUEUES {
+            let base =
+                layout.ring_base + (q as u64) * u64::from(layout.ring_size) * DESC_BYTES as u64;
+            hal.write32(queue_reg(q, queue::BASE_LO), base as u32)
+                .await?;
+            hal.write32(queue_reg(q, queue::BASE_HI), (base >> 32) as u32)
+                .await?;
+            hal.write32(queue_reg(q, queue::SIZE), layout.ring_size)
+                .await?;
+            hal.write32(queue_reg(q, queue::TAIL), 0).await?;
+        }
+        hal.write32(regs::IRQ_MASK, regs::IRQ_COMPLETION | regs::IRQ_ERROR)
+            .await?;
+        hal.write32(regs::CTRL, regs::CTRL_ENABLE).await?;
+        Ok(Driver {
+            hal,
+            layout,
+            rings: vec![
+                RingState {
+                    shadow: vec![None; layout.ring_size as usize],
+                    ..RingState::default()
+                };
+                QUEUES
+            ],
+            interrupts: Vec::new(),
+        })
+    }
+
+    /// The HAL, for accesses the driver does not wrap.
+    pub fn hal(&self) -> &H {
+        &self.hal
+    }
+
+    fn ring_addr(&self, q: usize, slot: u32) -> u64 {
+        self.layout.ring_base
+            + ((q as u64) * u64::from(self.layout.ring_size) + u64::from(slot)) * DESC_BYTES as u64
+    }
+
+    /// Writes `descs` into queue `q`'s ring and rings its doorbell.
+    pub async fn submit(&mut self, q: usize, descs: &[Descriptor]) -> Result<(), DriverError> {
+        if q >= QUEUES {
+            return Err(DriverError::NoSuchQueue(q));
+        }
+        let size = self.layout.ring_size;
+        // One slot stays empty so that HEAD == TAIL means "empty"; two more are kept
+        // for the join the driver appends at the end.
+        let free = size.saturating_sub(self.rings[q].pending + 3);
+        if descs.len() > free as usize {
+            return Err(DriverError::RingFull {
+                queue: q,
+                wanted: descs.len(),
+                free,
+            });
+        }
+        for d in descs {
+            let slot = self.rings[q].tail;
+            self.hal
+                .write_mem(self.ring_addr(q, slot), &d.encode())
+                .await?;
+            let ring = &mut self.rings[q];
+            ring.shadow[slot as usize] = Some((d.id, d.command.mnemonic()));
+            ring.tail = (slot + 1) % size;
+            ring.pending += 1;
+        }
+        let tail = self.rings[q].tail;
+        self.hal.write32(queue_reg(q, queue::TAIL), tail).await?;
+        self.hal.write32(queue_reg(q, queue::DOORBELL), 1).await?;
+        Ok(())
+    }
+
+    /// Waits until every queue has executed what was submitted: each other busy queue
+    /// signals the join semaphore, queue 0 waits for them all and raises `IRQ(code)`.
+    /// `IRQ`s with other codes (the program's own) are recorded in `interrupts`.
+    pub async fn drain(&mut self, code: u32) -> Result<(), DriverError> {
+        let others: Vec<usize> = (1..QUEUES).filter(|&q| self.rings[q].pending > 0).collect();
+        for &q in &others {
+            self.submit(
+                q,
+                &[Descriptor {
+                    id: u32::MAX,
+                    command: Command::SemSignal { sem: JOIN_SEM },
+                }],
+            )
+            .await?;
+        }
+        let mut join = Vec::new();
+        if !others.is_empty() {
+            join.push(Descriptor {
+                id: u32::MAX,
+                command: Command::SemWait {
+                    sem: JOIN_SEM,
+                    count: others.len() as u32,
+                },
+            });
+        }
+        join.push(Descriptor {
+            id: u32::MAX,
+            command: Command::Irq { code },
+        });
+        self.submit(0, &join).await?;
+        loop {
+            self.hal.wait_irq().await;
+            let status = self.hal.read32(regs::IRQ_STATUS).await?;
+            if status & regs::IRQ_ERROR != 0 {
+                return Err(DriverError::Device(self.read_fault().await?));
+            }
+            if status & regs::IRQ_COMPLETION != 0 {
+                let irq_code = self.hal.read32(regs::IRQ_CODE).await?;
+                self.hal
+                    .write32(regs::IRQ_STATUS, regs::IRQ_COMPLETION)
+                    .await?;
+                if irq_code == code {
+                    for ring in &mut self.rings {
+                        ring.pending = 0;
+                    }
+                    return Ok(());
+                }
+                self.interrupts.push(irq_code);
+            }
+        }
+    }
+
+    async fn read_fault(&self) -> Result<DeviceFault, DriverError> {
+        let code = self.hal.read32(regs::ERR_CODE).await?;
+        let queue = self.hal.read32(regs::ERR_QUEUE).await?;
+        let index = self.hal.read32(regs::ERR_INDEX).await?;
+        let lo = self.hal.read32(regs::ERR_ADDR_LO).await?;
+        let hi = self.hal.read32(regs::ERR_ADDR_HI).await?;
+        let descriptor = self
+            .rings
+            .get(queue as usize)
+            .and_then(|r| r.shadow.get(index as usize).copied().flatten());
+        Ok(DeviceFault {
+            error: DeviceError::from_code(code),
+            code,
+            queue,
+            index,
+            addr: u64::from(lo) | (u64::from(hi) << 32),
+            descriptor,
+        })
+    }
+}

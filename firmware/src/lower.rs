@@ -1,0 +1,303 @@
+//! Lowering: workloads to command streams that fit the SRAM.
+//!
+//! [`lower_gemm`] tiles one GEMM C = op(A)·op(B) over M, N and (when needed) K so
+//! that an A tile, a B tile and the fp32 C tile fit in the SRAM budget, and emits per
+//! tile `DMA_LOAD A`, `DMA_LOAD B`, `GEMM` (accumulating over K tiles) and, after the
+//! last K tile, `DMA_STORE C`, in one queue. This first lowering does not double
+//! buffer (the firmware issue does); its decisions are returned as a [`Tiling`] so
+//! reports can show them.
+
+use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat};
+
+/// A GEMM to lower: C[m×n] = op(A)[m×k]·op(B)[k×n] with operands in DRAM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GemmJob {
+    /// Rows of C.
+    pub m: u32,
+    /// Reduction length.
+    pub k: u32,
+    /// Columns of C.
+    pub n: u32,
+    /// A stored transposed (k×m).
+    pub transpose_a: bool,
+    /// B stored transposed (n×k).
+    pub transpose_b: bool,
+    /// Operand format of A and B.
+    pub format: NumberFormat,
+    /// DRAM address of A.
+    pub a: u64,
+    /// DRAM address of B.
+    pub b: u64,
+    /// DRAM address of C (fp32).
+    pub c: u64,
+}
+
+/// The tile sizes chosen for a GEMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiling {
+    /// Rows of C per tile.
+    pub tm: u32,
+    /// Reduction slice per tile.
+    pub tk: u32,
+    /// Columns of C per tile.
+    pub tn: u32,
+    /// Tiles (M tiles × N tiles × K tiles).
+    pub tiles: u32,
+}
+
+/// Why a GEMM cannot be lowered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LowerError(pub String);
+
+impl std::fmt::Display for LowerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LowerError {}
+
+const ALIGN: u64 = 64;
+
+fn align(x: u64) -> u64 {
+    x.div_ceil(ALIGN) * ALIGN
+}
+
+/// Bytes of SRAM a tile needs: A, B (operand format) and C (fp32), each aligned.
+fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> u64 {
+    align(tm * tk * eb) + align(tk * tn * eb) + align(tm * tn * 4)
+}
+
+/// Chooses tiles for `job` within `budget` bytes of SRAM: whole dimensions when they
+/// fit, else halving the largest of N, M, K (keeping multiples of 16 where possible).
+pub fn choose_tiling(job: &GemmJob, budget: u64) -> Result<Tiling, LowerError> {
+    let eb = u64::from(job.format.bytes());
+    let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+    while footprint(tm, tk, tn, eb) > budget {
+        let largest = tm.max(tk).max(tn);
+        if largest <= 1 {
+            return Err(LowerError(format!(
+                "a 1x1x1 tile needs {} bytes, more than the {budget}-byte SRAM budget",
+                footprint(1, 1, 1, eb)
+            )));
+        }
+        let half = |x: u64| {
+            if x > 16 {
+                (x / 2).div_ceil(16) * 16
+            } else {
+                x.div_ceil(2)
+            }
+        };
+        if tn == largest {
+            tn = half(tn);
+        } else if tm == largest {
+            tm = half(tm);
+        } else {
+            tk = half(tk);
+        }
+    }
+    let tiles = u64::from(job.m).div_ceil(tm)
+        * u64::from(job.n).div_ceil(tn)
+        * u64::from(job.k).div_ceil(tk);
+    Ok(Tiling {
+        tm: tm as u32,
+        tk: tk as u32,
+        tn: tn as u32,
+        tiles: u32::try_from(tiles).map_err(|_| LowerError("too many tiles".into()))?,
+    })
+}
+
+/// A packed 2D DMA: `rows` rows of `row_bytes`, `stride` bytes apart in DRAM.
+fn dma(
+    load: bool,
+    dram: u64,
+    sram: u32,
+    rows: u64,
+    row_bytes: u64,
+    stride: u64,
+    format: NumberFormat,
+) -> Command {
+    let d = DmaDesc {
+        dram_addr: dram,
+        sram_addr: sram,
+        rows: rows as u32,
+        row_bytes: row_bytes as u32,
+        sram_stride: 0,
+        dram_stride: stride,
+        planes: 1,
+        sram_plane_stride: 0,
+        dram_plane_stride: 0,
+        transpose: false,
+        src_format: format,
+        dst_format: format,
+    };
+    if load {
+        Command::DmaLoad(d)
+    } else {
+        Command::DmaStore(d)
+    }
+}
+
+/// Lowers `job` into descriptors with ids `id_base`, `id_base + 1`, ...; SRAM
+/// addresses start at 0 within `budget` bytes.
+pub fn lower_gemm(
+    job: &GemmJob,
+    budget: u64,
+    id_base: u32,
+) -> Result<(Vec<Descriptor>, Tiling), LowerError> {
+    let t = choose_tiling(job, budget)?;
+    let eb = u64::from(job.format.bytes());
+    let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+    let (tm, tk, tn) = (u64::from(t.tm), u64::from(t.tk), u64::from(t.tn));
+    let a_sram = 0u32;
+    let b_sram = align(tm * tk * eb) as u32;
+    let c_sram = (u64::from(b_sram) + align(tk * tn * eb)) as u32;
+    let mut out = Vec::new();
+    let mut id = id_base;
+    let mut push = |command: Command, out: &mut Vec<Descriptor>| {
+        out.push(Descriptor { id, command });
+        id = id.wrapping_add(1);
+    };
+    for i in (0..m).step_by(tm as usize) {
+        let rm = tm.min(m - i);
+        for j in (0..n).step_by(tn as usize) {
+            let rn = tn.min(n - j);
+            for (kt, p) in (0..k).step_by(tk as usize).enumerate() {
+                let rk = tk.min(k - p);
+                // A tile: rows i.., cols p.. of A (m×k), or of Aᵀ stored k×m.
+                let a_cmd = if job.transpose_a {
+                    dma(
+                        true,
+                        job.a + (p * m + i) * eb,
+                        a_sram,
+                        rk,
+                        rm * eb,
+                        m * eb,
+                        job.format,
+                    )
+                } else {
+                    dma(
+                        true,
+                        job.a + (i * k + p) * eb,
+                        a_sram,
+                        rm,
+                        rk * eb,
+                        k * eb,
+                        job.format,
+                    )
+                };
+                push(a_cmd, &mut out);
+                let b_cmd = if job.transpose_b {
+                    dma(
+                        true,
+                        job.b + (j * k + p) * eb,
+                        b_sram,
+                        rn,
+                        rk * eb,
+                        k * eb,
+                        job.format,
+                    )
+                } else {
+                    dma(
+                        true,
+                        job.b + (p * n + j) * eb,
+                        b_sram,
+                        rk,
+                        rn * eb,
+                        n * eb,
+                        job.format,
+                    )
+                };
+                push(b_cmd, &mut out);
+                push(
+                    Command::Gemm(GemmDesc {
+                        m: rm as u32,
+                        k: rk as u32,
+                        n: rn as u32,
+                        a_addr: a_sram,
+                        b_addr: b_sram,
+                        c_addr: c_sram,
+                        lda: 0,
+                        ldb: 0,
+                        ldc: 0,
+                        transpose_a: job.transpose_a,
+                        transpose_b: job.transpose_b,
+                        accumulate: kt > 0,
+                        a_format: job.format,
+                        b_format: job.format,
+                        c_format: NumberFormat::Fp32,
+                    }),
+                    &mut out,
+                );
+            }
+            push(
+                dma(
+                    false,
+                    job.c + (i * n + j) * 4,
+                    c_sram,
+                    rm,
+                    rn * 4,
+                    n * 4,
+                    NumberFormat::Fp32,
+                ),
+                &mut out,
+            );
+        }
+    }
+    Ok((out, t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(m: u32, k: u32, n: u32) -> GemmJob {
+        GemmJob {
+            m,
+            k,
+            n,
+            transpose_a: false,
+            transpose_b: false,
+            format: NumberFormat::Fp8E4M3,
+            a: 0,
+            b: 1 << 24,
+            c: 1 << 26,
+        }
+    }
+
+    #[test]
+    fn small_gemm_is_one_tile() {
+        let (descs, t) = lower_gemm(&job(128, 768, 256), 768 << 10, 0).unwrap();
+        assert_eq!((t.tm, t.tk, t.tn, t.tiles), (128, 768, 256, 1));
+        let names: Vec<_> = descs.iter().map(|d| d.command.mnemonic()).collect();
+        assert_eq!(names, ["DMA_LOAD", "DMA_LOAD", "GEMM", "DMA_STORE"]);
+    }
+
+    #[test]
+    fn large_gemm_is_tiled_within_the_budget() {
+        let j = job(128, 768, 3072);
+        let budget = 768 << 10;
+        let (descs, t) = lower_gemm(&j, budget, 100).unwrap();
+        assert!(footprint(t.tm.into(), t.tk.into(), t.tn.into(), 1) <= budget);
+        assert!(t.tiles > 1);
+        let gemms = descs
+            .iter()
+            .filter(|d| matches!(d.command, Command::Gemm(_)))
+            .count();
+        assert_eq!(gemms as u32, t.tiles);
+        assert_eq!(descs[0].id, 100);
+        let macs: u64 = descs
+            .iter()
+            .filter_map(|d| match &d.command {
+                Command::Gemm(g) => Some(u64::from(g.m) * u64::from(g.k) * u64::from(g.n)),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(macs, 128 * 768 * 3072, "the tiles cover the GEMM exactly");
+    }
+
+    #[test]
+    fn impossible_budget_is_an_error() {
+        assert!(choose_tiling(&job(16, 16, 16), 8).is_err());
+    }
+}

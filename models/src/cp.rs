@@ -1,0 +1,456 @@
+//! [`CommandProcessor`]: the device's register block and its command queues.
+//!
+//! ```text
+//!  MMIO ──► regs ──(doorbell)──► queue q process: fetch 64 B from DRAM ─► decode
+//!                                   │  ├─ DMA/GEMM/SFU: job ─► EnginePort ─► wait reply
+//!                                   │  ├─ SEM_SIGNAL / SEM_WAIT: semaphores
+//!                                   │  └─ IRQ: IRQ_STATUS.COMPLETION ─► irq line
+//!                                   └─ fault: STATUS.ERROR, ERR_*, IRQ_STATUS.ERROR
+//! ```
+//!
+//! Each queue executes its descriptors in order, one at a time; queues run
+//! concurrently and share the engines (an engine serves jobs in arrival order). A bad
+//! descriptor stops its queue and is reported in the error registers, never a panic.
+
+use crate::job::{EnginePort, Fault, Job, JobReply};
+use crate::EngineStats;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use treta_abi::regs::{self, queue, PerfCounter, Reg, QUEUES};
+use treta_abi::{Command, Descriptor, DeviceError, DESC_BYTES};
+use treta_kernel::timeline::{ArgValue, TrackId};
+use treta_kernel::tlm::{
+    Command as TlmCommand, FwTransport, InitiatorSocket, Payload, ResponseStatus, TargetSocket,
+    TransportFuture,
+};
+use treta_kernel::{Clock, Ctx, Event, Signal, SimTime};
+
+#[derive(Clone, Copy, Default)]
+struct QueueRegs {
+    base: u64,
+    size: u32,
+    head: u32,
+    tail: u32,
+    completed: u32,
+    stopped: bool,
+}
+
+#[derive(Default)]
+struct State {
+    enabled: bool,
+    err_code: u32,
+    err_queue: u32,
+    err_index: u32,
+    err_addr: u64,
+    irq_status: u32,
+    irq_mask: u32,
+    irq_code: u32,
+    queues: [QueueRegs; QUEUES],
+    sems: [u32; treta_abi::desc::SEMAPHORES as usize],
+    descriptors: u64,
+}
+
+/// Reads a performance counter from the rest of the SoC (wired by the platform).
+pub type PerfSource = Box<dyn Fn(PerfCounter) -> u64>;
+
+/// The command processor.
+pub struct CommandProcessor {
+    /// MMIO register block (offsets as in `treta_abi::regs`).
+    pub regs: TargetSocket,
+    /// Descriptor fetches from DRAM.
+    pub dram: InitiatorSocket,
+    /// The interrupt line: high while `IRQ_STATUS & IRQ_MASK != 0`.
+    pub irq: Signal<bool>,
+    /// Jobs for the DMA engine.
+    pub dma: EnginePort,
+    /// Jobs for the GEMM core.
+    pub gemm: EnginePort,
+    /// Jobs for the special-function unit.
+    pub sfu: EnginePort,
+    ctx: Ctx,
+    clock: Clock,
+    state: RefCell<State>,
+    doorbells: Vec<Event>,
+    sem_changed: Event,
+    perf: RefCell<Option<PerfSource>>,
+    tracks: Vec<TrackId>,
+    stats: Cell<EngineStats>,
+    next_flow: Cell<u64>,
+}
+
+impl CommandProcessor {
+    /// A command processor named `name` dispatching to the given engine ports; its
+    /// queue processes start with the simulation.
+    pub fn new(
+        ctx: &Ctx,
+        name: &str,
+        clock: Clock,
+        dma: EnginePort,
+        gemm: EnginePort,
+        sfu: EnginePort,
+    ) -> Rc<CommandProcessor> {
+        let cp = Rc::new_cyclic(|me: &Weak<CommandProcessor>| CommandProcessor {
+            regs: TargetSocket::new(&format!("{name}.regs"), me.clone()),
+            dram: InitiatorSocket::new(&format!("{name}.dram")),
+            irq: Signal::new(ctx, &format!("{name}.irq"), false),
+            dma,
+            gemm,
+            sfu,
+            ctx: ctx.clone(),
+            clock,
+            state: RefCell::new(State::default()),
+            doorbells: (0..QUEUES)
+                .map(|q| ctx.event(&format!("{name}.q{q}.doorbell")))
+                .collect(),
+            sem_changed: ctx.event(&format!("{name}.sem")),
+            perf: RefCell::new(None),
+            tracks: (0..QUEUES)
+                .map(|q| ctx.timeline().track(&format!("{name}.queue{q}")))
+                .collect(),
+            stats: Cell::new(EngineStats::default()),
+            next_flow: Cell::new(1),
+        });
+        for q in 0..QUEUES {
+            let cp = cp.clone();
+            ctx.spawn(&format!("{name}.queue{q}"), move |_| async move {
+                cp.queue_process(q).await
+            });
+        }
+        cp
+    }
+
+    /// Wires the source of the performance counters other than cycles and descriptors.
+    pub fn set_perf_source(&self, source: PerfSource) {
+        *self.perf.borrow_mut() = Some(source);
+    }
+
+    /// Time some queue spent executing commands, and commands executed.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    /// Semaphore waits or queued descriptors that can never proceed: `(queue, head)`
+    /// of each queue that still has work, for deadlock reports at the end of a run.
+    pub fn pending_queues(&self) -> Vec<(usize, u32)> {
+        let st = self.state.borrow();
+        st.queues
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| !q.stopped && q.head != q.tail)
+            .map(|(i, q)| (i, q.head))
+            .collect()
+    }
+
+    fn read_reg(&self, offset: u64) -> Option<u32> {
+        let st = self.state.borrow();
+        Some(match Reg::decode(offset)? {
+            Reg::Global(regs::ID) => regs::ID_VALUE,
+            Reg::Global(regs::VERSION) => regs::VERSION_VALUE,
+            Reg::Global(regs::CTRL) => u32::from(st.enabled) * regs::CTRL_ENABLE,
+            Reg::Global(regs::STATUS) => {
+                let busy = st.queues.iter().any(|q| !q.stopped && q.head != q.tail);
+                let error = st.err_code != 0;
+                (u32::from(busy) * regs::STATUS_BUSY) | (u32::from(error) * regs::STATUS_ERROR)
+            }
+            Reg::Global(regs::ERR_CODE) => st.err_code,
+            Reg::Global(regs::ERR_QUEUE) => st.err_queue,
+            Reg::Global(regs::ERR_INDEX) => st.err_index,
+            Reg::Global(regs::ERR_ADDR_LO) => st.err_addr as u32,
+            Reg::Global(regs::ERR_ADDR_HI) => (st.err_addr >> 32) as u32,
+            Reg::Global(regs::IRQ_STATUS) => st.irq_status,
+            Reg::Global(regs::IRQ_MASK) => st.irq_mask,
+            Reg::Global(regs::IRQ_CODE) => st.irq_code,
+            Reg::Global(_) => return None,
+            Reg::Queue(q, r) => {
+                let qr = &st.queues[q];
+                match r {
+                    queue::BASE_LO => qr.base as u32,
+                    queue::BASE_HI => (qr.base >> 32) as u32,
+                    queue::SIZE => qr.size,
+                    queue::HEAD => qr.head,
+                    queue::TAIL => qr.tail,
+                    queue::DOORBELL => 0,
+                    queue::COMPLETED => qr.completed,
+                    _ => return None,
+                }
+            }
+            Reg::Perf(counter, high) => {
+                let v = match counter {
+                    PerfCounter::Cycles => self.clock.cycle_at(self.ctx.now()),
+                    PerfCounter::Descriptors => st.descriptors,
+                    other => self.perf.borrow().as_ref().map_or(0, |f| f(other)),
+                };
+                if high {
+                    (v >> 32) as u32
+                } else {
+                    v as u32
+                }
+            }
+        })
+    }
+
+    /// Applies a register write; false if the offset names no writable register.
+    fn write_reg(&self, offset: u64, v: u32) -> bool {
+        let mut ring = None;
+        {
+            let mut st = self.state.borrow_mut();
+            match Reg::decode(offset) {
+                Some(Reg::Global(regs::CTRL)) => {
+                    if v & regs::CTRL_RESET != 0 {
+                        *st = State::default();
+                    }
+                    st.enabled = v & regs::CTRL_ENABLE != 0;
+                    ring = Some(usize::MAX);
+                }
+                Some(Reg::Global(regs::IRQ_STATUS)) => st.irq_status &= !v,
+                Some(Reg::Global(regs::IRQ_MASK)) => st.irq_mask = v,
+                Some(Reg::Queue(q, r)) => {
+                    let qr = &mut st.queues[q];
+                    match r {
+                        queue::BASE_LO => qr.base = (qr.base & !0xffff_ffff) | u64::from(v),
+                        queue::BASE_HI => qr.base = (qr.base & 0xffff_ffff) | (u64::from(v) << 32),
+                        queue::SIZE => qr.size = v,
+                        queue::TAIL => qr.tail = v,
+                        queue::DOORBELL => ring = Some(q),
+                        _ => return false,
+                    }
+                }
+                _ => return false,
+            }
+        }
+        self.update_irq();
+        match ring {
+            Some(usize::MAX) => self.doorbells.iter().for_each(Event::notify),
+            Some(q) => self.doorbells[q].notify(),
+            None => {}
+        }
+        true
+    }
+
+    fn update_irq(&self) {
+        let st = self.state.borrow();
+        let level = st.irq_status & st.irq_mask != 0;
+        drop(st);
+        self.irq.write(level);
+    }
+
+    fn fault(&self, q: usize, index: u32, fault: Fault) {
+        {
+            let mut st = self.state.borrow_mut();
+            st.queues[q].stopped = true;
+            if st.err_code == 0 {
+                st.err_code = fault.error.code();
+                st.err_queue = q as u32;
+                st.err_index = index;
+                st.err_addr = fault.addr;
+            }
+            st.irq_status |= regs::IRQ_ERROR;
+        }
+        self.ctx.timeline().instant(
+            self.tracks[q],
+            "fault",
+            &[
+                ("error", ArgValue::Str(&fault.error.to_string())),
+                ("index", ArgValue::U64(u64::from(index))),
+                ("addr", ArgValue::U64(fault.addr)),
+            ],
+        );
+        self.update_irq();
+    }
+
+    /// The next descriptor of queue `q` to fetch, once there is one: (index, address).
+    async fn next_work(&self, q: usize) -> Result<(u32, u64), Fault> {
+        loop {
+            {
+                let st = self.state.borrow();
+                let qr = &st.queues[q];
+                if st.enabled && !qr.stopped && qr.head != qr.tail {
+                    if qr.size == 0
+                        || qr.size > queue::MAX_SIZE
+                        || qr.head >= qr.size
+                        || qr.tail >= qr.size
+                        || !qr.base.is_multiple_of(DESC_BYTES as u64)
+                    {
+                        return Err(Fault {
+                            error: DeviceError::BadQueueConfig,
+                            addr: qr.base,
+                        });
+                    }
+                    return Ok((qr.head, qr.base + u64::from(qr.head) * DESC_BYTES as u64));
+                }
+            }
+            self.doorbells[q].wait().await;
+        }
+    }
+
+    async fn queue_process(self: Rc<Self>, q: usize) {
+        let mut trans = Payload::with_data(TlmCommand::Read, 0, vec![0; DESC_BYTES]);
+        loop {
+            let (index, addr) = match self.next_work(q).await {
+                Ok(work) => work,
+                Err(fault) => {
+                    let head = self.state.borrow().queues[q].head;
+                    self.fault(q, head, fault);
+                    continue;
+                }
+            };
+            let result = self.fetch_and_run(q, index, addr, &mut trans).await;
+            match result {
+                Ok(()) => {
+                    let mut st = self.state.borrow_mut();
+                    let qr = &mut st.queues[q];
+                    qr.head = (qr.head + 1) % qr.size.max(1);
+                    qr.completed = qr.completed.wrapping_add(1);
+                    st.descriptors += 1;
+                }
+                Err(fault) => self.fault(q, index, fault),
+            }
+        }
+    }
+
+    async fn fetch_and_run(
+        &self,
+        q: usize,
+        index: u32,
+        addr: u64,
+        trans: &mut Payload,
+    ) -> Result<(), Fault> {
+        trans.reset(TlmCommand::Read, addr);
+        let mut delay = SimTime::ZERO;
+        self.dram.b_transport(trans, &mut delay).await;
+        self.ctx.wait(delay).await;
+        if !trans.response.is_ok() {
+            return Err(Fault {
+                error: DeviceError::DramOutOfRange,
+                addr,
+            });
+        }
+        let mut bytes = [0u8; DESC_BYTES];
+        if let Some(data) = trans.data() {
+            bytes.copy_from_slice(data);
+        }
+        let desc = Descriptor::decode(&bytes).map_err(|e| Fault {
+            error: e.device_error(),
+            addr,
+        })?;
+        let start = self.ctx.now();
+        let track = self.tracks[q];
+        let flow = self.next_flow.get();
+        self.next_flow.set(flow + 1);
+        let result = self.execute(q, index, flow, desc.clone()).await;
+        let end = self.ctx.now();
+        let mut stats = self.stats.get();
+        stats.busy += end - start;
+        stats.commands += 1;
+        self.stats.set(stats);
+        self.ctx.timeline().complete(
+            track,
+            desc.command.mnemonic(),
+            start,
+            end,
+            &[
+                ("id", ArgValue::U64(u64::from(desc.id))),
+                ("index", ArgValue::U64(u64::from(index))),
+            ],
+        );
+        result
+    }
+
+    async fn execute(
+        &self,
+        q: usize,
+        index: u32,
+        flow: u64,
+        desc: Descriptor,
+    ) -> Result<(), Fault> {
+        let port = match &desc.command {
+            Command::Nop | Command::Fence => return Ok(()),
+            Command::DmaLoad(_) | Command::DmaStore(_) => &self.dma,
+            Command::Gemm(_) => &self.gemm,
+            Command::Sfu(_) => &self.sfu,
+            Command::SemSignal { sem } => {
+                self.state.borrow_mut().sems[usize::from(*sem)] += 1;
+                self.sem_changed.notify();
+                return Ok(());
+            }
+            Command::SemWait { sem, count } => {
+                let sem = usize::from(*sem);
+                loop {
+                    {
+                        let mut st = self.state.borrow_mut();
+                        if st.sems[sem] >= *count {
+                            st.sems[sem] -= *count;
+                            return Ok(());
+                        }
+                    }
+                    self.sem_changed.wait().await;
+                }
+            }
+            Command::Irq { code } => {
+                {
+                    let mut st = self.state.borrow_mut();
+                    st.irq_status |= regs::IRQ_COMPLETION;
+                    st.irq_code = *code;
+                }
+                self.update_irq();
+                return Ok(());
+            }
+        };
+        self.ctx.timeline().flow_start(self.tracks[q], flow);
+        let reply = JobReply::new(&self.ctx, "job.done");
+        port.write(Job {
+            desc,
+            queue: q,
+            index,
+            flow,
+            reply: reply.clone(),
+        })
+        .await;
+        loop {
+            if let Some(result) = reply.take() {
+                return result;
+            }
+            reply.done.wait().await;
+        }
+    }
+}
+
+impl FwTransport for CommandProcessor {
+    fn b_transport<'a>(
+        &'a self,
+        trans: &'a mut Payload,
+        delay: &'a mut SimTime,
+    ) -> TransportFuture<'a> {
+        if trans.data_length() != 4 {
+            trans.response = ResponseStatus::BurstError;
+            return TransportFuture::done();
+        }
+        let offset = trans.address;
+        let ok = match trans.command {
+            TlmCommand::Read => match self.read_reg(offset) {
+                Some(v) => {
+                    if let Some(data) = trans.data_mut() {
+                        data.copy_from_slice(&v.to_le_bytes());
+                    }
+                    true
+                }
+                None => false,
+            },
+            TlmCommand::Write => {
+                let mut b = [0u8; 4];
+                if let Some(data) = trans.data() {
+                    b.copy_from_slice(data);
+                }
+                self.write_reg(offset, u32::from_le_bytes(b))
+            }
+            TlmCommand::Ignore => true,
+        };
+        *delay += self.clock.cycles(1);
+        trans.response = if ok {
+            ResponseStatus::Ok
+        } else {
+            ResponseStatus::AddressError
+        };
+        TransportFuture::done()
+    }
+}

@@ -1,0 +1,508 @@
+//! The engines: [`Dma`], [`GemmCore`] and [`Sfu`]. Each takes jobs from its
+//! [`EnginePort`] one at a time, checks and times the SRAM (and DRAM) traffic
+//! through its sockets, and records a span per command on its timeline track.
+
+use crate::job::{EnginePort, Fault, Job};
+use crate::EngineStats;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use treta_abi::{Command, DeviceError, DmaDesc, GemmDesc, SfuDesc, SfuOp};
+use treta_kernel::timeline::{ArgValue, TrackId};
+use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket, Payload};
+use treta_kernel::{Clock, Ctx, SimTime};
+
+/// Serves jobs from `port` forever with `run`, recording busy time and spans.
+async fn serve<F, Fut>(
+    ctx: Ctx,
+    port: EnginePort,
+    track: TrackId,
+    stats: Rc<Cell<EngineStats>>,
+    run: F,
+) where
+    F: Fn(Job) -> Fut,
+    Fut: std::future::Future<Output = (Job, Result<(), Fault>)>,
+{
+    loop {
+        let job = port.read().await;
+        let start = ctx.now();
+        ctx.timeline().flow_end(track, job.flow);
+        let (job, result) = run(job).await;
+        let end = ctx.now();
+        let mut s = stats.get();
+        s.busy += end - start;
+        s.commands += 1;
+        stats.set(s);
+        ctx.timeline().complete(
+            track,
+            job.desc.command.mnemonic(),
+            start,
+            end,
+            &[
+                ("id", ArgValue::U64(u64::from(job.desc.id))),
+                ("queue", ArgValue::U64(job.queue as u64)),
+                ("ok", ArgValue::Bool(result.is_ok())),
+            ],
+        );
+        job.reply.finish(result);
+    }
+}
+
+/// Accesses `len` bytes of SRAM at `addr` through `socket`, adding its time to
+/// `delay`; an access beyond the SRAM is an overflow at `addr`.
+async fn sram_access(
+    socket: &InitiatorSocket,
+    command: TlmCommand,
+    addr: u64,
+    len: u64,
+    delay: &mut SimTime,
+) -> Result<(), Fault> {
+    let Ok(len) = usize::try_from(len) else {
+        return Err(Fault {
+            error: DeviceError::SramOverflow,
+            addr,
+        });
+    };
+    let mut p = Payload::new(command, addr, len);
+    socket.b_transport(&mut p, delay).await;
+    if p.response.is_ok() {
+        Ok(())
+    } else {
+        Err(Fault {
+            error: DeviceError::SramOverflow,
+            addr,
+        })
+    }
+}
+
+/// The DMA engine: strided transfers between DRAM and SRAM, one transaction per row.
+pub struct Dma {
+    /// Jobs from the command processor.
+    pub port: EnginePort,
+    /// To DRAM.
+    pub dram: InitiatorSocket,
+    /// To SRAM.
+    pub sram: InitiatorSocket,
+    stats: Rc<Cell<EngineStats>>,
+}
+
+impl Dma {
+    /// A DMA engine serving `port`; its process starts with the simulation.
+    pub fn new(ctx: &Ctx, name: &str, port: EnginePort) -> Rc<Dma> {
+        let dma = Rc::new(Dma {
+            port: port.clone(),
+            dram: InitiatorSocket::new(&format!("{name}.dram")),
+            sram: InitiatorSocket::new(&format!("{name}.sram")),
+            stats: Rc::default(),
+        });
+        let track = ctx.timeline().track(name);
+        let (me, stats, c) = (dma.clone(), dma.stats.clone(), ctx.clone());
+        ctx.spawn(name, move |_| async move {
+            serve(c.clone(), port, track, stats, |job| {
+                let (me, c) = (me.clone(), c.clone());
+                async move {
+                    let result = match &job.desc.command {
+                        Command::DmaLoad(d) => me.transfer(&c, d, true).await,
+                        Command::DmaStore(d) => me.transfer(&c, d, false).await,
+                        _ => Err(Fault {
+                            error: DeviceError::BadOpcode,
+                            addr: 0,
+                        }),
+                    };
+                    (job, result)
+                }
+            })
+            .await
+        });
+        dma
+    }
+
+    /// Busy time and commands so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    async fn transfer(&self, ctx: &Ctx, d: &DmaDesc, load: bool) -> Result<(), Fault> {
+        if d.rows == 0 || d.row_bytes == 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: d.dram_addr,
+            });
+        }
+        let planes = u64::from(d.planes.max(1));
+        let rows = u64::from(d.rows);
+        let row = u64::from(d.row_bytes);
+        // Bytes per row on the SRAM side after format conversion.
+        let sram_row = row * u64::from(d.dst_format.bytes()) / u64::from(d.src_format.bytes());
+        let (sram_row, dram_row) = if load {
+            (sram_row, row)
+        } else {
+            (row, sram_row)
+        };
+        let dram_stride = if d.dram_stride == 0 {
+            dram_row
+        } else {
+            d.dram_stride
+        };
+        let sram_stride = if d.sram_stride == 0 {
+            sram_row
+        } else {
+            u64::from(d.sram_stride)
+        };
+        let dram_plane = if d.dram_plane_stride == 0 {
+            dram_stride * rows
+        } else {
+            d.dram_plane_stride
+        };
+        let sram_plane = if d.sram_plane_stride == 0 {
+            sram_stride * rows
+        } else {
+            u64::from(d.sram_plane_stride)
+        };
+        let (dram_cmd, sram_cmd) = if load {
+            (TlmCommand::Read, TlmCommand::Write)
+        } else {
+            (TlmCommand::Write, TlmCommand::Read)
+        };
+        let mut dram_delay = SimTime::ZERO;
+        let mut sram_delay = SimTime::ZERO;
+        let mut p = Payload::new(dram_cmd, 0, dram_row as usize);
+        for plane in 0..planes {
+            for r in 0..rows {
+                let dram_addr = d
+                    .dram_addr
+                    .checked_add(plane * dram_plane + r * dram_stride)
+                    .ok_or(Fault {
+                        error: DeviceError::DramOutOfRange,
+                        addr: d.dram_addr,
+                    })?;
+                let sram_addr = u64::from(d.sram_addr) + plane * sram_plane + r * sram_stride;
+                sram_access(&self.sram, sram_cmd, sram_addr, sram_row, &mut sram_delay).await?;
+                p.reset(dram_cmd, dram_addr);
+                self.dram.b_transport(&mut p, &mut dram_delay).await;
+                if !p.response.is_ok() {
+                    return Err(Fault {
+                        error: DeviceError::DramOutOfRange,
+                        addr: dram_addr,
+                    });
+                }
+            }
+        }
+        // The SRAM side streams alongside the DRAM side: the slower one decides.
+        ctx.wait(dram_delay.max(sram_delay)).await;
+        Ok(())
+    }
+}
+
+/// GEMM core micro-architectures (as the platform configures them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GemmTiming {
+    /// PE groups of `group`×`group` that fuse into any rows×cols arrangement with
+    /// `macs` PEs; each fold pays the group's fill and drain.
+    Flexible {
+        /// Total PEs.
+        macs: u32,
+        /// Rows and columns of one PE group.
+        group: u32,
+    },
+    /// A rigid systolic array.
+    Systolic {
+        /// Rows.
+        rows: u32,
+        /// Columns.
+        cols: u32,
+        /// 0 output-, 1 weight-, 2 input-stationary.
+        dataflow: u8,
+    },
+}
+
+/// Cycles of C[m×n] = A[m×k]·B[k×n] on `timing`, and the array shape used.
+///
+/// Systolic: SCALE-Sim v3's closed form, folds not overlapped —
+/// OS `ceil(m/R)·ceil(n/C)·(k+R+C−2) − 1`, WS `ceil(k/R)·ceil(n/C)·(m+2R+C−2) − 1`,
+/// IS `ceil(k/R)·ceil(m/C)·(n+2R+C−2) − 1`. Flexible (first-order, deepened by the
+/// GEMM issue): the best fused arrangement R×C of the groups, each fold costing
+/// `k + 2·group − 2`.
+pub fn gemm_cycles(timing: GemmTiming, m: u64, k: u64, n: u64) -> (u64, (u32, u32)) {
+    match timing {
+        GemmTiming::Systolic {
+            rows,
+            cols,
+            dataflow,
+        } => {
+            let (r, c) = (u64::from(rows), u64::from(cols));
+            let (folds, per) = match dataflow {
+                1 => (k.div_ceil(r) * n.div_ceil(c), m + 2 * r + c - 2),
+                2 => (k.div_ceil(r) * m.div_ceil(c), n + 2 * r + c - 2),
+                _ => (m.div_ceil(r) * n.div_ceil(c), k + r + c - 2),
+            };
+            ((folds * per).saturating_sub(1), (rows, cols))
+        }
+        GemmTiming::Flexible { macs, group } => {
+            let g = u64::from(group.max(1));
+            let mut best = (u64::MAX, (0, 0));
+            let mut r = g;
+            while r <= u64::from(macs) {
+                let c = u64::from(macs) / r;
+                if c >= g && c % g == 0 {
+                    let cycles = m.div_ceil(r) * n.div_ceil(c) * (k + 2 * g - 2);
+                    if cycles < best.0 {
+                        best = (cycles, (r as u32, c as u32));
+                    }
+                }
+                r *= 2;
+            }
+            best
+        }
+    }
+}
+
+/// One GEMM executed: what the report's per-GEMM table is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemmRecord {
+    /// Descriptor id.
+    pub id: u32,
+    /// Device cycles.
+    pub cycles: u64,
+    /// m·k·n.
+    pub useful_macs: u64,
+}
+
+/// The GEMM core.
+pub struct GemmCore {
+    /// Jobs from the command processor.
+    pub port: EnginePort,
+    /// Operand reads and result writes.
+    pub sram: InitiatorSocket,
+    timing: GemmTiming,
+    clock: Clock,
+    stats: Rc<Cell<EngineStats>>,
+    records: RefCell<Vec<GemmRecord>>,
+}
+
+impl GemmCore {
+    /// A GEMM core serving `port`; its process starts with the simulation.
+    pub fn new(
+        ctx: &Ctx,
+        name: &str,
+        port: EnginePort,
+        timing: GemmTiming,
+        clock: Clock,
+    ) -> Rc<GemmCore> {
+        let core = Rc::new(GemmCore {
+            port: port.clone(),
+            sram: InitiatorSocket::new(&format!("{name}.sram")),
+            timing,
+            clock,
+            stats: Rc::default(),
+            records: RefCell::new(Vec::new()),
+        });
+        let track = ctx.timeline().track(name);
+        let (me, stats, c) = (core.clone(), core.stats.clone(), ctx.clone());
+        ctx.spawn(name, move |_| async move {
+            serve(c.clone(), port, track, stats, |job| {
+                let (me, c) = (me.clone(), c.clone());
+                async move {
+                    let result = match &job.desc.command {
+                        Command::Gemm(g) => me.multiply(&c, job.desc.id, g).await,
+                        _ => Err(Fault {
+                            error: DeviceError::BadOpcode,
+                            addr: 0,
+                        }),
+                    };
+                    (job, result)
+                }
+            })
+            .await
+        });
+        core
+    }
+
+    /// Busy time and commands so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    /// Every GEMM executed, in order.
+    pub fn records(&self) -> Vec<GemmRecord> {
+        self.records.borrow().clone()
+    }
+
+    async fn multiply(&self, ctx: &Ctx, id: u32, g: &GemmDesc) -> Result<(), Fault> {
+        if g.m == 0 || g.k == 0 || g.n == 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: 0,
+            });
+        }
+        let (m, k, n) = (u64::from(g.m), u64::from(g.k), u64::from(g.n));
+        let a_bytes = m * k * u64::from(g.a_format.bytes());
+        let b_bytes = k * n * u64::from(g.b_format.bytes());
+        let c_bytes = m * n * u64::from(g.c_format.bytes());
+        let mut sram_delay = SimTime::ZERO;
+        sram_access(
+            &self.sram,
+            TlmCommand::Read,
+            u64::from(g.a_addr),
+            a_bytes,
+            &mut sram_delay,
+        )
+        .await?;
+        sram_access(
+            &self.sram,
+            TlmCommand::Read,
+            u64::from(g.b_addr),
+            b_bytes,
+            &mut sram_delay,
+        )
+        .await?;
+        if g.accumulate {
+            sram_access(
+                &self.sram,
+                TlmCommand::Read,
+                u64::from(g.c_addr),
+                c_bytes,
+                &mut sram_delay,
+            )
+            .await?;
+        }
+        sram_access(
+            &self.sram,
+            TlmCommand::Write,
+            u64::from(g.c_addr),
+            c_bytes,
+            &mut sram_delay,
+        )
+        .await?;
+        let (cycles, _) = gemm_cycles(self.timing, m, k, n);
+        let compute = self.clock.cycles(cycles);
+        ctx.wait(compute.max(sram_delay)).await;
+        self.records.borrow_mut().push(GemmRecord {
+            id,
+            cycles,
+            useful_macs: m * k * n,
+        });
+        Ok(())
+    }
+}
+
+/// The special-function unit: Softmax, LayerNorm, GELU and vector ops over rows.
+pub struct Sfu {
+    /// Jobs from the command processor.
+    pub port: EnginePort,
+    /// Operand and result traffic.
+    pub sram: InitiatorSocket,
+    lanes: u32,
+    clock: Clock,
+    stats: Rc<Cell<EngineStats>>,
+}
+
+/// Pipeline depth of the SFU [cycles].
+const SFU_PIPELINE: u64 = 8;
+
+impl Sfu {
+    /// An SFU with `lanes` elements per cycle serving `port`.
+    pub fn new(ctx: &Ctx, name: &str, port: EnginePort, lanes: u32, clock: Clock) -> Rc<Sfu> {
+        let sfu = Rc::new(Sfu {
+            port: port.clone(),
+            sram: InitiatorSocket::new(&format!("{name}.sram")),
+            lanes: lanes.max(1),
+            clock,
+            stats: Rc::default(),
+        });
+        let track = ctx.timeline().track(name);
+        let (me, stats, c) = (sfu.clone(), sfu.stats.clone(), ctx.clone());
+        ctx.spawn(name, move |_| async move {
+            serve(c.clone(), port, track, stats, |job| {
+                let (me, c) = (me.clone(), c.clone());
+                async move {
+                    let result = match &job.desc.command {
+                        Command::Sfu(s) => me.compute(&c, s).await,
+                        _ => Err(Fault {
+                            error: DeviceError::BadOpcode,
+                            addr: 0,
+                        }),
+                    };
+                    (job, result)
+                }
+            })
+            .await
+        });
+        sfu
+    }
+
+    /// Busy time and commands so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    async fn compute(&self, ctx: &Ctx, s: &SfuDesc) -> Result<(), Fault> {
+        if s.rows == 0 || s.cols == 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: u64::from(s.src_addr),
+            });
+        }
+        let elems = u64::from(s.rows) * u64::from(s.cols);
+        let bytes = elems * u64::from(s.format.bytes());
+        // Passes over the data: softmax = max, exp-and-sum, normalise; layernorm =
+        // mean, variance, normalise; the rest stream once.
+        let passes = match s.op {
+            SfuOp::SoftmaxFwd | SfuOp::LayerNormFwd | SfuOp::LayerNormBwd => 3,
+            SfuOp::SoftmaxBwd => 2,
+            SfuOp::GeluFwd | SfuOp::GeluBwd | SfuOp::Vector(_) => 1,
+        };
+        let mut sram_delay = SimTime::ZERO;
+        sram_access(
+            &self.sram,
+            TlmCommand::Read,
+            u64::from(s.src_addr),
+            bytes,
+            &mut sram_delay,
+        )
+        .await?;
+        sram_access(
+            &self.sram,
+            TlmCommand::Write,
+            u64::from(s.dst_addr),
+            bytes,
+            &mut sram_delay,
+        )
+        .await?;
+        let cycles = passes * elems.div_ceil(u64::from(self.lanes)) + SFU_PIPELINE;
+        ctx.wait(self.clock.cycles(cycles).max(sram_delay)).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systolic_cycles_follow_scalesim() {
+        // Rows of ../shared/reference/scalesim/scalesim_results_S128.csv.
+        let t = |rows, cols, dataflow| GemmTiming::Systolic {
+            rows,
+            cols,
+            dataflow,
+        };
+        assert_eq!(gemm_cycles(t(32, 32, 0), 128, 768, 768).0, 79679);
+        assert_eq!(gemm_cycles(t(32, 32, 1), 128, 768, 768).0, 127871);
+        assert_eq!(gemm_cycles(t(32, 32, 2), 128, 768, 768).0, 82751);
+        assert_eq!(gemm_cycles(t(128, 128, 0), 128, 768, 768).0, 6131);
+    }
+
+    #[test]
+    fn flexible_picks_the_best_fused_shape() {
+        let t = GemmTiming::Flexible {
+            macs: 8192,
+            group: 16,
+        };
+        let (cycles, (r, c)) = gemm_cycles(t, 64, 768, 4096);
+        assert_eq!(r * c, 8192);
+        assert_eq!(cycles, 32 * (768 + 30), "32 folds, none wasted");
+        // A skinny GEMM uses a skinny arrangement instead of idling rows.
+        let (_, (r, _)) = gemm_cycles(t, 16, 768, 8192);
+        assert_eq!(r, 16);
+    }
+}

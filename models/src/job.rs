@@ -1,0 +1,61 @@
+//! Jobs: how the command processor hands a descriptor to an engine and learns how it
+//! ended.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use treta_abi::{Descriptor, DeviceError};
+use treta_kernel::{Ctx, Event, Fifo};
+
+/// A device error with the address at fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// What went wrong.
+    pub error: DeviceError,
+    /// The address at fault (DRAM or SRAM), or 0.
+    pub addr: u64,
+}
+
+/// The outcome of a job, written by the engine, read by the command processor.
+pub struct JobReply {
+    /// Notified when the engine is done with the job.
+    pub done: Event,
+    result: Cell<Option<Result<(), Fault>>>,
+}
+
+impl JobReply {
+    /// A reply slot whose completion event is named `name`.
+    pub fn new(ctx: &Ctx, name: &str) -> Rc<JobReply> {
+        Rc::new(JobReply {
+            done: ctx.event(name),
+            result: Cell::new(None),
+        })
+    }
+
+    /// Records the outcome and wakes the waiter.
+    pub fn finish(&self, result: Result<(), Fault>) {
+        self.result.set(Some(result));
+        self.done.notify();
+    }
+
+    /// Takes the outcome, if the job finished.
+    pub fn take(&self) -> Option<Result<(), Fault>> {
+        self.result.take()
+    }
+}
+
+/// A descriptor for an engine, with where it came from.
+pub struct Job {
+    /// The descriptor.
+    pub desc: Descriptor,
+    /// Queue it was fetched from.
+    pub queue: usize,
+    /// Its index in the queue's ring.
+    pub index: u32,
+    /// Flow id linking the command's issue to its execution in traces.
+    pub flow: u64,
+    /// Where the engine reports the outcome.
+    pub reply: Rc<JobReply>,
+}
+
+/// The job FIFO between the command processor and one engine.
+pub type EnginePort = Fifo<Job>;

@@ -1,0 +1,47 @@
+//! # treta-models — the hardware models of the TRETA SoC
+//!
+//! ```text
+//!   control processor ──(MMIO, bulk loads)──► Bus ─┬─► CommandProcessor registers
+//!   (firmware, in platform)                        └─► Dram ◄──────────────┐
+//!                                                                          │ b_transport
+//!   CommandProcessor ── fetches descriptors from Dram ───────────────────────┤
+//!        │  dispatches jobs through EnginePort FIFOs                       │
+//!        ├──► Dma ───── rows ─────────────────────────────────────────────┘
+//!        │     └──────────────────────────────► Sram ◄───┐
+//!        ├──► GemmCore ─ operand/result regions ─────────┤
+//!        └──► Sfu ────── vectors ────────────────────────┘
+//! ```
+//!
+//! Every model is a plain struct with its sockets and ports as public fields; the
+//! platform creates and binds them. A model never calls another model's methods: it
+//! talks through TLM sockets (memory-mapped traffic) or [`EnginePort`] FIFOs (jobs
+//! from the command processor). Timing here is first-order (a transfer costs its
+//! bytes at the peak bandwidth plus a latency; a GEMM costs its folds), the place
+//! where the memory (#4), GEMM (#5) and SFU (#6) issues deepen the models.
+
+#![warn(missing_docs)]
+
+mod bus;
+mod cp;
+mod dram;
+mod engines;
+mod job;
+mod sram;
+
+pub use bus::Bus;
+pub use cp::CommandProcessor;
+pub use dram::{Dram, DramTiming};
+pub use engines::{gemm_cycles, Dma, GemmCore, GemmRecord, GemmTiming, Sfu};
+pub use job::{EnginePort, Fault, Job, JobReply};
+pub use sram::Sram;
+
+use treta_kernel::SimTime;
+
+/// Busy time and commands of one engine, for reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Time spent executing commands [ps].
+    pub busy: SimTime,
+    /// Commands executed.
+    pub commands: u64,
+}

@@ -75,6 +75,9 @@ pub struct CommandProcessor {
     perf: RefCell<Option<PerfSource>>,
     tracks: Vec<TrackId>,
     stats: Cell<EngineStats>,
+    /// Commands in flight over all queues, and since when some have been.
+    active: Cell<u32>,
+    active_since: Cell<SimTime>,
     next_flow: Cell<u64>,
 }
 
@@ -108,6 +111,8 @@ impl CommandProcessor {
                 .map(|q| ctx.timeline().track(&format!("{name}.queue{q}")))
                 .collect(),
             stats: Cell::new(EngineStats::default()),
+            active: Cell::new(0),
+            active_since: Cell::new(SimTime::ZERO),
             next_flow: Cell::new(1),
         });
         for q in 0..QUEUES {
@@ -124,7 +129,8 @@ impl CommandProcessor {
         *self.perf.borrow_mut() = Some(source);
     }
 
-    /// Time some queue spent executing commands, and commands executed.
+    /// Time during which at least one queue was executing a command (so it never
+    /// exceeds the simulated time), and commands executed.
     pub fn stats(&self) -> EngineStats {
         self.stats.get()
     }
@@ -337,12 +343,27 @@ impl CommandProcessor {
         let track = self.tracks[q];
         let flow = self.next_flow.get();
         self.next_flow.set(flow + 1);
+        if self.active.get() == 0 {
+            self.active_since.set(start);
+        }
+        self.active.set(self.active.get() + 1);
         let result = self.execute(q, index, flow, desc.clone()).await;
         let end = self.ctx.now();
+        self.active.set(self.active.get() - 1);
         let mut stats = self.stats.get();
-        stats.busy += end - start;
+        if self.active.get() == 0 {
+            stats.busy += end - self.active_since.get();
+        }
         stats.commands += 1;
         self.stats.set(stats);
+        let depth = {
+            let st = self.state.borrow();
+            let qr = &st.queues[q];
+            (qr.tail + qr.size - qr.head) % qr.size.max(1)
+        };
+        self.ctx
+            .timeline()
+            .counter(track, "depth", f64::from(depth.saturating_sub(1)));
         self.ctx.timeline().complete(
             track,
             desc.command.mnemonic(),

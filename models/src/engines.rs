@@ -163,7 +163,10 @@ impl Dma {
         } else {
             (TlmCommand::Write, TlmCommand::Read)
         };
-        let mut dram_delay = SimTime::ZERO;
+        // Rows are issued back to back without waiting for each other (many
+        // outstanding requests): the DRAM serialises them on its data bus and the
+        // latency is paid once, by the last row.
+        let mut dram_done = SimTime::ZERO;
         let mut sram_delay = SimTime::ZERO;
         let mut p = Payload::new(dram_cmd, 0, dram_row as usize);
         for plane in 0..planes {
@@ -178,7 +181,9 @@ impl Dma {
                 let sram_addr = u64::from(d.sram_addr) + plane * sram_plane + r * sram_stride;
                 sram_access(&self.sram, sram_cmd, sram_addr, sram_row, &mut sram_delay).await?;
                 p.reset(dram_cmd, dram_addr);
+                let mut dram_delay = SimTime::ZERO;
                 self.dram.b_transport(&mut p, &mut dram_delay).await;
+                dram_done = dram_done.max(dram_delay);
                 if !p.response.is_ok() {
                     return Err(Fault {
                         error: DeviceError::DramOutOfRange,
@@ -188,7 +193,7 @@ impl Dma {
             }
         }
         // The SRAM side streams alongside the DRAM side: the slower one decides.
-        ctx.wait(dram_delay.max(sram_delay)).await;
+        ctx.wait(dram_done.max(sram_delay)).await;
         Ok(())
     }
 }

@@ -1,10 +1,16 @@
 //! # treta-vp — the TRETA virtual platform
 //!
 //! The only crate that knows all the parts: scenario files ([`scenario`]), platform
-//! presets ([`preset`]), and (as the platform grows) SoC assembly, runs, traces and
-//! reports. The `treta-vp` binary is a thin command-line front over this library.
+//! presets ([`preset`]), SoC assembly ([`soc`]), lowering of workloads to command
+//! programs ([`program`]), runs ([`run`]), Chrome traces ([`trace`]) and reports
+//! ([`report`]). The `treta-vp` binary is a thin command-line front over it.
 
 #![warn(missing_docs)]
 
 pub mod preset;
+pub mod program;
+pub mod report;
+pub mod run;
 pub mod scenario;
+pub mod soc;
+pub mod trace;

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use treta_vp::{preset, scenario};
+use treta_vp::{preset, run, scenario};
 
 /// The TRETA virtual platform.
 #[derive(Parser)]
@@ -20,6 +20,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a scenario: simulate it, print a summary, optionally write a trace and a
+    /// JSON report. Exit status 1 if an `expect:` bound fails.
+    Run {
+        /// The scenario YAML file.
+        scenario: PathBuf,
+        /// Write a Chrome/Perfetto trace (Trace Event Format JSON) here.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Write the JSON report here.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Override a scenario value, e.g. `--set platform.gemm.rows=32` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Print nothing but errors.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Check a scenario (syntax, keys, types, ranges, cross-references) without running it.
     Check {
         /// The scenario YAML file.
@@ -66,6 +84,39 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cli.command {
+        Command::Run {
+            scenario,
+            trace,
+            report,
+            sets,
+            quiet,
+        } => {
+            let loaded = scenario::load(&scenario, &sets)?;
+            let result = run::run(&loaded, trace.as_deref())?;
+            if let Some(path) = &report {
+                let json = serde_json::to_string_pretty(&result)?;
+                std::fs::write(path, json + "\n")
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write report: {e}", path.display()))?;
+            }
+            if !quiet {
+                write!(out, "{}", result.summary())?;
+                if let Some(path) = &trace {
+                    writeln!(
+                        out,
+                        "  trace: {} (open in https://ui.perfetto.dev)",
+                        path.display()
+                    )?;
+                }
+            }
+            if result.passed() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                if quiet {
+                    eprint!("{}", result.summary());
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
         Command::Check { scenario, sets } => {
             let loaded = scenario::load(&scenario, &sets)?;
             let p = &loaded.platform;

@@ -1,0 +1,180 @@
+//! From a scenario's workload to command streams: the firmware's lowering for a
+//! `gemm_list`, the literal descriptors of a `commands` program.
+
+use crate::preset::PlatformConfig;
+use crate::scenario::{CommandOp, CommandSpec, Scenario, WorkloadKind};
+use treta_abi::regs::QUEUES;
+use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp};
+use treta_firmware::lower::{lower_gemm, GemmJob, Tiling};
+
+/// Where the driver's rings live in device DRAM.
+pub const RING_BASE: u64 = 0;
+/// Descriptors per ring.
+pub const RING_SIZE: u32 = 4096;
+/// Where tensors start in device DRAM (after the rings).
+pub const TENSOR_BASE: u64 = 16 << 20;
+
+/// Command streams for the device, per queue.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    /// Descriptors per queue, in order.
+    pub queues: Vec<Vec<Descriptor>>,
+    /// For each GEMM of a `gemm_list` (by index), the tiling the lowering chose.
+    pub tilings: Vec<Tiling>,
+}
+
+/// The GEMM index a descriptor id of a lowered `gemm_list` belongs to.
+pub fn gemm_index_of(id: u32) -> usize {
+    (id >> 16) as usize
+}
+
+/// Builds the program of `scenario` for `config`.
+pub fn build(scenario: &Scenario, config: &PlatformConfig) -> Result<Program, String> {
+    let mut program = Program {
+        queues: vec![Vec::new(); QUEUES],
+        tilings: Vec::new(),
+    };
+    match scenario.workload.kind {
+        WorkloadKind::GemmList => {
+            let mut next = TENSOR_BASE;
+            let mut alloc = |bytes: u64, what: &str| -> Result<u64, String> {
+                let at = next;
+                next = at
+                    .checked_add(bytes.div_ceil(64) * 64)
+                    .filter(|&end| end <= config.dram.bytes)
+                    .ok_or_else(|| {
+                        format!(
+                            "workload: the tensors do not fit in the {}-byte DRAM (at {what})",
+                            config.dram.bytes
+                        )
+                    })?;
+                Ok(at)
+            };
+            for (gi, g) in scenario.workload.gemms.iter().enumerate() {
+                if gi > 0xffff {
+                    return Err("workload.gemms: more than 65536 GEMMs".into());
+                }
+                let format = g.format.map_or(config.gemm.operand_format, |f| f.0);
+                let (m, k, n) = (g.m.get(), g.k.get(), g.n.get());
+                let eb = u64::from(format.bytes());
+                let mut seq = 0u32;
+                let mut tiling = None;
+                for _ in 0..g.count.get() {
+                    let job = GemmJob {
+                        m,
+                        k,
+                        n,
+                        transpose_a: g.transpose_a,
+                        transpose_b: g.transpose_b,
+                        format,
+                        a: alloc(u64::from(m) * u64::from(k) * eb, &g.name)?,
+                        b: alloc(u64::from(k) * u64::from(n) * eb, &g.name)?,
+                        c: alloc(u64::from(m) * u64::from(n) * 4, &g.name)?,
+                    };
+                    let (descs, t) = lower_gemm(&job, config.sram.bytes, 0)
+                        .map_err(|e| format!("workload.gemms[{gi}] ({}): {e}", g.name))?;
+                    for mut d in descs {
+                        d.id = ((gi as u32) << 16) | (seq & 0xffff);
+                        seq = seq.wrapping_add(1);
+                        program.queues[0].push(d);
+                    }
+                    tiling = Some(t);
+                }
+                program.tilings.extend(tiling);
+            }
+        }
+        WorkloadKind::Commands => {
+            for (i, c) in scenario.workload.commands.iter().enumerate() {
+                let desc = Descriptor {
+                    id: i as u32,
+                    command: command(c, config),
+                };
+                program.queues[usize::from(c.queue)].push(desc);
+            }
+        }
+    }
+    Ok(program)
+}
+
+/// The descriptor of one `commands` entry (fields were checked when loading).
+fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
+    let u = |v: Option<crate::scenario::Positive>| v.map_or(0, |p| p.get());
+    let format = |default: NumberFormat| c.format.map_or(default, |f| f.0);
+    let sfu = |op: SfuOp| {
+        Command::Sfu(SfuDesc {
+            op,
+            rows: u(c.rows),
+            cols: u(c.cols),
+            src_addr: c.sram.unwrap_or(0),
+            dst_addr: c.c.unwrap_or(0),
+            aux0_addr: c.a.unwrap_or(0),
+            aux1_addr: c.b.unwrap_or(0),
+            aux2_addr: 0,
+            format: format(NumberFormat::Fp32),
+            scalar: 1.0,
+        })
+    };
+    let dma = |load: bool| {
+        let d = DmaDesc {
+            dram_addr: c.dram.unwrap_or(0),
+            sram_addr: c.sram.unwrap_or(0),
+            rows: u(c.rows),
+            row_bytes: u(c.cols),
+            sram_stride: 0,
+            dram_stride: 0,
+            planes: 1,
+            sram_plane_stride: 0,
+            dram_plane_stride: 0,
+            transpose: false,
+            src_format: format(NumberFormat::Fp32),
+            dst_format: format(NumberFormat::Fp32),
+        };
+        if load {
+            Command::DmaLoad(d)
+        } else {
+            Command::DmaStore(d)
+        }
+    };
+    match c.op {
+        CommandOp::Nop => Command::Nop,
+        CommandOp::Fence => Command::Fence,
+        CommandOp::DmaLoad => dma(true),
+        CommandOp::DmaStore => dma(false),
+        CommandOp::Gemm => {
+            let f = format(config.gemm.operand_format);
+            Command::Gemm(GemmDesc {
+                m: u(c.m),
+                k: u(c.k),
+                n: u(c.n),
+                a_addr: c.a.unwrap_or(0),
+                b_addr: c.b.unwrap_or(0),
+                c_addr: c.c.unwrap_or(0),
+                lda: 0,
+                ldb: 0,
+                ldc: 0,
+                transpose_a: false,
+                transpose_b: false,
+                accumulate: false,
+                a_format: f,
+                b_format: f,
+                c_format: NumberFormat::Fp32,
+            })
+        }
+        CommandOp::SoftmaxFwd => sfu(SfuOp::SoftmaxFwd),
+        CommandOp::SoftmaxBwd => sfu(SfuOp::SoftmaxBwd),
+        CommandOp::LayernormFwd => sfu(SfuOp::LayerNormFwd),
+        CommandOp::LayernormBwd => sfu(SfuOp::LayerNormBwd),
+        CommandOp::GeluFwd => sfu(SfuOp::GeluFwd),
+        CommandOp::GeluBwd => sfu(SfuOp::GeluBwd),
+        CommandOp::SemSignal => Command::SemSignal {
+            sem: c.sem.unwrap_or(0),
+        },
+        CommandOp::SemWait => Command::SemWait {
+            sem: c.sem.unwrap_or(0),
+            count: c.count.unwrap_or(1),
+        },
+        CommandOp::Irq => Command::Irq {
+            code: c.count.unwrap_or(0),
+        },
+    }
+}

@@ -1,0 +1,315 @@
+//! Reports: the figures of a finished run, as JSON (`--report FILE`) and as a
+//! readable summary, and the check of the scenario's expectations.
+//!
+//! JSON schema (stable keys; new ones may be added):
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `scenario`, `preset` | names |
+//! | `sim_time_ps`, `cycles`, `clock_mhz` | simulated time, device cycles, clock |
+//! | `engines.<name>.{busy_ps, utilization, commands}` | per engine (`cp`, `dma`, `gemm`, `sfu`); utilization = busy / simulated time |
+//! | `gemms[].{name, m, k, n, count, cycles, utilization, tile_m, tile_k, tile_n, tiles}` | per GEMM of a `gemm_list`, in workload order; cycles summed over its tiles and instances; utilization = useful MACs / (MACs × cycles) |
+//! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps}` | DRAM traffic; bandwidth = bytes / simulated time |
+//! | `peak_tops`, `achieved_tops` | 2 × MACs × clock; 2 × useful MACs / simulated time |
+//! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
+//! | `expectations[].{what, bound, value, pass}` | the scenario's `expect:` checks |
+
+use crate::preset::PlatformConfig;
+use crate::program::{gemm_index_of, Program};
+use crate::scenario::{Bound, EngineName, Scenario};
+use crate::soc::Soc;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use treta_kernel::SimTime;
+use treta_models::EngineStats;
+
+/// An engine's figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct EngineReport {
+    /// Time busy [ps].
+    pub busy_ps: u64,
+    /// Busy time ÷ simulated time.
+    pub utilization: f64,
+    /// Commands executed.
+    pub commands: u64,
+}
+
+/// A GEMM's figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct GemmReport {
+    /// Name in the workload.
+    pub name: String,
+    /// Rows of C.
+    pub m: u32,
+    /// Reduction length.
+    pub k: u32,
+    /// Columns of C.
+    pub n: u32,
+    /// Instances.
+    pub count: u32,
+    /// GEMM-core cycles, all tiles and instances.
+    pub cycles: u64,
+    /// Useful MACs ÷ (MACs × cycles).
+    pub utilization: f64,
+    /// Tile rows of C.
+    pub tile_m: u32,
+    /// Tile reduction slice.
+    pub tile_k: u32,
+    /// Tile columns of C.
+    pub tile_n: u32,
+    /// Tiles per instance.
+    pub tiles: u32,
+}
+
+/// DRAM traffic.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DramReport {
+    /// Bytes read.
+    pub read_bytes: u64,
+    /// Bytes written.
+    pub write_bytes: u64,
+    /// Achieved bandwidth [GB/s].
+    pub bandwidth_gbps: f64,
+    /// Peak bandwidth [GB/s].
+    pub peak_gbps: f64,
+}
+
+/// One expectation and whether it held.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ExpectationResult {
+    /// What was checked, e.g. `engines.gemm.utilization`.
+    pub what: String,
+    /// The bound, as text.
+    pub bound: String,
+    /// The measured value.
+    pub value: f64,
+    /// Whether it held.
+    pub pass: bool,
+}
+
+/// The report of a run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Platform preset.
+    pub preset: String,
+    /// Simulated time [ps].
+    pub sim_time_ps: u64,
+    /// Device cycles.
+    pub cycles: u64,
+    /// Device clock [MHz].
+    pub clock_mhz: u32,
+    /// Per engine.
+    pub engines: BTreeMap<String, EngineReport>,
+    /// Per GEMM, in workload order.
+    pub gemms: Vec<GemmReport>,
+    /// DRAM traffic.
+    pub dram: DramReport,
+    /// Peak GEMM throughput [TOPS].
+    pub peak_tops: f64,
+    /// Achieved GEMM throughput [TOPS].
+    pub achieved_tops: f64,
+    /// The program's own interrupts.
+    pub interrupts: Vec<u32>,
+    /// The scenario's expectations.
+    pub expectations: Vec<ExpectationResult>,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+impl Report {
+    /// The figures of a finished run.
+    pub fn build(
+        name: &str,
+        scenario: &Scenario,
+        config: &PlatformConfig,
+        program: &Program,
+        soc: &Soc,
+        end: SimTime,
+        interrupts: Vec<u32>,
+    ) -> Report {
+        let secs = end.as_secs_f64();
+        let engine = |s: EngineStats| EngineReport {
+            busy_ps: s.busy.as_ps(),
+            utilization: ratio(s.busy.as_ps() as f64, end.as_ps() as f64),
+            commands: s.commands,
+        };
+        let engines = BTreeMap::from([
+            ("cp".to_string(), engine(soc.cp.stats())),
+            ("dma".to_string(), engine(soc.dma.stats())),
+            ("gemm".to_string(), engine(soc.gemm.stats())),
+            ("sfu".to_string(), engine(soc.sfu.stats())),
+        ]);
+        let records = soc.gemm.records();
+        let macs = config.macs() as f64;
+        let gemms: Vec<GemmReport> = scenario
+            .workload
+            .gemms
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let (cycles, useful) = records
+                    .iter()
+                    .filter(|r| gemm_index_of(r.id) == i)
+                    .fold((0u64, 0u64), |(c, u), r| (c + r.cycles, u + r.useful_macs));
+                let t = program.tilings.get(i).copied();
+                GemmReport {
+                    name: g.name.clone(),
+                    m: g.m.get(),
+                    k: g.k.get(),
+                    n: g.n.get(),
+                    count: g.count.get(),
+                    cycles,
+                    utilization: ratio(useful as f64, macs * cycles as f64),
+                    tile_m: t.map_or(0, |t| t.tm),
+                    tile_k: t.map_or(0, |t| t.tk),
+                    tile_n: t.map_or(0, |t| t.tn),
+                    tiles: t.map_or(0, |t| t.tiles),
+                }
+            })
+            .collect();
+        let useful: u64 = records.iter().map(|r| r.useful_macs).sum();
+        let (read, write) = (soc.dram.read_bytes(), soc.dram.write_bytes());
+        let mut report = Report {
+            scenario: name.to_string(),
+            preset: config.preset.to_string(),
+            sim_time_ps: end.as_ps(),
+            cycles: soc.clock.cycle_at(end),
+            clock_mhz: config.clock_mhz,
+            engines,
+            gemms,
+            dram: DramReport {
+                read_bytes: read,
+                write_bytes: write,
+                bandwidth_gbps: ratio((read + write) as f64, secs) / 1e9,
+                peak_gbps: config.dram_peak_bytes_per_s() as f64 / 1e9,
+            },
+            peak_tops: config.peak_tops(),
+            achieved_tops: ratio(2.0 * useful as f64, secs) / 1e12,
+            interrupts,
+            expectations: Vec::new(),
+        };
+        report.expectations = report.check(scenario);
+        report
+    }
+
+    fn check(&self, scenario: &Scenario) -> Vec<ExpectationResult> {
+        let mut out = Vec::new();
+        let mut push = |what: String, bound: &Bound, value: f64| {
+            out.push(ExpectationResult {
+                what,
+                bound: bound.to_string(),
+                value,
+                pass: bound.holds(value),
+            });
+        };
+        let e = &scenario.expect;
+        if let Some(b) = &e.sim_time_ps {
+            push("sim_time_ps".into(), b, self.sim_time_ps as f64);
+        }
+        for ee in &e.engines {
+            let name = match ee.name {
+                EngineName::Cp => "cp",
+                EngineName::Dma => "dma",
+                EngineName::Gemm => "gemm",
+                EngineName::Sfu => "sfu",
+            };
+            if let (Some(b), Some(r)) = (&ee.utilization, self.engines.get(name)) {
+                push(format!("engines.{name}.utilization"), b, r.utilization);
+            }
+        }
+        for ge in &e.gemms {
+            if let Some(g) = self.gemms.iter().find(|g| g.name == ge.name) {
+                if let Some(b) = &ge.cycles {
+                    push(format!("gemms.{}.cycles", g.name), b, g.cycles as f64);
+                }
+                if let Some(b) = &ge.utilization {
+                    push(format!("gemms.{}.utilization", g.name), b, g.utilization);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.expectations.iter().all(|e| e.pass)
+    }
+
+    /// The readable summary printed after a run.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let t = SimTime::from_ps(self.sim_time_ps);
+        let _ = writeln!(
+            s,
+            "{}: {} simulated ({} cycles at {} MHz) on `{}`",
+            self.scenario, t, self.cycles, self.clock_mhz, self.preset
+        );
+        let _ = writeln!(s, "  engine  busy           utilization  commands");
+        for (name, e) in &self.engines {
+            let _ = writeln!(
+                s,
+                "  {name:<6}  {:<13}  {:>10.1}%  {:>8}",
+                SimTime::from_ps(e.busy_ps).to_string(),
+                100.0 * e.utilization,
+                e.commands
+            );
+        }
+        if !self.gemms.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {:<22} {:>6} {:>6} {:>6} {:>5} {:>10} {:>7}  tile (m,k,n) x tiles",
+                "gemm", "m", "k", "n", "count", "cycles", "util"
+            );
+            for g in &self.gemms {
+                let _ = writeln!(
+                    s,
+                    "  {:<22} {:>6} {:>6} {:>6} {:>5} {:>10} {:>6.1}%  ({},{},{}) x {}",
+                    g.name,
+                    g.m,
+                    g.k,
+                    g.n,
+                    g.count,
+                    g.cycles,
+                    100.0 * g.utilization,
+                    g.tile_m,
+                    g.tile_k,
+                    g.tile_n,
+                    g.tiles
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "  DRAM: {} B read, {} B written, {:.2} GB/s of {:.1} GB/s peak",
+            self.dram.read_bytes,
+            self.dram.write_bytes,
+            self.dram.bandwidth_gbps,
+            self.dram.peak_gbps
+        );
+        let _ = writeln!(
+            s,
+            "  GEMM throughput: {:.3} TOPS achieved of {:.2} TOPS peak",
+            self.achieved_tops, self.peak_tops
+        );
+        for e in &self.expectations {
+            let _ = writeln!(
+                s,
+                "  expect {} {}: {} ({})",
+                e.what,
+                e.bound,
+                if e.pass { "ok" } else { "FAILED" },
+                e.value
+            );
+        }
+        s
+    }
+}

@@ -1,0 +1,168 @@
+//! Running a scenario: assemble the SoC, start the firmware, simulate, report.
+
+use crate::program::{self, Program, RING_BASE, RING_SIZE};
+use crate::report::Report;
+use crate::scenario::{LoadedScenario, Mode, TraceDetail};
+use crate::soc::{Soc, VpHal};
+use crate::trace::{ChromeTrace, TraceStatus};
+use std::cell::RefCell;
+use std::fmt;
+use std::path::Path;
+use std::rc::Rc;
+use treta_firmware::{Driver, DriverError, Layout};
+use treta_kernel::Simulation;
+
+/// Where the firmware process leaves its result: the program's own interrupts, or
+/// the driver's error; `None` while it has not finished.
+type FirmwareOutcome = Rc<RefCell<Option<Result<Vec<u32>, DriverError>>>>;
+
+/// The `IRQ` code the driver uses to learn that a whole program has run.
+const DONE_CODE: u32 = u32::MAX;
+
+/// Why a run failed (exit status 2).
+#[derive(Debug)]
+pub enum RunError {
+    /// The scenario asks for something this version cannot do.
+    Unsupported(String),
+    /// The workload cannot be lowered onto the platform.
+    Program(String),
+    /// The platform cannot be assembled.
+    Soc(crate::soc::SocError),
+    /// The trace file cannot be written.
+    Trace(String),
+    /// The firmware reported a device or driver error.
+    Firmware(DriverError),
+    /// The simulation stopped with work left (a semaphore never signalled).
+    Deadlock(String),
+    /// A process of the simulation failed.
+    Simulation(treta_kernel::SimError),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Unsupported(m) | RunError::Program(m) => f.write_str(m),
+            RunError::Soc(e) => write!(f, "{e}"),
+            RunError::Trace(e) => write!(f, "trace: {e}"),
+            RunError::Firmware(e) => write!(f, "firmware: {e}"),
+            RunError::Deadlock(m) => write!(f, "deadlock: {m}"),
+            RunError::Simulation(e) => write!(f, "simulation: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Runs `loaded`, writing a Chrome trace to `trace` when given.
+pub fn run(loaded: &LoadedScenario, trace: Option<&Path>) -> Result<Report, RunError> {
+    let scenario = &loaded.scenario;
+    if scenario.run.mode == Mode::Functional {
+        return Err(RunError::Unsupported(
+            "run.mode: functional runs arrive with the memory and GEMM issues (#4, #5); use timing"
+                .into(),
+        ));
+    }
+    let config = &loaded.platform;
+    let program = program::build(scenario, config).map_err(RunError::Program)?;
+    let mut sim = Simulation::new();
+    let ctx = sim.ctx().clone();
+    let status = match trace {
+        Some(path) => {
+            let hidden: &[&str] = if scenario.run.trace_detail >= TraceDetail::Bursts {
+                &[]
+            } else {
+                &["dram"]
+            };
+            let (writer, status) =
+                ChromeTrace::create(path, &format!("treta-vp: {}", loaded.name()), hidden)
+                    .map_err(|e| RunError::Trace(format!("{}: {e}", path.display())))?;
+            sim.set_recorder(Box::new(writer));
+            Some(status)
+        }
+        None => None,
+    };
+    let soc = Soc::build(&ctx, config).map_err(RunError::Soc)?;
+    let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
+    let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());
+    let outcome: FirmwareOutcome = Rc::default();
+    {
+        let outcome = outcome.clone();
+        let queues = program.queues.clone();
+        ctx.spawn("firmware", move |ctx| async move {
+            // The firmware's span covers the whole run: the trace then spans exactly
+            // the simulated time the report gives.
+            let track = ctx.timeline().track("firmware");
+            ctx.timeline().begin(track, "run", &[]);
+            let result = firmware(hal, queues).await;
+            ctx.timeline().end(track);
+            *outcome.borrow_mut() = Some(result);
+        });
+    }
+    let run = sim.run().map_err(RunError::Simulation)?;
+    let end = sim.now();
+    drop(sim.take_recorder());
+    if let Some(e) = status.as_ref().and_then(TraceStatus::error) {
+        return Err(RunError::Trace(e));
+    }
+    let interrupts = match outcome.borrow_mut().take() {
+        Some(Ok(irqs)) => irqs,
+        Some(Err(e)) => return Err(RunError::Firmware(e)),
+        None => {
+            let stuck: Vec<String> = soc
+                .cp
+                .pending_queues()
+                .iter()
+                .map(|(q, head)| format!("queue {q} at slot {head}"))
+                .collect();
+            return Err(RunError::Deadlock(format!(
+                "the device stopped with work left ({}); run ended {run:?} at {end}",
+                if stuck.is_empty() {
+                    "no queue busy".into()
+                } else {
+                    stuck.join(", ")
+                }
+            )));
+        }
+    };
+    Ok(Report::build(
+        &loaded.name(),
+        scenario,
+        config,
+        &program,
+        &soc,
+        end,
+        interrupts,
+    ))
+}
+
+/// The firmware of a run: bring the device up, submit the program in ring-sized
+/// batches, wait for each batch.
+async fn firmware(
+    hal: VpHal,
+    queues: Vec<Vec<treta_abi::Descriptor>>,
+) -> Result<Vec<u32>, DriverError> {
+    let layout = Layout {
+        ring_base: RING_BASE,
+        ring_size: RING_SIZE,
+    };
+    let mut driver = Driver::init(hal, layout).await?;
+    let batch = (RING_SIZE - 8) as usize;
+    let longest = queues.iter().map(Vec::len).max().unwrap_or(0);
+    let mut start = 0;
+    while start < longest.max(1) {
+        for (q, descs) in queues.iter().enumerate() {
+            if start < descs.len() {
+                let end = (start + batch).min(descs.len());
+                driver.submit(q, &descs[start..end]).await?;
+            }
+        }
+        driver.drain(DONE_CODE).await?;
+        start += batch;
+    }
+    Ok(driver.interrupts.clone())
+}
+
+/// The program the run executes (for `--explain` style dumps and tests).
+pub fn program_of(loaded: &LoadedScenario) -> Result<Program, RunError> {
+    program::build(&loaded.scenario, &loaded.platform).map_err(RunError::Program)
+}

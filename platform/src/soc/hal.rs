@@ -1,0 +1,80 @@
+//! [`VpHal`]: the firmware HAL inside the VP. Register accesses are TLM transactions
+//! from the control processor through the bus (they take simulated time); bulk
+//! memory accesses use debug transport (the host's loading port: no time); the
+//! interrupt is the command processor's IRQ line.
+
+use super::map;
+use treta_firmware::{Hal, HalError};
+use treta_kernel::tlm::{Command, InitiatorSocket, Payload};
+use treta_kernel::{Ctx, Signal, SimTime};
+
+/// The HAL the firmware runs on inside the VP.
+pub struct VpHal {
+    ctx: Ctx,
+    socket: InitiatorSocket,
+    irq: Signal<bool>,
+}
+
+impl VpHal {
+    /// A HAL issuing transactions through `socket` (bound to the bus) and waiting
+    /// on the `irq` line.
+    pub fn new(ctx: &Ctx, socket: InitiatorSocket, irq: Signal<bool>) -> VpHal {
+        VpHal {
+            ctx: ctx.clone(),
+            socket,
+            irq,
+        }
+    }
+
+    async fn mmio(&self, command: Command, offset: u64, value: u32) -> Result<u32, HalError> {
+        let addr = map::MMIO_BASE + offset;
+        let mut p = Payload::with_data(command, addr, value.to_le_bytes().to_vec());
+        let mut delay = SimTime::ZERO;
+        self.socket.b_transport(&mut p, &mut delay).await;
+        self.ctx.wait(delay).await;
+        if !p.response.is_ok() {
+            return Err(HalError { addr });
+        }
+        let mut b = [0u8; 4];
+        if let Some(data) = p.data() {
+            b.copy_from_slice(data);
+        }
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn debug(&self, command: Command, addr: u64, data: Vec<u8>) -> Result<Vec<u8>, HalError> {
+        let bus_addr = map::DRAM_BASE.checked_add(addr).ok_or(HalError { addr })?;
+        let len = data.len();
+        let mut p = Payload::with_data(command, bus_addr, data);
+        if self.socket.transport_dbg(&mut p) != len || !p.response.is_ok() {
+            return Err(HalError { addr: bus_addr });
+        }
+        Ok(p.set_timing_only(0).unwrap_or_default())
+    }
+}
+
+impl Hal for VpHal {
+    async fn read32(&self, offset: u64) -> Result<u32, HalError> {
+        self.mmio(Command::Read, offset, 0).await
+    }
+
+    async fn write32(&self, offset: u64, value: u32) -> Result<(), HalError> {
+        self.mmio(Command::Write, offset, value).await.map(|_| ())
+    }
+
+    async fn write_mem(&self, addr: u64, data: &[u8]) -> Result<(), HalError> {
+        self.debug(Command::Write, addr, data.to_vec()).map(|_| ())
+    }
+
+    async fn read_mem(&self, addr: u64, buf: &mut [u8]) -> Result<(), HalError> {
+        let data = self.debug(Command::Read, addr, vec![0; buf.len()])?;
+        buf.copy_from_slice(&data);
+        Ok(())
+    }
+
+    async fn wait_irq(&self) {
+        while !self.irq.read() {
+            self.irq.value_changed_event().wait().await;
+        }
+    }
+}

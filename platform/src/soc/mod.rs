@@ -1,0 +1,179 @@
+//! SoC assembly: builds the models of a platform configuration and wires them.
+//!
+//! ```text
+//!  firmware (control processor) ── cpu socket ──► Bus ─┬─ 0x4000_0000 regs ─► CommandProcessor
+//!                                                      └─ 0x8000_0000 DRAM ─► Dram
+//!  CommandProcessor ── dram ─► Dram        CP ─ dma/gemm/sfu ports (FIFOs) ─► Dma, GemmCore, Sfu
+//!  Dma ── dram ─► Dram, ── sram ─► Sram    GemmCore, Sfu ── sram ─► Sram
+//! ```
+
+mod hal;
+
+pub use hal::VpHal;
+
+use crate::preset::PlatformConfig;
+use crate::scenario::{Dataflow, GemmArch};
+use std::rc::Rc;
+use treta_abi::regs::PerfCounter;
+use treta_kernel::clock::ClockError;
+use treta_kernel::tlm::{BindError, InitiatorSocket};
+use treta_kernel::{Clock, Ctx, Fifo, SimTime};
+use treta_models::{Bus, CommandProcessor, Dma, Dram, DramTiming, GemmCore, GemmTiming, Sfu, Sram};
+
+/// The address map of the control processor.
+pub mod map {
+    /// Device registers.
+    pub const MMIO_BASE: u64 = 0x4000_0000;
+    /// Device DRAM (device address 0 is here on the bus).
+    pub const DRAM_BASE: u64 = 0x8000_0000;
+}
+
+/// Rows and columns of one PE group of the flexible GEMM engine.
+const PE_GROUP: u32 = 16;
+/// Latency of an MMIO access through the bus.
+const BUS_LATENCY: SimTime = SimTime::from_ns(2);
+/// DRAM latency after the data bus (first-order; the DRAM issue models it).
+const DRAM_LATENCY: SimTime = SimTime::from_ns(50);
+
+/// The assembled SoC.
+pub struct Soc {
+    /// Device clock.
+    pub clock: Clock,
+    /// Interconnect.
+    pub bus: Rc<Bus>,
+    /// DRAM.
+    pub dram: Rc<Dram>,
+    /// SRAM.
+    pub sram: Rc<Sram>,
+    /// Command processor.
+    pub cp: Rc<CommandProcessor>,
+    /// DMA engine.
+    pub dma: Rc<Dma>,
+    /// GEMM core.
+    pub gemm: Rc<GemmCore>,
+    /// Special-function unit.
+    pub sfu: Rc<Sfu>,
+}
+
+/// Why a platform cannot be assembled.
+#[derive(Debug)]
+pub enum SocError {
+    /// The clock frequency is impossible.
+    Clock(ClockError),
+    /// Two sockets could not be bound (a bug in the assembly).
+    Bind(BindError),
+}
+
+impl std::fmt::Display for SocError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SocError::Clock(e) => write!(f, "platform.clock_mhz: {e}"),
+            SocError::Bind(e) => write!(f, "SoC assembly: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SocError {}
+
+impl From<BindError> for SocError {
+    fn from(e: BindError) -> Self {
+        SocError::Bind(e)
+    }
+}
+
+impl Soc {
+    /// Builds every model of `config` in the simulation of `ctx` and binds them.
+    pub fn build(ctx: &Ctx, config: &PlatformConfig) -> Result<Soc, SocError> {
+        let clock = Clock::from_mhz(u64::from(config.clock_mhz)).map_err(SocError::Clock)?;
+        let dram = Dram::new(
+            ctx,
+            "dram",
+            config.dram.bytes,
+            DramTiming {
+                bytes_per_s: config.dram_peak_bytes_per_s(),
+                latency: DRAM_LATENCY,
+            },
+        );
+        let sram = Sram::new(
+            "sram",
+            clock,
+            config.sram.bytes,
+            u64::from(config.sram.banks) * u64::from(config.sram.bank_width_bytes),
+        );
+        let dma_port = Fifo::new(ctx, "dma.jobs", 4);
+        let gemm_port = Fifo::new(ctx, "gemm.jobs", 4);
+        let sfu_port = Fifo::new(ctx, "sfu.jobs", 4);
+        let cp = CommandProcessor::new(
+            ctx,
+            "cp",
+            clock,
+            dma_port.clone(),
+            gemm_port.clone(),
+            sfu_port.clone(),
+        );
+        let dma = Dma::new(ctx, "dma", dma_port);
+        let timing = match config.gemm.arch {
+            GemmArch::Flexible => GemmTiming::Flexible {
+                macs: config.gemm.rows * config.gemm.cols,
+                group: PE_GROUP,
+            },
+            GemmArch::Systolic => GemmTiming::Systolic {
+                rows: config.gemm.rows,
+                cols: config.gemm.cols,
+                dataflow: match config.gemm.dataflow {
+                    Dataflow::Os => 0,
+                    Dataflow::Ws => 1,
+                    Dataflow::Is => 2,
+                },
+            },
+        };
+        let gemm = GemmCore::new(ctx, "gemm", gemm_port, timing, clock);
+        let sfu = Sfu::new(ctx, "sfu", sfu_port, config.sfu.lanes, clock);
+        let bus = Bus::new(
+            "bus",
+            &[
+                ("regs", map::MMIO_BASE, treta_abi::regs::BLOCK_BYTES),
+                ("dram", map::DRAM_BASE, config.dram.bytes),
+            ],
+            BUS_LATENCY,
+        );
+        bus.bind(0, &cp.regs)?;
+        bus.bind(1, &dram.socket)?;
+        cp.dram.bind(&dram.socket)?;
+        dma.dram.bind(&dram.socket)?;
+        dma.sram.bind(&sram.socket)?;
+        gemm.sram.bind(&sram.socket)?;
+        sfu.sram.bind(&sram.socket)?;
+        {
+            let (dma, gemm, sfu, dram) = (dma.clone(), gemm.clone(), sfu.clone(), dram.clone());
+            cp.set_perf_source(Box::new(move |counter| {
+                let cycles = |t: SimTime| clock.cycle_at(t);
+                match counter {
+                    PerfCounter::GemmBusy => cycles(gemm.stats().busy),
+                    PerfCounter::DmaBusy => cycles(dma.stats().busy),
+                    PerfCounter::SfuBusy => cycles(sfu.stats().busy),
+                    PerfCounter::DramReadBytes => dram.read_bytes(),
+                    PerfCounter::DramWriteBytes => dram.write_bytes(),
+                    PerfCounter::Cycles | PerfCounter::Descriptors => 0,
+                }
+            }));
+        }
+        Ok(Soc {
+            clock,
+            bus,
+            dram,
+            sram,
+            cp,
+            dma,
+            gemm,
+            sfu,
+        })
+    }
+
+    /// A new control-processor socket bound to the bus, for the firmware's HAL.
+    pub fn cpu_socket(&self) -> Result<InitiatorSocket, SocError> {
+        let socket = InitiatorSocket::new("cpu");
+        socket.bind(&self.bus.socket)?;
+        Ok(socket)
+    }
+}

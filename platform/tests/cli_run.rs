@@ -1,0 +1,305 @@
+//! `treta-vp run` through the binary: every bundled scenario runs and reports, runs
+//! are deterministic, traces are valid Trace Event Format spanning the simulated
+//! time, expectations and device errors give the documented exit codes.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("platform/ has a parent")
+        .to_path_buf()
+}
+
+fn treta_vp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_treta-vp"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("the treta-vp binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh directory under the target dir for this test's outputs.
+fn out_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Runs `scenario`, returning the parsed report and the trace's text.
+fn run(
+    scenario: &str,
+    dir: &Path,
+    tag: &str,
+    extra: &[&str],
+) -> (Output, Option<Value>, Option<String>) {
+    let report = dir.join(format!("{tag}.report.json"));
+    let trace = dir.join(format!("{tag}.trace.json"));
+    let mut args = vec![
+        "run",
+        scenario,
+        "--report",
+        report.to_str().unwrap(),
+        "--trace",
+        trace.to_str().unwrap(),
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let out = treta_vp(&args);
+    let report = std::fs::read_to_string(&report)
+        .ok()
+        .map(|s| serde_json::from_str(&s).expect("report is JSON"));
+    let trace = std::fs::read_to_string(&trace).ok();
+    (out, report, trace)
+}
+
+fn scenarios() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(repo_root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| {
+            p.strip_prefix(repo_root())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_bundled_scenario_runs_and_reports() {
+    let dir = out_dir("every_bundled");
+    for (i, s) in scenarios().iter().enumerate() {
+        let (out, report, trace) = run(s, &dir, &i.to_string(), &[]);
+        assert!(out.status.success(), "{s}: {}", text(&out.stderr));
+        let r = report.expect("report written");
+        let sim = r["sim_time_ps"].as_u64().unwrap();
+        assert!(sim > 0, "{s}");
+        for engine in ["cp", "dma", "gemm", "sfu"] {
+            let e = &r["engines"][engine];
+            let busy = e["busy_ps"].as_u64().unwrap();
+            let util = e["utilization"].as_f64().unwrap();
+            assert!(busy <= sim, "{s}: {engine} busy {busy} > {sim}");
+            assert!((0.0..=1.0).contains(&util), "{s}: {engine} util {util}");
+        }
+        assert!(r["dram"]["read_bytes"].as_u64().unwrap() > 0, "{s}");
+        assert!(r["dram"]["write_bytes"].as_u64().is_some());
+        assert_eq!(format!("{:.2}", r["peak_tops"].as_f64().unwrap()), "14.71");
+        assert!(r["achieved_tops"].as_f64().unwrap() > 0.0);
+        assert!(trace.is_some());
+    }
+}
+
+#[test]
+fn gemm_list_report_lists_gemms_in_workload_order() {
+    let dir = out_dir("gemm_order");
+    let (out, report, _) = run("scenarios/bert_base_step_gemms.yaml", &dir, "bert", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = report.unwrap();
+    let gemms = r["gemms"].as_array().unwrap();
+    assert_eq!(gemms.len(), 24);
+    assert_eq!(gemms[0]["name"], "fwd.q_proj");
+    assert_eq!(gemms[23]["name"], "wgrad.ffn2");
+    for g in gemms {
+        let (m, k, n) = (
+            g["m"].as_u64().unwrap(),
+            g["k"].as_u64().unwrap(),
+            g["n"].as_u64().unwrap(),
+        );
+        let count = g["count"].as_u64().unwrap();
+        let cycles = g["cycles"].as_u64().unwrap();
+        let util = g["utilization"].as_f64().unwrap();
+        // Utilization is derived from cycles: m·k·n·count / (8192 · cycles).
+        let derived = (m * k * n * count) as f64 / (8192.0 * cycles as f64);
+        assert!(
+            (util - derived).abs() < 1e-9,
+            "{}: {util} vs {derived}",
+            g["name"]
+        );
+        assert!(util > 0.0 && util <= 1.0);
+    }
+}
+
+#[test]
+fn the_same_scenario_twice_gives_identical_report_and_trace() {
+    let dir = out_dir("determinism");
+    for s in scenarios() {
+        let (_, r1, t1) = run(&s, &dir, "first", &[]);
+        let (_, r2, t2) = run(&s, &dir, "second", &[]);
+        assert_eq!(r1, r2, "{s}: reports differ");
+        assert!(t1.is_some());
+        assert_eq!(t1, t2, "{s}: traces differ");
+    }
+}
+
+/// Checks the Trace Event Format rules Perfetto relies on; returns the latest end
+/// time [us].
+fn check_trace(trace: &str) -> f64 {
+    let doc: Value = serde_json::from_str(trace).expect("trace is valid JSON");
+    let events = doc["traceEvents"].as_array().expect("traceEvents array");
+    let mut spans: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut open: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    let mut flows: BTreeMap<u64, (u32, u32)> = BTreeMap::new();
+    let mut latest: f64 = 0.0;
+    for e in events {
+        let ph = e["ph"].as_str().expect("ph");
+        assert!(e["pid"].is_u64(), "pid: {e}");
+        assert!(e["tid"].is_u64(), "tid: {e}");
+        let tid = e["tid"].as_u64().unwrap();
+        if ph == "M" {
+            assert!(e["name"].is_string() && e["args"].is_object(), "{e}");
+            continue;
+        }
+        let ts = e["ts"].as_f64().expect("ts");
+        assert!(ts >= 0.0, "{e}");
+        latest = latest.max(ts);
+        match ph {
+            "X" => {
+                let dur = e["dur"].as_f64().expect("dur");
+                assert!(dur >= 0.0, "negative duration: {e}");
+                assert!(e["name"].is_string(), "{e}");
+                spans.entry(tid).or_default().push((ts, ts + dur));
+                latest = latest.max(ts + dur);
+            }
+            "B" => open.entry(tid).or_default().push(ts),
+            "E" => {
+                let start = open.get_mut(&tid).and_then(Vec::pop).expect("E after B");
+                assert!(ts >= start, "{e}");
+                spans.entry(tid).or_default().push((start, ts));
+            }
+            "i" => assert!(e["name"].is_string(), "{e}"),
+            "C" => {
+                let args = e["args"].as_object().expect("counter args");
+                assert!(
+                    !args.is_empty() && args.values().all(Value::is_number),
+                    "{e}"
+                );
+            }
+            "s" | "f" => {
+                let id = e["id"].as_u64().expect("flow id");
+                let f = flows.entry(id).or_default();
+                if ph == "s" {
+                    f.0 += 1;
+                } else {
+                    f.1 += 1;
+                }
+            }
+            other => panic!("unexpected phase {other}: {e}"),
+        }
+    }
+    assert!(open.values().all(Vec::is_empty), "unclosed B events");
+    assert!(
+        flows.values().all(|&(s, f)| s == 1 && f == 1),
+        "unmatched flows"
+    );
+    // Spans on one track nest or are disjoint (a tiny tolerance for float printing).
+    for (tid, mut v) in spans {
+        v.sort_by(|a, b| {
+            a.0.partial_cmp(&b.0)
+                .unwrap()
+                .then(b.1.partial_cmp(&a.1).unwrap())
+        });
+        let mut stack: Vec<f64> = Vec::new();
+        for (s, e) in v {
+            while stack.last().is_some_and(|&end| end <= s + 1e-9) {
+                stack.pop();
+            }
+            if let Some(&end) = stack.last() {
+                assert!(
+                    e <= end + 1e-9,
+                    "track {tid}: [{s}, {e}] overlaps a span ending {end}"
+                );
+            }
+            stack.push(e);
+        }
+    }
+    latest
+}
+
+#[test]
+fn traces_are_valid_and_span_the_simulated_time() {
+    let dir = out_dir("trace_valid");
+    for s in scenarios() {
+        let (out, report, trace) = run(&s, &dir, "t", &[]);
+        assert!(out.status.success(), "{s}");
+        let latest = check_trace(&trace.unwrap());
+        let sim_us = report.unwrap()["sim_time_ps"].as_u64().unwrap() as f64 / 1e6;
+        assert!(
+            (latest - sim_us).abs() < 1e-6,
+            "{s}: trace ends at {latest} us, run at {sim_us} us"
+        );
+    }
+}
+
+#[test]
+fn a_failed_expectation_is_exit_1() {
+    let dir = out_dir("expect_fail");
+    let (out, report, _) = run(
+        "scenarios/gemm_single.yaml",
+        &dir,
+        "x",
+        &["--set", "expect.sim_time_ps.max=1"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let r = report.unwrap();
+    assert_eq!(r["expectations"][0]["what"], "sim_time_ps");
+    assert_eq!(r["expectations"][0]["pass"], false);
+    assert!(text(&out.stderr).contains("FAILED"));
+    let (ok, _, _) = run(
+        "scenarios/gemm_single.yaml",
+        &dir,
+        "y",
+        &[
+            "--set",
+            "expect.gemms=[{name: fwd.ffn1, utilization: {min: 0.5}}]",
+        ],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+}
+
+#[test]
+fn device_errors_are_exit_2_naming_the_descriptor() {
+    let dir = out_dir("device_errors");
+    for (file, want) in [
+        (
+            "sram_overflow.yaml",
+            "SRAM access out of range (overflow) in queue 0 at slot 1 (descriptor id 1, GEMM)",
+        ),
+        (
+            "dram_out_of_range.yaml",
+            "DRAM address out of range in queue 0 at slot 0 (descriptor id 0, DMA_LOAD)",
+        ),
+        ("deadlock.yaml", "queue 1 at slot 0"),
+    ] {
+        let path = format!("platform/tests/device_errors/{file}");
+        let (out, report, _) = run(&path, &dir, file, &[]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(want), "{file}: want {want:?} in {stderr}");
+        assert!(!stderr.contains("panicked"));
+        assert!(report.is_none(), "no report for a failed run");
+    }
+}
+
+#[test]
+fn functional_mode_is_refused_until_it_exists() {
+    let out = treta_vp(&[
+        "run",
+        "scenarios/gemm_single.yaml",
+        "--set",
+        "run.mode=functional",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("functional runs arrive"));
+}

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use treta_vp::{preset, run, scenario};
@@ -16,6 +16,13 @@ use treta_vp::{preset, run, scenario};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log more (-v: info, -vv: debug); `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Write a Chrome trace of the simulator's own wall-clock time here (for
+    /// profiling treta-vp itself, not the simulated device).
+    #[arg(long, value_name = "FILE", global = true)]
+    profile_host: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +72,13 @@ fn main() -> ExitCode {
             };
         }
     };
+    let _profile = match init_logging(cli.verbose, cli.profile_host.as_deref()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         // A closed pipe (`treta-vp presets | head`) is the reader's choice, not an error.
@@ -74,6 +88,47 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Logs go to stderr at the level `-v` asks (warnings by default; `RUST_LOG`
+/// overrides); with `--profile-host`, spans also go to a Chrome trace of host time,
+/// flushed when the returned guard drops.
+fn init_logging(
+    verbose: u8,
+    profile: Option<&std::path::Path>,
+) -> Result<Option<tracing_chrome::FlushGuard>> {
+    use tracing_subscriber::prelude::*;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let (chrome, guard) = match profile {
+        Some(path) => {
+            // Fail early and clearly rather than inside the tracing layer.
+            std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write profile: {e}", path.display()))?;
+            let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
+                .file(path)
+                .include_args(true)
+                .build();
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(chrome)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("logging: {e}"))?;
+    Ok(guard)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -92,7 +147,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
-            let result = run::run(&loaded, trace.as_deref())?;
+            let progress = !quiet && std::io::stderr().is_terminal();
+            let result = run::run(
+                &loaded,
+                run::RunSettings {
+                    trace: trace.as_deref(),
+                    progress,
+                },
+            )?;
             if let Some(path) = &report {
                 let json = serde_json::to_string_pretty(&result)?;
                 std::fs::write(path, json + "\n")

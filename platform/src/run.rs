@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
 use treta_firmware::{Driver, DriverError, Layout};
-use treta_kernel::Simulation;
+use treta_kernel::{RunOutcome, SimTime, Simulation, StarvationPolicy};
 
 /// Where the firmware process leaves its result: the program's own interrupts, or
 /// the driver's error; `None` while it has not finished.
@@ -53,8 +53,22 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// Runs `loaded`, writing a Chrome trace to `trace` when given.
-pub fn run(loaded: &LoadedScenario, trace: Option<&Path>) -> Result<Report, RunError> {
+/// How to run, besides the scenario.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunSettings<'a> {
+    /// Write a Chrome trace here.
+    pub trace: Option<&'a Path>,
+    /// Show a progress bar on stderr (descriptors completed).
+    pub progress: bool,
+}
+
+/// Simulated time per slice when a progress bar is shown.
+const PROGRESS_SLICE: SimTime = SimTime::from_us(20);
+
+/// Runs `loaded` as `settings` say.
+pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report, RunError> {
+    let _span = tracing::info_span!("run", scenario = %loaded.name()).entered();
+    let trace = settings.trace;
     let scenario = &loaded.scenario;
     if scenario.run.mode == Mode::Functional {
         return Err(RunError::Unsupported(
@@ -63,7 +77,12 @@ pub fn run(loaded: &LoadedScenario, trace: Option<&Path>) -> Result<Report, RunE
         ));
     }
     let config = &loaded.platform;
-    let program = program::build(scenario, config).map_err(RunError::Program)?;
+    let program = {
+        let _span = tracing::info_span!("lower").entered();
+        program::build(scenario, config).map_err(RunError::Program)?
+    };
+    let total: usize = program.queues.iter().map(Vec::len).sum();
+    tracing::info!(descriptors = total, "program built");
     let mut sim = Simulation::new();
     let ctx = sim.ctx().clone();
     let status = match trace {
@@ -81,7 +100,10 @@ pub fn run(loaded: &LoadedScenario, trace: Option<&Path>) -> Result<Report, RunE
         }
         None => None,
     };
-    let soc = Soc::build(&ctx, config).map_err(RunError::Soc)?;
+    let soc = {
+        let _span = tracing::info_span!("assemble").entered();
+        Soc::build(&ctx, config).map_err(RunError::Soc)?
+    };
     let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
     let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());
     let outcome: FirmwareOutcome = Rc::default();
@@ -98,8 +120,16 @@ pub fn run(loaded: &LoadedScenario, trace: Option<&Path>) -> Result<Report, RunE
             *outcome.borrow_mut() = Some(result);
         });
     }
-    let run = sim.run().map_err(RunError::Simulation)?;
+    let run = {
+        let _span = tracing::info_span!("simulate").entered();
+        if settings.progress {
+            run_with_progress(&mut sim, &soc, total as u64)?
+        } else {
+            sim.run().map_err(RunError::Simulation)?
+        }
+    };
     let end = sim.now();
+    tracing::info!(sim_time = %end, outcome = ?run, "simulation ended");
     drop(sim.take_recorder());
     if let Some(e) = status.as_ref().and_then(TraceStatus::error) {
         return Err(RunError::Trace(e));
@@ -133,6 +163,31 @@ pub fn run(loaded: &LoadedScenario, trace: Option<&Path>) -> Result<Report, RunE
         end,
         interrupts,
     ))
+}
+
+/// Runs `sim` in slices of simulated time, showing descriptors completed on a bar.
+/// Slicing does not change the simulation: time stays at the last activity.
+fn run_with_progress(sim: &mut Simulation, soc: &Soc, total: u64) -> Result<RunOutcome, RunError> {
+    let bar = indicatif::ProgressBar::new(total.max(1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} descriptors  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let outcome = loop {
+        let until = sim.now().saturating_add(PROGRESS_SLICE);
+        let outcome = sim
+            .run_until_with(until, StarvationPolicy::ExitOnStarvation)
+            .map_err(RunError::Simulation)?;
+        bar.set_position(soc.cp.stats().commands.min(total));
+        bar.set_message(format!("{} simulated", sim.now()));
+        if outcome != RunOutcome::TimeReached {
+            break outcome;
+        }
+    };
+    bar.finish_and_clear();
+    Ok(outcome)
 }
 
 /// The firmware of a run: bring the device up, submit the program in ring-sized

@@ -55,6 +55,6 @@ pub use channel::{Fifo, Mutex, Semaphore, Signal};
 pub use clock::Clock;
 pub use ctx::Ctx;
 pub use event::{Event, Wait, WaitAny, WaitAnyTimeout, WaitTimeout};
-pub use sched::{ProcessHandle, RunOutcome, SimError};
+pub use sched::{ProcessHandle, RunOutcome, SimError, StarvationPolicy};
 pub use simulation::Simulation;
 pub use time::SimTime;

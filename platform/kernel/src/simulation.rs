@@ -1,7 +1,7 @@
 //! [`Simulation`]: the owner of one simulation, for elaboration and run control.
 
 use crate::ctx::Ctx;
-use crate::sched::{Kernel, ProcessHandle, RunOutcome, SimError};
+use crate::sched::{Kernel, ProcessHandle, RunOutcome, SimError, StarvationPolicy};
 use crate::time::SimTime;
 use crate::timeline::Recorder;
 use std::future::Future;
@@ -60,7 +60,7 @@ impl Simulation {
     /// Runs until nothing is left to do ([`RunOutcome::Starved`]) or a process stops
     /// the simulation (SystemC's `sc_start()`).
     pub fn run(&mut self) -> Result<RunOutcome, SimError> {
-        self.ctx.kernel.run(None)
+        self.ctx.kernel.run(None, StarvationPolicy::RunToTime)
     }
 
     /// Runs all activity before `end` and leaves time at `end` (SystemC's
@@ -68,7 +68,19 @@ impl Simulation {
     /// runs in the next call). Returns [`RunOutcome::Starved`] if nothing is left to
     /// do at all, so a caller need not loop forever waiting for activity.
     pub fn run_until(&mut self, end: SimTime) -> Result<RunOutcome, SimError> {
-        self.ctx.kernel.run(Some(end))
+        self.ctx.kernel.run(Some(end), StarvationPolicy::RunToTime)
+    }
+
+    /// [`run_until`](Self::run_until) with an explicit starvation policy: with
+    /// [`StarvationPolicy::ExitOnStarvation`] time stays at the last activity when
+    /// nothing is left to do, so a run driven in slices (for a progress bar) ends at
+    /// the same time as one `run()`.
+    pub fn run_until_with(
+        &mut self,
+        end: SimTime,
+        policy: StarvationPolicy,
+    ) -> Result<RunOutcome, SimError> {
+        self.ctx.kernel.run(Some(end), policy)
     }
 
     /// [`run_until`](Self::run_until)`(now + duration)`.

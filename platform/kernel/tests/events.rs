@@ -316,3 +316,37 @@ fn processes_spawned_while_running_run_in_the_same_evaluate_phase() {
         ]
     );
 }
+
+#[test]
+fn exit_on_starvation_keeps_the_time_of_the_last_activity() {
+    use treta_kernel::StarvationPolicy;
+    let build = || {
+        let sim = Simulation::new();
+        sim.spawn("p", |ctx| async move {
+            ctx.wait(ns(7)).await;
+        });
+        sim
+    };
+    let mut sliced = build();
+    let mut t = SimTime::ZERO;
+    loop {
+        t += ns(5);
+        match sliced
+            .run_until_with(t, StarvationPolicy::ExitOnStarvation)
+            .unwrap()
+        {
+            RunOutcome::TimeReached => continue,
+            other => {
+                assert_eq!(other, RunOutcome::Starved);
+                break;
+            }
+        }
+    }
+    let mut whole = build();
+    whole.run().unwrap();
+    assert_eq!(sliced.now(), ns(7));
+    assert_eq!(whole.now(), sliced.now());
+    let mut to_time = build();
+    to_time.run_until(ns(20)).unwrap();
+    assert_eq!(to_time.now(), ns(20));
+}

@@ -70,6 +70,18 @@ pub enum RunOutcome {
     Stopped,
 }
 
+/// What `run_until` does when nothing is left to do before its end time (SystemC's
+/// `sc_starvation_policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StarvationPolicy {
+    /// Time still advances to the end time (SystemC's default, `SC_RUN_TO_TIME`).
+    #[default]
+    RunToTime,
+    /// Time stays at the last activity (`SC_EXIT_ON_STARVATION`): for running in
+    /// slices while keeping the true end time.
+    ExitOnStarvation,
+}
+
 /// A failure that ends a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SimError {
@@ -368,13 +380,19 @@ impl Kernel {
 
     /// Runs delta cycles and time steps until `limit` (exclusive, like `sc_start(t)`:
     /// activity *at* `limit` is left for the next run), a stop, or starvation.
-    pub(crate) fn run(&self, limit: Option<SimTime>) -> Result<RunOutcome, SimError> {
+    pub(crate) fn run(
+        &self,
+        limit: Option<SimTime>,
+        policy: StarvationPolicy,
+    ) -> Result<RunOutcome, SimError> {
         self.stop_requested.set(false);
         self.guarded(|run| loop {
             match self.next_step(limit) {
                 Step::Delta => {}
                 Step::Starved => {
-                    self.move_to(limit);
+                    if policy == StarvationPolicy::RunToTime {
+                        self.move_to(limit);
+                    }
                     return RunOutcome::Starved;
                 }
                 Step::LimitReached => {

@@ -38,12 +38,20 @@ pub struct Dram {
     read_bytes: Cell<u64>,
     write_bytes: Cell<u64>,
     track: treta_kernel::timeline::TrackId,
+    /// Bandwidth counter: bytes moved in the current window, and where it starts.
+    bw_track: treta_kernel::timeline::TrackId,
+    window_start: Cell<SimTime>,
+    window_bytes: Cell<u64>,
 }
+
+/// Width of a bandwidth-counter sample [ps].
+const BW_WINDOW: SimTime = SimTime::from_us(1);
 
 impl Dram {
     /// A DRAM of `size` bytes.
     pub fn new(ctx: &Ctx, name: &str, size: u64, timing: DramTiming) -> Rc<Dram> {
         let track = ctx.timeline().track(name);
+        let bw_track = ctx.timeline().track(&format!("bandwidth.{name}"));
         Rc::new_cyclic(|me: &Weak<Dram>| Dram {
             socket: TargetSocket::new(&format!("{name}.socket"), me.clone()),
             ctx: ctx.clone(),
@@ -54,6 +62,9 @@ impl Dram {
             read_bytes: Cell::new(0),
             write_bytes: Cell::new(0),
             track,
+            bw_track,
+            window_start: Cell::new(SimTime::ZERO),
+            window_bytes: Cell::new(0),
         })
     }
 
@@ -65,6 +76,27 @@ impl Dram {
     /// Bytes written through the socket (not debug accesses).
     pub fn write_bytes(&self) -> u64 {
         self.write_bytes.get()
+    }
+
+    /// Adds `bytes` moved at `at` to the bandwidth counter, sampling [GB/s] once per
+    /// window (a window with no traffic reads 0).
+    fn count_bandwidth(&self, at: SimTime, bytes: u64) {
+        let tl = self.ctx.timeline();
+        if !tl.enabled() {
+            return;
+        }
+        let start = self.window_start.get();
+        if at >= start + BW_WINDOW {
+            let gbps = self.window_bytes.get() as f64 / BW_WINDOW.as_secs_f64() / 1e9;
+            tl.counter_at(self.bw_track, "GB/s", start, gbps);
+            let next = SimTime::from_ps(at.as_ps() / BW_WINDOW.as_ps() * BW_WINDOW.as_ps());
+            if next > start + BW_WINDOW {
+                tl.counter_at(self.bw_track, "GB/s", start + BW_WINDOW, 0.0);
+            }
+            self.window_start.set(next);
+            self.window_bytes.set(0);
+        }
+        self.window_bytes.set(self.window_bytes.get() + bytes);
     }
 
     /// Capacity [bytes].
@@ -144,6 +176,7 @@ impl FwTransport for Dram {
             end,
             &[("bytes", treta_kernel::timeline::ArgValue::U64(len as u64))],
         );
+        self.count_bandwidth(start, len as u64);
         self.copy(trans);
         trans.response = ResponseStatus::Ok;
         TransportFuture::done()

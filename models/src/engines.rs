@@ -32,18 +32,54 @@ async fn serve<F, Fut>(
         s.busy += end - start;
         s.commands += 1;
         stats.set(s);
-        ctx.timeline().complete(
-            track,
-            job.desc.command.mnemonic(),
-            start,
-            end,
-            &[
+        if ctx.timeline().enabled() {
+            let mut args = vec![
                 ("id", ArgValue::U64(u64::from(job.desc.id))),
                 ("queue", ArgValue::U64(job.queue as u64)),
                 ("ok", ArgValue::Bool(result.is_ok())),
-            ],
-        );
+            ];
+            args.extend(descriptor_args(&job.desc.command));
+            ctx.timeline()
+                .complete(track, job.desc.command.mnemonic(), start, end, &args);
+        }
         job.reply.finish(result);
+    }
+}
+
+/// The fields of a command, as trace arguments.
+fn descriptor_args(command: &Command) -> Vec<(&'static str, ArgValue<'static>)> {
+    let u = |v: u32| ArgValue::U64(u64::from(v));
+    match command {
+        Command::DmaLoad(d) | Command::DmaStore(d) => vec![
+            ("dram_addr", ArgValue::U64(d.dram_addr)),
+            ("sram_addr", u(d.sram_addr)),
+            ("rows", u(d.rows)),
+            ("row_bytes", u(d.row_bytes)),
+            ("planes", u(d.planes)),
+            ("src_format", ArgValue::Str(d.src_format.name())),
+            ("dst_format", ArgValue::Str(d.dst_format.name())),
+        ],
+        Command::Gemm(g) => vec![
+            ("m", u(g.m)),
+            ("k", u(g.k)),
+            ("n", u(g.n)),
+            ("a_addr", u(g.a_addr)),
+            ("b_addr", u(g.b_addr)),
+            ("c_addr", u(g.c_addr)),
+            ("transpose_a", ArgValue::Bool(g.transpose_a)),
+            ("transpose_b", ArgValue::Bool(g.transpose_b)),
+            ("accumulate", ArgValue::Bool(g.accumulate)),
+            ("a_format", ArgValue::Str(g.a_format.name())),
+            ("b_format", ArgValue::Str(g.b_format.name())),
+        ],
+        Command::Sfu(sd) => vec![
+            ("rows", u(sd.rows)),
+            ("cols", u(sd.cols)),
+            ("src_addr", u(sd.src_addr)),
+            ("dst_addr", u(sd.dst_addr)),
+            ("format", ArgValue::Str(sd.format.name())),
+        ],
+        _ => Vec::new(),
     }
 }
 

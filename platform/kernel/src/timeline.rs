@@ -289,6 +289,20 @@ impl TimelineRef<'_> {
         }
     }
 
+    /// Samples the counter series `name` of `track` at `time` (for models that
+    /// aggregate over windows and report a window once it has passed).
+    #[inline]
+    pub fn counter_at(&self, track: TrackId, name: &str, time: SimTime, value: f64) {
+        if self.enabled() {
+            self.kernel.timeline.emit(&Record::Counter {
+                track,
+                time,
+                name,
+                value,
+            });
+        }
+    }
+
     /// Starts flow arrow `id` on `track` now.
     #[inline]
     pub fn flow_start(&self, track: TrackId, id: u64) {

@@ -413,12 +413,14 @@ pub enum Mode {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum TraceDetail {
-    /// One span per command per engine.
+    /// Queues, engines (a span per command, with its descriptor's fields), the
+    /// firmware, flows from issue to execution, counters.
     #[default]
     Commands,
-    /// Also one span per GEMM tile / DMA row.
+    /// Also one span per DRAM transfer (a DMA row).
     Tiles,
-    /// Also one span per DRAM burst.
+    /// Also one span per DRAM burst (the same as `tiles` until the DRAM model splits
+    /// transfers into bursts).
     Bursts,
 }
 

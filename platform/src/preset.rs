@@ -280,6 +280,9 @@ pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
     if let Some(df) = spec.gemm.dataflow {
         c.gemm.dataflow = df;
     }
+    if let Some(f) = spec.gemm.operand_format {
+        c.gemm.operand_format = f.0;
+    }
     if let Some(b) = spec.sram.bytes {
         c.sram.bytes = b.get();
     }
@@ -326,7 +329,7 @@ mod tests {
     #[test]
     fn overrides_replace_preset_values() {
         let spec: PlatformSpec = serde_saphyr::from_str(
-            "preset: systolic_baseline\ngemm: {rows: 32, cols: 32, dataflow: ws}\nsram: {bytes: 1048576}\n",
+            "preset: systolic_baseline\ngemm: {rows: 32, cols: 32, dataflow: ws, operand_format: bf16}\nsram: {bytes: 1048576}\n",
         )
         .unwrap();
         let c = resolve(&spec);
@@ -334,6 +337,7 @@ mod tests {
         assert_eq!(c.gemm.arch, GemmArch::Systolic);
         assert_eq!(c.gemm.dataflow, Dataflow::Ws);
         assert_eq!(c.sram.bytes, 1 << 20);
+        assert_eq!(c.gemm.operand_format, NumberFormat::Bf16);
         assert_eq!(c.clock_mhz, 898);
     }
 }

@@ -124,6 +124,24 @@ fn set_overrides_use_the_same_keys_and_validation() {
 }
 
 #[test]
+fn every_preset_parameter_can_be_overridden() {
+    let out = treta_vp(&["presets"]);
+    let stdout = text(&out.stdout);
+    let treta = stdout.split("\n\n").next().unwrap();
+    for line in treta
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim_start().starts_with("=>"))
+    {
+        let key = line.split_whitespace().next().unwrap();
+        let value = line.split_whitespace().nth(1).unwrap();
+        let set = format!("platform.{key}={value}");
+        let out = treta_vp(&["check", "scenarios/gemm_single.yaml", "--set", &set]);
+        assert!(out.status.success(), "--set {set}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
 fn presets_lists_units_and_sources() {
     let out = treta_vp(&["presets"]);
     assert!(out.status.success());

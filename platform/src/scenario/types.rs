@@ -90,6 +90,9 @@ pub struct GemmSpec {
     /// Systolic dataflow: output-, weight- or input-stationary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataflow: Option<Dataflow>,
+    /// Default operand format of the training GEMMs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operand_format: Option<Format>,
 }
 
 /// SRAM overrides.

@@ -110,6 +110,53 @@ async fn sram_access(
     }
 }
 
+/// Performs `accesses` (command, SRAM address, bytes) one after the other; returns
+/// the time they take together.
+async fn sram_accesses(
+    socket: &InitiatorSocket,
+    accesses: &[(TlmCommand, u32, u64)],
+) -> Result<SimTime, Fault> {
+    let mut delay = SimTime::ZERO;
+    for &(command, addr, len) in accesses {
+        sram_access(socket, command, u64::from(addr), len, &mut delay).await?;
+    }
+    Ok(delay)
+}
+
+/// Starts the process of engine `me`: it serves `port` with `handle`, which runs one
+/// job's command (anything else is a bad opcode for this engine).
+fn start_engine<E, Fut>(
+    ctx: &Ctx,
+    name: &str,
+    port: EnginePort,
+    stats: Rc<Cell<EngineStats>>,
+    me: Rc<E>,
+    handle: fn(Rc<E>, Ctx, Job) -> Fut,
+) where
+    E: 'static,
+    Fut: std::future::Future<Output = (Job, Result<(), Fault>)> + 'static,
+{
+    let track = ctx.timeline().track(name);
+    let c = ctx.clone();
+    ctx.spawn(name, move |_| async move {
+        serve(c.clone(), port, track, stats, |job| {
+            handle(me.clone(), c.clone(), job)
+        })
+        .await
+    });
+}
+
+/// The outcome of a command an engine does not execute.
+fn wrong_engine(job: Job) -> (Job, Result<(), Fault>) {
+    (
+        job,
+        Err(Fault {
+            error: DeviceError::BadOpcode,
+            addr: 0,
+        }),
+    )
+}
+
 /// The DMA engine: strided transfers between DRAM and SRAM, one transaction per row.
 pub struct Dma {
     /// Jobs from the command processor.
@@ -130,31 +177,22 @@ impl Dma {
             sram: InitiatorSocket::new(&format!("{name}.sram")),
             stats: Rc::default(),
         });
-        let track = ctx.timeline().track(name);
-        let (me, stats, c) = (dma.clone(), dma.stats.clone(), ctx.clone());
-        ctx.spawn(name, move |_| async move {
-            serve(c.clone(), port, track, stats, |job| {
-                let (me, c) = (me.clone(), c.clone());
-                async move {
-                    let result = match &job.desc.command {
-                        Command::DmaLoad(d) => me.transfer(&c, d, true).await,
-                        Command::DmaStore(d) => me.transfer(&c, d, false).await,
-                        _ => Err(Fault {
-                            error: DeviceError::BadOpcode,
-                            addr: 0,
-                        }),
-                    };
-                    (job, result)
-                }
-            })
-            .await
-        });
+        start_engine(ctx, name, port, dma.stats.clone(), dma.clone(), Dma::handle);
         dma
     }
 
     /// Busy time and commands so far.
     pub fn stats(&self) -> EngineStats {
         self.stats.get()
+    }
+
+    async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
+        let result = match &job.desc.command {
+            Command::DmaLoad(d) => self.transfer(&ctx, d, true).await,
+            Command::DmaStore(d) => self.transfer(&ctx, d, false).await,
+            _ => return wrong_engine(job),
+        };
+        (job, result)
     }
 
     async fn transfer(&self, ctx: &Ctx, d: &DmaDesc, load: bool) -> Result<(), Fault> {
@@ -337,24 +375,14 @@ impl GemmCore {
             stats: Rc::default(),
             records: RefCell::new(Vec::new()),
         });
-        let track = ctx.timeline().track(name);
-        let (me, stats, c) = (core.clone(), core.stats.clone(), ctx.clone());
-        ctx.spawn(name, move |_| async move {
-            serve(c.clone(), port, track, stats, |job| {
-                let (me, c) = (me.clone(), c.clone());
-                async move {
-                    let result = match &job.desc.command {
-                        Command::Gemm(g) => me.multiply(&c, job.desc.id, g).await,
-                        _ => Err(Fault {
-                            error: DeviceError::BadOpcode,
-                            addr: 0,
-                        }),
-                    };
-                    (job, result)
-                }
-            })
-            .await
-        });
+        start_engine(
+            ctx,
+            name,
+            port,
+            core.stats.clone(),
+            core.clone(),
+            GemmCore::handle,
+        );
         core
     }
 
@@ -368,6 +396,14 @@ impl GemmCore {
         self.records.borrow().clone()
     }
 
+    async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
+        let result = match &job.desc.command {
+            Command::Gemm(g) => self.multiply(&ctx, job.desc.id, g).await,
+            _ => return wrong_engine(job),
+        };
+        (job, result)
+    }
+
     async fn multiply(&self, ctx: &Ctx, id: u32, g: &GemmDesc) -> Result<(), Fault> {
         if g.m == 0 || g.k == 0 || g.n == 0 {
             return Err(Fault {
@@ -379,41 +415,15 @@ impl GemmCore {
         let a_bytes = m * k * u64::from(g.a_format.bytes());
         let b_bytes = k * n * u64::from(g.b_format.bytes());
         let c_bytes = m * n * u64::from(g.c_format.bytes());
-        let mut sram_delay = SimTime::ZERO;
-        sram_access(
-            &self.sram,
-            TlmCommand::Read,
-            u64::from(g.a_addr),
-            a_bytes,
-            &mut sram_delay,
-        )
-        .await?;
-        sram_access(
-            &self.sram,
-            TlmCommand::Read,
-            u64::from(g.b_addr),
-            b_bytes,
-            &mut sram_delay,
-        )
-        .await?;
+        let mut accesses = vec![
+            (TlmCommand::Read, g.a_addr, a_bytes),
+            (TlmCommand::Read, g.b_addr, b_bytes),
+        ];
         if g.accumulate {
-            sram_access(
-                &self.sram,
-                TlmCommand::Read,
-                u64::from(g.c_addr),
-                c_bytes,
-                &mut sram_delay,
-            )
-            .await?;
+            accesses.push((TlmCommand::Read, g.c_addr, c_bytes));
         }
-        sram_access(
-            &self.sram,
-            TlmCommand::Write,
-            u64::from(g.c_addr),
-            c_bytes,
-            &mut sram_delay,
-        )
-        .await?;
+        accesses.push((TlmCommand::Write, g.c_addr, c_bytes));
+        let sram_delay = sram_accesses(&self.sram, &accesses).await?;
         let (cycles, _) = gemm_cycles(self.timing, m, k, n);
         let compute = self.clock.cycles(cycles);
         ctx.wait(compute.max(sram_delay)).await;
@@ -450,30 +460,21 @@ impl Sfu {
             clock,
             stats: Rc::default(),
         });
-        let track = ctx.timeline().track(name);
-        let (me, stats, c) = (sfu.clone(), sfu.stats.clone(), ctx.clone());
-        ctx.spawn(name, move |_| async move {
-            serve(c.clone(), port, track, stats, |job| {
-                let (me, c) = (me.clone(), c.clone());
-                async move {
-                    let result = match &job.desc.command {
-                        Command::Sfu(s) => me.compute(&c, s).await,
-                        _ => Err(Fault {
-                            error: DeviceError::BadOpcode,
-                            addr: 0,
-                        }),
-                    };
-                    (job, result)
-                }
-            })
-            .await
-        });
+        start_engine(ctx, name, port, sfu.stats.clone(), sfu.clone(), Sfu::handle);
         sfu
     }
 
     /// Busy time and commands so far.
     pub fn stats(&self) -> EngineStats {
         self.stats.get()
+    }
+
+    async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
+        let result = match &job.desc.command {
+            Command::Sfu(s) => self.compute(&ctx, s).await,
+            _ => return wrong_engine(job),
+        };
+        (job, result)
     }
 
     async fn compute(&self, ctx: &Ctx, s: &SfuDesc) -> Result<(), Fault> {
@@ -492,21 +493,12 @@ impl Sfu {
             SfuOp::SoftmaxBwd => 2,
             SfuOp::GeluFwd | SfuOp::GeluBwd | SfuOp::Vector(_) => 1,
         };
-        let mut sram_delay = SimTime::ZERO;
-        sram_access(
+        let sram_delay = sram_accesses(
             &self.sram,
-            TlmCommand::Read,
-            u64::from(s.src_addr),
-            bytes,
-            &mut sram_delay,
-        )
-        .await?;
-        sram_access(
-            &self.sram,
-            TlmCommand::Write,
-            u64::from(s.dst_addr),
-            bytes,
-            &mut sram_delay,
+            &[
+                (TlmCommand::Read, s.src_addr, bytes),
+                (TlmCommand::Write, s.dst_addr, bytes),
+            ],
         )
         .await?;
         let cycles = passes * elems.div_ceil(u64::from(self.lanes)) + SFU_PIPELINE;

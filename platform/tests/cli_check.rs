@@ -2,27 +2,9 @@
 //! scenario checks; every broken scenario of `tests/bad_scenarios/` gives exit 2 and
 //! a message with the place at fault, never a panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn treta_vp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_treta-vp"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("the treta-vp binary runs")
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("platform/ has a parent")
-        .to_path_buf()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{repo_root, text, treta_vp};
 
 #[test]
 fn every_bundled_scenario_checks() {

@@ -4,27 +4,11 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
+mod common;
+
+use common::{repo_root, text, treta_vp};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("platform/ has a parent")
-        .to_path_buf()
-}
-
-fn treta_vp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_treta-vp"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("the treta-vp binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use std::process::Output;
 
 /// A fresh directory under the target dir for this test's outputs.
 fn out_dir(name: &str) -> PathBuf {

@@ -24,6 +24,7 @@
 mod bus;
 mod cp;
 mod dram;
+pub mod dram_ctrl;
 mod engines;
 mod job;
 mod sram;

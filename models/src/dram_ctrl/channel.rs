@@ -1,0 +1,419 @@
+//! [`Channel`]: one DRAM channel's controller and devices, scheduled exactly in
+//! command-clock cycles without ticking.
+//!
+//! Each bank keeps its open row and the earliest cycle it accepts each command; each
+//! rank keeps its recent ACTs (tRRD, tFAW) and its refresh schedule; the channel keeps
+//! the command bus, the data bus and the last column commands (tCCD, turnaround). A
+//! scheduling step takes the queued requests, works out for each the next command it
+//! needs (column if its row is open, PRE if another row is open, ACT if the bank is
+//! closed) and the earliest cycle that command could issue, and issues the earliest
+//! one, preferring row hits, then the oldest request (FR-FCFS). Because every
+//! constraint is a "not before" time, issuing the globally earliest ready command is
+//! exactly what a controller ticking every cycle would do, at a cost per command
+//! rather than per cycle. A PRE is held back while a queued request still hits the
+//! open row. Refresh is all-bank, every tREFI per rank.
+
+use super::spec::{DramSpec, Timing};
+
+/// Where a request lands in the channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Loc {
+    /// Rank.
+    pub rank: u32,
+    /// Bank group.
+    pub bank_group: u32,
+    /// Bank within the group.
+    pub bank: u32,
+    /// Row.
+    pub row: u32,
+}
+
+/// Row-buffer policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PagePolicy {
+    /// Rows stay open until a conflict or a refresh closes them.
+    Open,
+    /// A row closes after its last queued access (auto-precharge).
+    Closed,
+}
+
+/// How a request found its bank when its first command issued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// Its row was open.
+    Hit,
+    /// The bank was closed.
+    Miss,
+    /// Another row was open.
+    Conflict,
+}
+
+/// A finished request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The id given at enqueue.
+    pub id: u64,
+    /// Cycle it was accepted.
+    pub accepted: u64,
+    /// Cycle its data finished on the bus (reads) or was written (writes).
+    pub done: u64,
+    /// How it found its bank.
+    pub outcome: RowOutcome,
+    /// Write or read.
+    pub write: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Pending {
+    id: u64,
+    accepted: u64,
+    loc: Loc,
+    write: bool,
+    outcome: Option<RowOutcome>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Bank {
+    open: Option<u32>,
+    next_act: u64,
+    next_pre: u64,
+    next_rd: u64,
+    next_wr: u64,
+}
+
+#[derive(Clone, Default)]
+struct Rank {
+    /// Cycles of the last four ACTs (for tFAW), oldest first once full.
+    acts: Vec<u64>,
+    last_act: Option<u64>,
+    last_act_bg: Vec<Option<u64>>,
+    last_col_bg: Vec<Option<u64>>,
+    /// End of the last write burst and its bank group (for tWTR).
+    last_write_end: Option<(u64, u32)>,
+    next_refresh: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Cmd {
+    // Order matters for ties: column commands (row hits) first.
+    Col,
+    Pre,
+    Act,
+}
+
+/// Channel statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Requests by outcome.
+    pub hits: u64,
+    /// Requests that found their bank closed.
+    pub misses: u64,
+    /// Requests that found another row open.
+    pub conflicts: u64,
+    /// Refreshes issued.
+    pub refreshes: u64,
+    /// Commands issued (ACT, PRE, RD, WR, REF).
+    pub commands: u64,
+}
+
+/// One channel: its request queue, banks, ranks and buses.
+pub struct Channel {
+    t: Timing,
+    groups: u32,
+    banks_per_group: u32,
+    policy: PagePolicy,
+    capacity: usize,
+    queue: Vec<Pending>,
+    banks: Vec<Bank>,
+    ranks: Vec<Rank>,
+    cmd_free: u64,
+    last_col: Option<u64>,
+    data_free: u64,
+    last_data_write: bool,
+    stats: ChannelStats,
+}
+
+impl Channel {
+    /// An idle channel of `spec` with a `capacity`-entry request queue.
+    pub fn new(spec: &DramSpec, policy: PagePolicy, capacity: usize) -> Channel {
+        let org = spec.org;
+        let banks = (org.ranks * org.bank_groups * org.banks_per_group) as usize;
+        let rank = Rank {
+            acts: Vec::with_capacity(4),
+            last_act_bg: vec![None; org.bank_groups as usize],
+            last_col_bg: vec![None; org.bank_groups as usize],
+            next_refresh: spec.timing.refi,
+            ..Rank::default()
+        };
+        Channel {
+            t: spec.timing,
+            groups: org.bank_groups,
+            banks_per_group: org.banks_per_group,
+            policy,
+            capacity: capacity.max(1),
+            queue: Vec::with_capacity(capacity),
+            banks: vec![Bank::default(); banks],
+            ranks: vec![rank; org.ranks as usize],
+            cmd_free: 0,
+            last_col: None,
+            data_free: 0,
+            last_data_write: false,
+            stats: ChannelStats::default(),
+        }
+    }
+
+    /// Statistics so far.
+    pub fn stats(&self) -> ChannelStats {
+        self.stats
+    }
+
+    /// Whether the queue has room.
+    pub fn has_room(&self) -> bool {
+        self.queue.len() < self.capacity
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_idle(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Accepts a request at cycle `at`; false if the queue is full.
+    pub fn enqueue(&mut self, id: u64, at: u64, loc: Loc, write: bool) -> bool {
+        if !self.has_room() {
+            return false;
+        }
+        self.queue.push(Pending {
+            id,
+            accepted: at,
+            loc,
+            write,
+            outcome: None,
+        });
+        true
+    }
+
+    fn bank_index(&self, loc: Loc) -> usize {
+        ((loc.rank * self.groups + loc.bank_group) * self.banks_per_group + loc.bank) as usize
+    }
+
+    /// The cycle from which a command may issue at all (command bus, acceptance).
+    fn base(&self, p: &Pending) -> u64 {
+        self.cmd_free.max(p.accepted + 1)
+    }
+
+    fn act_ready(&self, p: &Pending) -> u64 {
+        let b = &self.banks[self.bank_index(p.loc)];
+        let r = &self.ranks[p.loc.rank as usize];
+        let mut t = self.base(p).max(b.next_act);
+        if let Some(last) = r.last_act {
+            t = t.max(last + self.t.rrd_s);
+        }
+        if let Some(last) = r.last_act_bg[p.loc.bank_group as usize] {
+            t = t.max(last + self.t.rrd_l);
+        }
+        if r.acts.len() == 4 {
+            t = t.max(r.acts[0] + self.t.faw);
+        }
+        t
+    }
+
+    fn col_ready(&self, p: &Pending) -> u64 {
+        let b = &self.banks[self.bank_index(p.loc)];
+        let r = &self.ranks[p.loc.rank as usize];
+        let bg = p.loc.bank_group;
+        let mut t = self
+            .base(p)
+            .max(if p.write { b.next_wr } else { b.next_rd });
+        if let Some(last) = self.last_col {
+            t = t.max(last + self.t.ccd_s);
+        }
+        if let Some(last) = r.last_col_bg[bg as usize] {
+            t = t.max(last + self.t.ccd_l);
+        }
+        if p.write {
+            // Write data may start once the bus is free (plus turnaround after a read).
+            let gap = if self.last_data_write {
+                0
+            } else {
+                self.t.rtw_gap
+            };
+            t = t.max((self.data_free + gap).saturating_sub(self.t.cwl));
+        } else {
+            if let Some((end, wbg)) = r.last_write_end {
+                t = t.max(
+                    end + if wbg == bg {
+                        self.t.wtr_l
+                    } else {
+                        self.t.wtr_s
+                    },
+                );
+            }
+            t = t.max(self.data_free.saturating_sub(self.t.cl));
+        }
+        t
+    }
+
+    fn pre_ready(&self, p: &Pending) -> u64 {
+        let b = &self.banks[self.bank_index(p.loc)];
+        self.base(p).max(b.next_pre)
+    }
+
+    /// Whether a queued request still wants the open row of `loc`'s bank.
+    fn open_row_wanted(&self, loc: Loc, open: u32) -> bool {
+        self.queue.iter().any(|q| {
+            q.loc.rank == loc.rank
+                && q.loc.bank_group == loc.bank_group
+                && q.loc.bank == loc.bank
+                && q.loc.row == open
+        })
+    }
+
+    /// The next command of each queued request and its earliest cycle; the one to
+    /// issue: earliest, then row hits, then oldest.
+    fn choose(&self) -> Option<(u64, Cmd, usize)> {
+        let mut best: Option<(u64, Cmd, usize)> = None;
+        for (i, p) in self.queue.iter().enumerate() {
+            let b = &self.banks[self.bank_index(p.loc)];
+            let candidate = match b.open {
+                Some(row) if row == p.loc.row => (self.col_ready(p), Cmd::Col, i),
+                Some(row) => {
+                    if self.open_row_wanted(p.loc, row) {
+                        continue;
+                    }
+                    (self.pre_ready(p), Cmd::Pre, i)
+                }
+                None => (self.act_ready(p), Cmd::Act, i),
+            };
+            if best.is_none_or(|b| candidate < b) {
+                best = Some(candidate);
+            }
+        }
+        best
+    }
+
+    /// The cycle of the next command this channel would issue, if any is queued.
+    pub fn next_command_cycle(&self) -> Option<u64> {
+        self.choose().map(|(t, _, _)| t)
+    }
+
+    /// Refreshes rank `rank` at or after `at`: closes every bank and blocks the rank
+    /// for tRFC.
+    fn refresh(&mut self, rank: u32, at: u64) {
+        let per_rank = (self.groups * self.banks_per_group) as usize;
+        let first = rank as usize * per_rank;
+        let mut start = at.max(self.cmd_free);
+        let any_open = self.banks[first..first + per_rank]
+            .iter()
+            .any(|b| b.open.is_some());
+        for b in &self.banks[first..first + per_rank] {
+            if b.open.is_some() {
+                start = start.max(b.next_pre);
+            }
+            start = start.max(b.next_act);
+        }
+        // PREA (if any bank is open), then REF tRP later.
+        let refresh_at = if any_open {
+            self.stats.commands += 1;
+            start + self.t.rp
+        } else {
+            start
+        };
+        let until = refresh_at + self.t.rfc;
+        for b in &mut self.banks[first..first + per_rank] {
+            b.open = None;
+            b.next_act = b.next_act.max(until);
+        }
+        self.cmd_free = self.cmd_free.max(refresh_at + 1);
+        let r = &mut self.ranks[rank as usize];
+        r.next_refresh += self.t.refi;
+        self.stats.refreshes += 1;
+        self.stats.commands += 1;
+    }
+
+    /// Issues the next command. Returns the request it completed, if any; `None` with
+    /// an empty queue or when the command was not a column command.
+    pub fn step(&mut self) -> Option<Completion> {
+        let (at, cmd, i) = self.choose()?;
+        let rank = self.queue[i].loc.rank;
+        if at >= self.ranks[rank as usize].next_refresh {
+            let due = self.ranks[rank as usize].next_refresh;
+            self.refresh(rank, due);
+            return None;
+        }
+        self.stats.commands += 1;
+        self.cmd_free = at + 1;
+        let p = self.queue[i];
+        let bi = self.bank_index(p.loc);
+        let t = self.t;
+        let first = p.outcome.is_none();
+        match cmd {
+            Cmd::Act => {
+                if first {
+                    self.queue[i].outcome = Some(RowOutcome::Miss);
+                }
+                let b = &mut self.banks[bi];
+                b.open = Some(p.loc.row);
+                b.next_rd = at + t.rcd;
+                b.next_wr = at + t.rcd;
+                b.next_pre = at + t.ras;
+                b.next_act = at + t.rc;
+                let r = &mut self.ranks[rank as usize];
+                if r.acts.len() == 4 {
+                    r.acts.remove(0);
+                }
+                r.acts.push(at);
+                r.last_act = Some(at);
+                r.last_act_bg[p.loc.bank_group as usize] = Some(at);
+                None
+            }
+            Cmd::Pre => {
+                if first {
+                    self.queue[i].outcome = Some(RowOutcome::Conflict);
+                }
+                let b = &mut self.banks[bi];
+                b.open = None;
+                b.next_act = b.next_act.max(at + t.rp);
+                None
+            }
+            Cmd::Col => {
+                let outcome = p.outcome.unwrap_or(RowOutcome::Hit);
+                match outcome {
+                    RowOutcome::Hit => self.stats.hits += 1,
+                    RowOutcome::Miss => self.stats.misses += 1,
+                    RowOutcome::Conflict => self.stats.conflicts += 1,
+                }
+                let done = if p.write {
+                    at + t.cwl + t.burst
+                } else {
+                    at + t.cl + t.burst
+                };
+                self.data_free = done;
+                self.last_data_write = p.write;
+                self.last_col = Some(at);
+                let r = &mut self.ranks[rank as usize];
+                r.last_col_bg[p.loc.bank_group as usize] = Some(at);
+                if p.write {
+                    r.last_write_end = Some((done, p.loc.bank_group));
+                }
+                let b = &mut self.banks[bi];
+                b.next_pre = b
+                    .next_pre
+                    .max(if p.write { done + t.wr } else { at + t.rtp });
+                self.queue.remove(i);
+                if self.policy == PagePolicy::Closed && !self.open_row_wanted(p.loc, p.loc.row) {
+                    // Auto-precharge: the bank closes as soon as it may.
+                    let b = &mut self.banks[bi];
+                    b.open = None;
+                    b.next_act = b.next_act.max(b.next_pre + t.rp);
+                }
+                Some(Completion {
+                    id: p.id,
+                    accepted: p.accepted,
+                    done,
+                    outcome,
+                    write: p.write,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The DRAM controller: JEDEC-style bank timing, FR-FCFS scheduling, open or closed
+//! pages, all-bank refresh, address mapping — exact in command-clock cycles without
+//! ticking (see [`Channel`]).
+//!
+//! This module is the timing core; [`replay`] drives it the way the reference
+//! simulators were driven (one in-order requester, per-channel queues), so its
+//! figures can be compared with `../shared/reference/dram`. The TLM-facing DRAM model
+//! of the SoC moves onto it next (issue #4).
+
+mod channel;
+mod spec;
+
+pub use channel::{Channel, ChannelStats, Completion, Loc, PagePolicy, RowOutcome};
+pub use spec::{DramSpec, Org, Timing};
+
+/// Address fields, from the least significant bits up (after the burst offset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Burst index within the row.
+    Column,
+    /// Channel.
+    Channel,
+    /// Rank.
+    Rank,
+    /// Bank group.
+    BankGroup,
+    /// Bank within its group.
+    Bank,
+    /// Row.
+    Row,
+}
+
+/// How a byte address splits into channel, rank, bank group, bank, row and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    burst_bits: u32,
+    fields: Vec<(Field, u32)>,
+}
+
+fn bits(n: u32) -> u32 {
+    n.max(1).next_power_of_two().trailing_zeros()
+}
+
+impl Mapping {
+    /// A mapping with `order` from the least significant field up; field widths come
+    /// from `spec`.
+    pub fn new(spec: &DramSpec, order: &[Field]) -> Mapping {
+        let o = spec.org;
+        let width = |f: Field| match f {
+            Field::Column => bits(o.row_bytes / o.burst_bytes),
+            Field::Channel => bits(spec.channels),
+            Field::Rank => bits(o.ranks),
+            Field::BankGroup => bits(o.bank_groups),
+            Field::Bank => bits(o.banks_per_group),
+            Field::Row => bits(o.rows),
+        };
+        Mapping {
+            burst_bits: bits(o.burst_bytes),
+            fields: order.iter().map(|&f| (f, width(f))).collect(),
+        }
+    }
+
+    /// Ramulator's `RoBaRaCoCh` (column lowest, then channel, rank, bank group, bank,
+    /// row): a whole row of consecutive lines stays in one bank.
+    pub fn row_bank_rank_column_channel(spec: &DramSpec) -> Mapping {
+        use Field::*;
+        Mapping::new(spec, &[Channel, Column, Rank, BankGroup, Bank, Row])
+    }
+
+    /// Consecutive bursts rotate over channels, then bank groups, then stay in a row:
+    /// streams alternate bank groups, so back-to-back reads are spaced by tCCD_S.
+    pub fn interleaved(spec: &DramSpec) -> Mapping {
+        use Field::*;
+        Mapping::new(spec, &[Channel, BankGroup, Column, Bank, Rank, Row])
+    }
+
+    /// The channel and location of byte address `addr`.
+    pub fn decode(&self, addr: u64) -> (u32, Loc) {
+        let mut a = addr >> self.burst_bits;
+        let mut loc = Loc {
+            rank: 0,
+            bank_group: 0,
+            bank: 0,
+            row: 0,
+        };
+        let mut channel = 0;
+        for &(f, w) in &self.fields {
+            let v = (a & ((1u64 << w) - 1)) as u32;
+            a >>= w;
+            match f {
+                Field::Column => {}
+                Field::Channel => channel = v,
+                Field::Rank => loc.rank = v,
+                Field::BankGroup => loc.bank_group = v,
+                Field::Bank => loc.bank = v,
+                Field::Row => loc.row = v,
+            }
+        }
+        (channel, loc)
+    }
+
+    /// The byte address of a location (channel, fields, burst column `col`).
+    pub fn encode(&self, channel: u32, loc: Loc, col: u32) -> u64 {
+        let mut a = 0u64;
+        let mut shift = 0;
+        for &(f, w) in &self.fields {
+            let v = u64::from(match f {
+                Field::Column => col,
+                Field::Channel => channel,
+                Field::Rank => loc.rank,
+                Field::BankGroup => loc.bank_group,
+                Field::Bank => loc.bank,
+                Field::Row => loc.row,
+            });
+            a |= (v & ((1u64 << w) - 1)) << shift;
+            shift += w;
+        }
+        a << self.burst_bits
+    }
+}
+
+/// One request of a replay: earliest cycle, byte address, write or read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceRequest {
+    /// Earliest cycle the requester may offer it.
+    pub earliest: u64,
+    /// Byte address.
+    pub addr: u64,
+    /// Write (posted) or read.
+    pub write: bool,
+}
+
+/// What a replay measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayResult {
+    /// Every completion, in completion order per channel.
+    pub completions: Vec<Completion>,
+    /// `max(last accept, last read done) - first accept` [cycles].
+    pub elapsed: u64,
+    /// Statistics summed over channels.
+    pub stats: ChannelStats,
+}
+
+impl ReplayResult {
+    /// Achieved bandwidth of `requests` × `bytes` over the elapsed time [bytes/s].
+    pub fn bandwidth(&self, spec: &DramSpec, bytes_per_request: u64) -> f64 {
+        let n = self.completions.len() as f64;
+        n * bytes_per_request as f64 / (self.elapsed as f64 * spec.timing.tck_ps as f64 * 1e-12)
+    }
+
+    /// Mean read latency [cycles].
+    pub fn mean_read_latency(&self) -> f64 {
+        let reads: Vec<u64> = self
+            .completions
+            .iter()
+            .filter(|c| !c.write)
+            .map(|c| c.done - c.accepted)
+            .collect();
+        reads.iter().sum::<u64>() as f64 / reads.len().max(1) as f64
+    }
+}
+
+/// Replays `trace` with one in-order requester, as the reference experiments did: a
+/// request is offered at its earliest cycle or when the previous one was accepted,
+/// whichever is later, and a full channel queue blocks every later request.
+pub fn replay(
+    spec: &DramSpec,
+    mapping: &Mapping,
+    policy: PagePolicy,
+    queue: usize,
+    trace: &[TraceRequest],
+) -> ReplayResult {
+    let mut channels: Vec<Channel> = (0..spec.channels)
+        .map(|_| Channel::new(spec, policy, queue))
+        .collect();
+    let mut result = ReplayResult::default();
+    let mut now = 0u64;
+    let mut first_accept = None;
+    let mut last_accept = 0u64;
+    let run_until = |channels: &mut Vec<Channel>, until: u64, out: &mut ReplayResult| {
+        for ch in channels.iter_mut() {
+            while ch.next_command_cycle().is_some_and(|t| t <= until) {
+                if let Some(c) = ch.step() {
+                    out.completions.push(c);
+                }
+            }
+        }
+    };
+    for (id, req) in trace.iter().enumerate() {
+        let (ci, loc) = mapping.decode(req.addr);
+        let ci = ci as usize;
+        let mut at = now.max(req.earliest);
+        loop {
+            run_until(&mut channels, at, &mut result);
+            if channels[ci].enqueue(id as u64, at, loc, req.write) {
+                break;
+            }
+            // Full: wait for the target channel's next command, which frees a slot
+            // when it is a column command.
+            match channels[ci].next_command_cycle() {
+                Some(t) => {
+                    at = at.max(t);
+                    if let Some(c) = channels[ci].step() {
+                        result.completions.push(c);
+                    }
+                }
+                None => unreachable!("a full queue has a next command"),
+            }
+        }
+        first_accept.get_or_insert(at);
+        last_accept = at;
+        now = at;
+    }
+    for ch in &mut channels {
+        while !ch.is_idle() {
+            if let Some(c) = ch.step() {
+                result.completions.push(c);
+            }
+        }
+    }
+    let last_done = result
+        .completions
+        .iter()
+        .filter(|c| !c.write)
+        .map(|c| c.done)
+        .max()
+        .unwrap_or(0);
+    result.elapsed = last_accept.max(last_done) - first_accept.unwrap_or(0);
+    for ch in &channels {
+        let s = ch.stats();
+        result.stats.hits += s.hits;
+        result.stats.misses += s.misses;
+        result.stats.conflicts += s.conflicts;
+        result.stats.refreshes += s.refreshes;
+        result.stats.commands += s.commands;
+    }
+    result
+}

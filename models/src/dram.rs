@@ -1,15 +1,19 @@
-//! [`Dram`]: DRAM behind a TLM target socket, first-order timing.
+//! [`Dram`]: the DRAM behind a TLM target socket, timed by the controller core of
+//! [`dram_ctrl`](crate::dram_ctrl).
 //!
-//! A transfer starts when the previous one has left the data bus, occupies it for
-//! its bytes at the peak bandwidth, and completes a fixed latency later:
-//! `end = max(arrival, bus_free) + bytes / bandwidth; response = end + latency`.
-//! Row buffers, banks, refresh and scheduling arrive with the memory issue (#4)
-//! behind the same socket. Storage is sparse (4 KiB pages on first write), so an
-//! 8 GiB device costs only what is touched; unwritten bytes read as 0.
+//! A transaction is split into bursts, mapped to channels, ranks, bank groups, banks
+//! and rows, queued in the channels' controllers at its arrival time (`now + delay`)
+//! and scheduled to completion command by command; the response time is the last
+//! burst's. Loosely-timed: each transaction is scheduled when it is sent, after every
+//! earlier one (a later arrival cannot overtake it). Storage is sparse (4 KiB pages
+//! on first write), so an 8 GiB device costs only what is touched; unwritten bytes
+//! read as 0.
 
+use crate::dram_ctrl::{Channel, ChannelStats, DramSpec, Mapping, PagePolicy};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
+use treta_kernel::timeline::{ArgValue, TrackId};
 use treta_kernel::tlm::{
     Command, FwTransport, Payload, ResponseStatus, TargetSocket, TransportFuture,
 };
@@ -17,51 +21,65 @@ use treta_kernel::{Ctx, SimTime};
 
 const PAGE: u64 = 4096;
 
-/// First-order DRAM timing.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DramTiming {
-    /// Peak bandwidth of all channels together [bytes/s].
-    pub bytes_per_s: u64,
-    /// Latency from a transfer's end on the bus to its response [ps].
-    pub latency: SimTime,
-}
+/// Width of a bandwidth-counter sample [ps].
+const BW_WINDOW: SimTime = SimTime::from_us(1);
 
-/// A DRAM device.
+/// Requests a channel's controller queues.
+const QUEUE: usize = 32;
+
+/// A DRAM device with its controller.
 pub struct Dram {
     /// Target socket: reads and writes at offsets from 0.
     pub socket: TargetSocket,
     ctx: Ctx,
     size: u64,
-    timing: DramTiming,
-    bus_free: Cell<SimTime>,
+    spec: DramSpec,
+    mapping: Mapping,
+    channels: RefCell<Vec<Channel>>,
+    next_id: Cell<u64>,
     pages: RefCell<BTreeMap<u64, Box<[u8]>>>,
     read_bytes: Cell<u64>,
     write_bytes: Cell<u64>,
-    track: treta_kernel::timeline::TrackId,
-    /// Bandwidth counter: bytes moved in the current window, and where it starts.
-    bw_track: treta_kernel::timeline::TrackId,
+    tracks: Vec<TrackId>,
+    /// End of the last span on each channel's track: spans start no earlier, so a
+    /// channel's track never shows two transactions overlapping.
+    track_ends: RefCell<Vec<SimTime>>,
+    bw_track: TrackId,
     window_start: Cell<SimTime>,
     window_bytes: Cell<u64>,
 }
 
-/// Width of a bandwidth-counter sample [ps].
-const BW_WINDOW: SimTime = SimTime::from_us(1);
-
 impl Dram {
-    /// A DRAM of `size` bytes.
-    pub fn new(ctx: &Ctx, name: &str, size: u64, timing: DramTiming) -> Rc<Dram> {
-        let track = ctx.timeline().track(name);
+    /// A DRAM of `size` bytes built from `spec`, addresses split by `mapping`.
+    pub fn new(
+        ctx: &Ctx,
+        name: &str,
+        size: u64,
+        spec: DramSpec,
+        mapping: Mapping,
+        policy: PagePolicy,
+    ) -> Rc<Dram> {
+        let tracks = (0..spec.channels)
+            .map(|c| ctx.timeline().track(&format!("{name}.ch{c}")))
+            .collect();
         let bw_track = ctx.timeline().track(&format!("bandwidth.{name}"));
         Rc::new_cyclic(|me: &Weak<Dram>| Dram {
             socket: TargetSocket::new(&format!("{name}.socket"), me.clone()),
             ctx: ctx.clone(),
             size,
-            timing,
-            bus_free: Cell::new(SimTime::ZERO),
+            channels: RefCell::new(
+                (0..spec.channels)
+                    .map(|_| Channel::new(&spec, policy, QUEUE))
+                    .collect(),
+            ),
+            spec,
+            mapping,
+            next_id: Cell::new(0),
             pages: RefCell::new(BTreeMap::new()),
             read_bytes: Cell::new(0),
             write_bytes: Cell::new(0),
-            track,
+            tracks,
+            track_ends: RefCell::new(vec![SimTime::ZERO; spec.channels as usize]),
             bw_track,
             window_start: Cell::new(SimTime::ZERO),
             window_bytes: Cell::new(0),
@@ -76,6 +94,84 @@ impl Dram {
     /// Bytes written through the socket (not debug accesses).
     pub fn write_bytes(&self) -> u64 {
         self.write_bytes.get()
+    }
+
+    /// Capacity [bytes].
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Row hits, misses, conflicts, refreshes and commands, over all channels.
+    pub fn stats(&self) -> ChannelStats {
+        let mut total = ChannelStats::default();
+        for ch in self.channels.borrow().iter() {
+            let s = ch.stats();
+            total.hits += s.hits;
+            total.misses += s.misses;
+            total.conflicts += s.conflicts;
+            total.refreshes += s.refreshes;
+            total.commands += s.commands;
+        }
+        total
+    }
+
+    fn in_range(&self, addr: u64, len: usize) -> bool {
+        addr.checked_add(len as u64)
+            .is_some_and(|end| end <= self.size)
+    }
+
+    /// Schedules the bursts of `[addr, addr + len)` arriving at `arrival`; returns
+    /// when the last one completes.
+    fn schedule(&self, addr: u64, len: usize, write: bool, arrival: SimTime) -> SimTime {
+        let tck = self.spec.timing.tck_ps;
+        let arrival_cycle = arrival.as_ps().div_ceil(tck);
+        let burst = u64::from(self.spec.org.burst_bytes);
+        let first = addr / burst;
+        let last = (addr + len.max(1) as u64 - 1) / burst;
+        let mut channels = self.channels.borrow_mut();
+        let mut done = arrival_cycle;
+        let mut touched = 0u64;
+        for b in first..=last {
+            let (ch, loc) = self.mapping.decode(b * burst);
+            let ch = ch as usize;
+            touched |= 1 << ch.min(63);
+            let id = self.next_id.get();
+            self.next_id.set(id + 1);
+            while !channels[ch].enqueue(id, arrival_cycle, loc, write) {
+                if let Some(c) = channels[ch].step() {
+                    done = done.max(c.done);
+                }
+            }
+        }
+        for (i, ch) in channels.iter_mut().enumerate() {
+            if touched & (1 << i.min(63)) == 0 {
+                continue;
+            }
+            let mut ch_done = None;
+            while !ch.is_idle() {
+                if let Some(c) = ch.step() {
+                    ch_done = Some(ch_done.unwrap_or(0).max(c.done));
+                }
+            }
+            let Some(ch_done) = ch_done else {
+                continue;
+            };
+            done = done.max(ch_done);
+            if self.ctx.timeline().enabled() {
+                let end = SimTime::from_ps(ch_done * tck);
+                let mut ends = self.track_ends.borrow_mut();
+                let begin = arrival.max(ends[i]).min(end);
+                ends[i] = end;
+                self.ctx.timeline().complete(
+                    self.tracks[i],
+                    if write { "write" } else { "read" },
+                    begin,
+                    end,
+                    &[("bytes", ArgValue::U64(len as u64))],
+                );
+            }
+        }
+        SimTime::from_ps(done * tck)
     }
 
     /// Adds `bytes` moved at `at` to the bandwidth counter, sampling [GB/s] once per
@@ -97,16 +193,6 @@ impl Dram {
             self.window_bytes.set(0);
         }
         self.window_bytes.set(self.window_bytes.get() + bytes);
-    }
-
-    /// Capacity [bytes].
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn in_range(&self, addr: u64, len: usize) -> bool {
-        addr.checked_add(len as u64)
-            .is_some_and(|end| end <= self.size)
     }
 
     fn copy(&self, trans: &mut Payload) {
@@ -152,31 +238,17 @@ impl FwTransport for Dram {
         }
         let now = self.ctx.now();
         let arrival = now + *delay;
-        let start = arrival.max(self.bus_free.get());
-        let bus_time = SimTime::from_ps(
-            (len as u128 * 1_000_000_000_000 / u128::from(self.timing.bytes_per_s.max(1))) as u64,
-        );
-        let end = start + bus_time;
-        self.bus_free.set(end);
-        *delay = end + self.timing.latency - now;
-        match trans.command {
-            Command::Read => self.read_bytes.set(self.read_bytes.get() + len as u64),
-            Command::Write => self.write_bytes.set(self.write_bytes.get() + len as u64),
-            Command::Ignore => {}
+        let write = trans.command == Command::Write;
+        if trans.command != Command::Ignore && len > 0 {
+            let done = self.schedule(trans.address, len, write, arrival);
+            *delay = done.max(arrival) - now;
+            if write {
+                self.write_bytes.set(self.write_bytes.get() + len as u64);
+            } else {
+                self.read_bytes.set(self.read_bytes.get() + len as u64);
+            }
+            self.count_bandwidth(arrival, len as u64);
         }
-        let name = if trans.command == Command::Write {
-            "write"
-        } else {
-            "read"
-        };
-        self.ctx.timeline().complete(
-            self.track,
-            name,
-            start,
-            end,
-            &[("bytes", treta_kernel::timeline::ArgValue::U64(len as u64))],
-        );
-        self.count_bandwidth(start, len as u64);
         self.copy(trans);
         trans.response = ResponseStatus::Ok;
         TransportFuture::done()

@@ -15,9 +15,10 @@
 //! Every model is a plain struct with its sockets and ports as public fields; the
 //! platform creates and binds them. A model never calls another model's methods: it
 //! talks through TLM sockets (memory-mapped traffic) or [`EnginePort`] FIFOs (jobs
-//! from the command processor). Timing here is first-order (a transfer costs its
-//! bytes at the peak bandwidth plus a latency; a GEMM costs its folds), the place
-//! where the memory (#4), GEMM (#5) and SFU (#6) issues deepen the models.
+//! from the command processor). DRAM timing comes from a JEDEC-style controller
+//! ([`dram_ctrl`]); SRAM, GEMM and SFU timing is first-order (bandwidth, folds,
+//! passes), the place where the memory (#4), GEMM (#5) and SFU (#6) issues deepen
+//! the models.
 
 #![warn(missing_docs)]
 
@@ -31,7 +32,7 @@ mod sram;
 
 pub use bus::Bus;
 pub use cp::CommandProcessor;
-pub use dram::{Dram, DramTiming};
+pub use dram::Dram;
 pub use engines::{gemm_cycles, Dma, GemmCore, GemmRecord, GemmTiming, Sfu};
 pub use job::{EnginePort, Fault, Job, JobReply};
 pub use sram::Sram;

@@ -35,6 +35,10 @@ pub enum Field {
 pub struct Mapping {
     burst_bits: u32,
     fields: Vec<(Field, u32)>,
+    /// Channels, ranks, bank groups, banks and rows of the spec: decoded fields are
+    /// reduced modulo these, so an organisation that is not a power of two cannot
+    /// produce an index past its end.
+    limits: [u32; 5],
 }
 
 fn bits(n: u32) -> u32 {
@@ -57,6 +61,13 @@ impl Mapping {
         Mapping {
             burst_bits: bits(o.burst_bytes),
             fields: order.iter().map(|&f| (f, width(f))).collect(),
+            limits: [
+                spec.channels.max(1),
+                o.ranks.max(1),
+                o.bank_groups.max(1),
+                o.banks_per_group.max(1),
+                o.rows.max(1),
+            ],
         }
     }
 
@@ -87,13 +98,14 @@ impl Mapping {
         for &(f, w) in &self.fields {
             let v = (a & ((1u64 << w) - 1)) as u32;
             a >>= w;
+            let [ch, ra, bg, ba, ro] = self.limits;
             match f {
                 Field::Column => {}
-                Field::Channel => channel = v,
-                Field::Rank => loc.rank = v,
-                Field::BankGroup => loc.bank_group = v,
-                Field::Bank => loc.bank = v,
-                Field::Row => loc.row = v,
+                Field::Channel => channel = v % ch,
+                Field::Rank => loc.rank = v % ra,
+                Field::BankGroup => loc.bank_group = v % bg,
+                Field::Bank => loc.bank = v % ba,
+                Field::Row => loc.row = v % ro,
             }
         }
         (channel, loc)

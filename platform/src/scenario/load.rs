@@ -96,6 +96,16 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
     }
     check(&scenario, path)?;
     let platform = preset::resolve(&scenario.platform);
+    if !platform.dram.channels.is_power_of_two() || platform.dram.channels > 64 {
+        return Err(ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            at: "platform.dram.channels".into(),
+            message: format!(
+                "{} channels: the address mapping needs a power of two from 1 to 64",
+                platform.dram.channels
+            ),
+        });
+    }
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         scenario,

@@ -12,13 +12,15 @@ mod hal;
 pub use hal::VpHal;
 
 use crate::preset::PlatformConfig;
+use crate::scenario::DramKind;
 use crate::scenario::{Dataflow, GemmArch};
 use std::rc::Rc;
 use treta_abi::regs::PerfCounter;
 use treta_kernel::clock::ClockError;
 use treta_kernel::tlm::{BindError, InitiatorSocket};
 use treta_kernel::{Clock, Ctx, Fifo, SimTime};
-use treta_models::{Bus, CommandProcessor, Dma, Dram, DramTiming, GemmCore, GemmTiming, Sfu, Sram};
+use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
+use treta_models::{Bus, CommandProcessor, Dma, Dram, GemmCore, GemmTiming, Sfu, Sram};
 
 /// The address map of the control processor.
 pub mod map {
@@ -32,8 +34,6 @@ pub mod map {
 const PE_GROUP: u32 = 16;
 /// Latency of an MMIO access through the bus.
 const BUS_LATENCY: SimTime = SimTime::from_ns(2);
-/// DRAM latency after the data bus (first-order; the DRAM issue models it).
-const DRAM_LATENCY: SimTime = SimTime::from_ns(50);
 
 /// The assembled SoC.
 pub struct Soc {
@@ -85,14 +85,19 @@ impl Soc {
     /// Builds every model of `config` in the simulation of `ctx` and binds them.
     pub fn build(ctx: &Ctx, config: &PlatformConfig) -> Result<Soc, SocError> {
         let clock = Clock::from_mhz(u64::from(config.clock_mhz)).map_err(SocError::Clock)?;
+        let mut spec = match config.dram.kind {
+            DramKind::Lpddr4_4266 => DramSpec::lpddr4_4266(),
+            DramKind::Ddr4_3200 => DramSpec::ddr4_3200(),
+            DramKind::Hbm2 => DramSpec::hbm2(),
+        };
+        spec.channels = config.dram.channels;
         let dram = Dram::new(
             ctx,
             "dram",
             config.dram.bytes,
-            DramTiming {
-                bytes_per_s: config.dram_peak_bytes_per_s(),
-                latency: DRAM_LATENCY,
-            },
+            spec,
+            Mapping::interleaved(&spec),
+            PagePolicy::Open,
         );
         let sram = Sram::new(
             "sram",

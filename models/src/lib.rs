@@ -35,7 +35,7 @@ pub use cp::CommandProcessor;
 pub use dram::Dram;
 pub use engines::{gemm_cycles, Dma, GemmCore, GemmRecord, GemmTiming, Sfu};
 pub use job::{EnginePort, Fault, Job, JobReply};
-pub use sram::Sram;
+pub use sram::{BankCounters, Sram, SramGeometry};
 
 use treta_kernel::SimTime;
 

@@ -9,7 +9,8 @@
 //! | `sim_time_ps`, `cycles`, `clock_mhz` | simulated time, device cycles, clock |
 //! | `engines.<name>.{busy_ps, utilization, commands}` | per engine (`cp`, `dma`, `gemm`, `sfu`); utilization = busy / simulated time |
 //! | `gemms[].{name, m, k, n, count, cycles, utilization, tile_m, tile_k, tile_n, tiles}` | per GEMM of a `gemm_list`, in workload order; cycles summed over its tiles and instances; utilization = useful MACs / (MACs × cycles) |
-//! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps}` | DRAM traffic; bandwidth = bytes / simulated time |
+//! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps, row_hits, row_misses, row_conflicts, refreshes}` | DRAM traffic; bandwidth = bytes / simulated time; row-buffer outcomes of the bursts |
+//! | `sram.{read_bytes, write_bytes, bank_conflicts}` | SRAM traffic; accesses that waited for a busy bank |
 //! | `peak_tops`, `achieved_tops` | 2 × MACs × clock; 2 × useful MACs / simulated time |
 //! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
 //! | `expectations[].{what, bound, value, pass}` | the scenario's `expect:` checks |
@@ -73,6 +74,25 @@ pub struct DramReport {
     pub bandwidth_gbps: f64,
     /// Peak bandwidth [GB/s].
     pub peak_gbps: f64,
+    /// Bursts that found their row open.
+    pub row_hits: u64,
+    /// Bursts that found their bank closed.
+    pub row_misses: u64,
+    /// Bursts that found another row open.
+    pub row_conflicts: u64,
+    /// Refreshes.
+    pub refreshes: u64,
+}
+
+/// SRAM traffic.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SramReport {
+    /// Bytes read.
+    pub read_bytes: u64,
+    /// Bytes written.
+    pub write_bytes: u64,
+    /// Accesses that waited for a busy bank.
+    pub bank_conflicts: u64,
 }
 
 /// One expectation and whether it held.
@@ -107,6 +127,8 @@ pub struct Report {
     pub gemms: Vec<GemmReport>,
     /// DRAM traffic.
     pub dram: DramReport,
+    /// SRAM traffic.
+    pub sram: SramReport,
     /// Peak GEMM throughput [TOPS].
     pub peak_tops: f64,
     /// Achieved GEMM throughput [TOPS].
@@ -178,6 +200,7 @@ impl Report {
             .collect();
         let useful: u64 = records.iter().map(|r| r.useful_macs).sum();
         let (read, write) = (soc.dram.read_bytes(), soc.dram.write_bytes());
+        let dram_stats = soc.dram.stats();
         let mut report = Report {
             scenario: name.to_string(),
             preset: config.preset.to_string(),
@@ -191,6 +214,15 @@ impl Report {
                 write_bytes: write,
                 bandwidth_gbps: ratio((read + write) as f64, secs) / 1e9,
                 peak_gbps: config.dram_peak_bytes_per_s() as f64 / 1e9,
+                row_hits: dram_stats.hits,
+                row_misses: dram_stats.misses,
+                row_conflicts: dram_stats.conflicts,
+                refreshes: dram_stats.refreshes,
+            },
+            sram: SramReport {
+                read_bytes: soc.sram.read_bytes(),
+                write_bytes: soc.sram.write_bytes(),
+                bank_conflicts: soc.sram.conflicts(),
             },
             peak_tops: config.peak_tops(),
             achieved_tops: ratio(2.0 * useful as f64, secs) / 1e12,
@@ -289,11 +321,20 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "  DRAM: {} B read, {} B written, {:.2} GB/s of {:.1} GB/s peak",
+            "  DRAM: {} B read, {} B written, {:.2} GB/s of {:.1} GB/s peak; bursts: {} row hits, {} misses, {} conflicts; {} refreshes",
             self.dram.read_bytes,
             self.dram.write_bytes,
             self.dram.bandwidth_gbps,
-            self.dram.peak_gbps
+            self.dram.peak_gbps,
+            self.dram.row_hits,
+            self.dram.row_misses,
+            self.dram.row_conflicts,
+            self.dram.refreshes
+        );
+        let _ = writeln!(
+            s,
+            "  SRAM: {} B read, {} B written, {} bank conflicts",
+            self.sram.read_bytes, self.sram.write_bytes, self.sram.bank_conflicts
         );
         let _ = writeln!(
             s,

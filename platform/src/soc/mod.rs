@@ -20,7 +20,9 @@ use treta_kernel::clock::ClockError;
 use treta_kernel::tlm::{BindError, InitiatorSocket};
 use treta_kernel::{Clock, Ctx, Fifo, SimTime};
 use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
-use treta_models::{Bus, CommandProcessor, Dma, Dram, GemmCore, GemmTiming, Sfu, Sram};
+use treta_models::{
+    Bus, CommandProcessor, Dma, Dram, GemmCore, GemmTiming, Sfu, Sram, SramGeometry,
+};
 
 /// The address map of the control processor.
 pub mod map {
@@ -32,6 +34,10 @@ pub mod map {
 
 /// Rows and columns of one PE group of the flexible GEMM engine.
 const PE_GROUP: u32 = 16;
+/// Ports per SRAM bank (a guess until the SRAM issue makes it a parameter).
+const SRAM_PORTS: u32 = 2;
+/// SRAM access latency [cycles] (a guess).
+const SRAM_LATENCY: u32 = 1;
 /// Latency of an MMIO access through the bus.
 const BUS_LATENCY: SimTime = SimTime::from_ns(2);
 
@@ -100,10 +106,16 @@ impl Soc {
             PagePolicy::Open,
         );
         let sram = Sram::new(
+            ctx,
             "sram",
             clock,
-            config.sram.bytes,
-            u64::from(config.sram.banks) * u64::from(config.sram.bank_width_bytes),
+            SramGeometry {
+                bytes: config.sram.bytes,
+                banks: config.sram.banks,
+                width: config.sram.bank_width_bytes,
+                ports: SRAM_PORTS,
+                latency: SRAM_LATENCY,
+            },
         );
         let dma_port = Fifo::new(ctx, "dma.jobs", 4);
         let gemm_port = Fifo::new(ctx, "gemm.jobs", 4);

@@ -27,6 +27,18 @@ const BW_WINDOW: SimTime = SimTime::from_us(1);
 /// Requests a channel's controller queues.
 const QUEUE: usize = 32;
 
+/// A payload extension for one transaction made of many DRAM accesses (a DMA
+/// descriptor's rows): the target queues them all at the transaction's arrival, in
+/// order, so the controller overlaps them across banks and channels as it would
+/// requests that arrive together. The payload's own address and length are ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BurstList {
+    /// (address, bytes) of each access, in issue order.
+    pub chunks: Vec<(u64, u32)>,
+    /// Set by the target: the first address out of range, if any (then nothing ran).
+    pub fault: Option<u64>,
+}
+
 /// A DRAM device with its controller.
 pub struct Dram {
     /// Target socket: reads and writes at offsets from 0.
@@ -120,26 +132,31 @@ impl Dram {
             .is_some_and(|end| end <= self.size)
     }
 
-    /// Schedules the bursts of `[addr, addr + len)` arriving at `arrival`; returns
-    /// when the last one completes.
-    fn schedule(&self, addr: u64, len: usize, write: bool, arrival: SimTime) -> SimTime {
+    /// Schedules the bursts of every `(addr, len)` of `chunks`, all arriving at
+    /// `arrival`, in order (a full channel queue holds the rest back); returns when
+    /// the last one completes.
+    fn schedule(&self, chunks: &[(u64, u32)], write: bool, arrival: SimTime) -> SimTime {
         let tck = self.spec.timing.tck_ps;
         let arrival_cycle = arrival.as_ps().div_ceil(tck);
         let burst = u64::from(self.spec.org.burst_bytes);
-        let first = addr / burst;
-        let last = (addr + len.max(1) as u64 - 1) / burst;
         let mut channels = self.channels.borrow_mut();
         let mut done = arrival_cycle;
         let mut touched = 0u64;
-        for b in first..=last {
-            let (ch, loc) = self.mapping.decode(b * burst);
-            let ch = ch as usize;
-            touched |= 1 << ch.min(63);
-            let id = self.next_id.get();
-            self.next_id.set(id + 1);
-            while !channels[ch].enqueue(id, arrival_cycle, loc, write) {
-                if let Some(c) = channels[ch].step() {
-                    done = done.max(c.done);
+        let mut bytes = 0u64;
+        for &(addr, len) in chunks {
+            bytes += u64::from(len);
+            let first = addr / burst;
+            let last = (addr + u64::from(len.max(1)) - 1) / burst;
+            for b in first..=last {
+                let (ch, loc) = self.mapping.decode(b * burst);
+                let ch = ch as usize;
+                touched |= 1 << ch.min(63);
+                let id = self.next_id.get();
+                self.next_id.set(id + 1);
+                while !channels[ch].enqueue(id, arrival_cycle, loc, write) {
+                    if let Some(c) = channels[ch].step() {
+                        done = done.max(c.done);
+                    }
                 }
             }
         }
@@ -167,7 +184,7 @@ impl Dram {
                     if write { "write" } else { "read" },
                     begin,
                     end,
-                    &[("bytes", ArgValue::U64(len as u64))],
+                    &[("bytes", ArgValue::U64(bytes))],
                 );
             }
         }
@@ -193,6 +210,15 @@ impl Dram {
             self.window_bytes.set(0);
         }
         self.window_bytes.set(self.window_bytes.get() + bytes);
+    }
+
+    fn account(&self, write: bool, bytes: u64, at: SimTime) {
+        if write {
+            self.write_bytes.set(self.write_bytes.get() + bytes);
+        } else {
+            self.read_bytes.set(self.read_bytes.get() + bytes);
+        }
+        self.count_bandwidth(at, bytes);
     }
 
     fn copy(&self, trans: &mut Payload) {
@@ -231,23 +257,42 @@ impl FwTransport for Dram {
         trans: &'a mut Payload,
         delay: &'a mut SimTime,
     ) -> TransportFuture<'a> {
+        let now = self.ctx.now();
+        let arrival = now + *delay;
+        let write = trans.command == Command::Write;
+        if let Some(list) = trans.extension_mut::<BurstList>() {
+            let bad = list
+                .chunks
+                .iter()
+                .find(|&&(a, n)| !self.in_range(a, n as usize))
+                .map(|&(a, _)| a);
+            if let Some(addr) = bad {
+                list.fault = Some(addr);
+                trans.response = ResponseStatus::AddressError;
+                return TransportFuture::done();
+            }
+            let chunks = std::mem::take(&mut list.chunks);
+            let bytes: u64 = chunks.iter().map(|&(_, n)| u64::from(n)).sum();
+            if trans.command != Command::Ignore && !chunks.is_empty() {
+                let done = self.schedule(&chunks, write, arrival);
+                *delay = done.max(arrival) - now;
+                self.account(write, bytes, arrival);
+            }
+            if let Some(list) = trans.extension_mut::<BurstList>() {
+                list.chunks = chunks;
+            }
+            trans.response = ResponseStatus::Ok;
+            return TransportFuture::done();
+        }
         let len = trans.data_length();
         if !self.in_range(trans.address, len) {
             trans.response = ResponseStatus::AddressError;
             return TransportFuture::done();
         }
-        let now = self.ctx.now();
-        let arrival = now + *delay;
-        let write = trans.command == Command::Write;
         if trans.command != Command::Ignore && len > 0 {
-            let done = self.schedule(trans.address, len, write, arrival);
+            let done = self.schedule(&[(trans.address, len as u32)], write, arrival);
             *delay = done.max(arrival) - now;
-            if write {
-                self.write_bytes.set(self.write_bytes.get() + len as u64);
-            } else {
-                self.read_bytes.set(self.read_bytes.get() + len as u64);
-            }
-            self.count_bandwidth(arrival, len as u64);
+            self.account(write, len as u64, arrival);
         }
         self.copy(trans);
         trans.response = ResponseStatus::Ok;

@@ -2,6 +2,7 @@
 //! [`EnginePort`] one at a time, checks and times the SRAM (and DRAM) traffic
 //! through its sockets, and records a span per command on its timeline track.
 
+use crate::dram::BurstList;
 use crate::job::{EnginePort, Fault, Job};
 use crate::EngineStats;
 use std::cell::{Cell, RefCell};
@@ -157,7 +158,11 @@ fn wrong_engine(job: Job) -> (Job, Result<(), Fault>) {
     )
 }
 
-/// The DMA engine: strided transfers between DRAM and SRAM, one transaction per row.
+/// The DMA engine: strided transfers between DRAM and SRAM. Each row is cut into
+/// DRAM accesses of at most `burst` bytes (at burst-aligned addresses); a descriptor's
+/// accesses go to DRAM as one transaction carrying a [`BurstList`], so the DRAM
+/// controller overlaps them as requests that arrive together (its queues bound how
+/// many are in flight).
 pub struct Dma {
     /// Jobs from the command processor.
     pub port: EnginePort,
@@ -165,16 +170,19 @@ pub struct Dma {
     pub dram: InitiatorSocket,
     /// To SRAM.
     pub sram: InitiatorSocket,
+    burst: u64,
     stats: Rc<Cell<EngineStats>>,
 }
 
 impl Dma {
-    /// A DMA engine serving `port`; its process starts with the simulation.
-    pub fn new(ctx: &Ctx, name: &str, port: EnginePort) -> Rc<Dma> {
+    /// A DMA engine serving `port`, cutting rows into `burst`-byte accesses; its
+    /// process starts with the simulation.
+    pub fn new(ctx: &Ctx, name: &str, port: EnginePort, burst: u32) -> Rc<Dma> {
         let dma = Rc::new(Dma {
             port: port.clone(),
             dram: InitiatorSocket::new(&format!("{name}.dram")),
             sram: InitiatorSocket::new(&format!("{name}.sram")),
+            burst: u64::from(burst.max(1)),
             stats: Rc::default(),
         });
         start_engine(ctx, name, port, dma.stats.clone(), dma.clone(), Dma::handle);
@@ -237,12 +245,8 @@ impl Dma {
         } else {
             (TlmCommand::Write, TlmCommand::Read)
         };
-        // Rows are issued back to back without waiting for each other (many
-        // outstanding requests): the DRAM serialises them on its data bus and the
-        // latency is paid once, by the last row.
-        let mut dram_done = SimTime::ZERO;
+        let mut chunks = Vec::new();
         let mut sram_delay = SimTime::ZERO;
-        let mut p = Payload::new(dram_cmd, 0, dram_row as usize);
         for plane in 0..planes {
             for r in 0..rows {
                 let dram_addr = d
@@ -254,17 +258,34 @@ impl Dma {
                     })?;
                 let sram_addr = u64::from(d.sram_addr) + plane * sram_plane + r * sram_stride;
                 sram_access(&self.sram, sram_cmd, sram_addr, sram_row, &mut sram_delay).await?;
-                p.reset(dram_cmd, dram_addr);
-                let mut dram_delay = SimTime::ZERO;
-                self.dram.b_transport(&mut p, &mut dram_delay).await;
-                dram_done = dram_done.max(dram_delay);
-                if !p.response.is_ok() {
-                    return Err(Fault {
-                        error: DeviceError::DramOutOfRange,
-                        addr: dram_addr,
-                    });
+                let mut at = dram_addr;
+                let end = dram_addr.checked_add(dram_row).ok_or(Fault {
+                    error: DeviceError::DramOutOfRange,
+                    addr: dram_addr,
+                })?;
+                while at < end {
+                    let len = (self.burst - at % self.burst).min(end - at);
+                    chunks.push((at, len as u32));
+                    at += len;
                 }
             }
+        }
+        let mut p = Payload::new(dram_cmd, d.dram_addr, 0);
+        p.set_extension(BurstList {
+            chunks,
+            fault: None,
+        });
+        let mut dram_done = SimTime::ZERO;
+        self.dram.b_transport(&mut p, &mut dram_done).await;
+        if !p.response.is_ok() {
+            let addr = p
+                .extension::<BurstList>()
+                .and_then(|l| l.fault)
+                .unwrap_or(d.dram_addr);
+            return Err(Fault {
+                error: DeviceError::DramOutOfRange,
+                addr,
+            });
         }
         // The SRAM side streams alongside the DRAM side: the slower one decides.
         ctx.wait(dram_done.max(sram_delay)).await;

@@ -32,7 +32,7 @@ mod sram;
 
 pub use bus::Bus;
 pub use cp::CommandProcessor;
-pub use dram::Dram;
+pub use dram::{BurstList, Dram};
 pub use engines::{gemm_cycles, Dma, GemmCore, GemmRecord, GemmTiming, Sfu};
 pub use job::{EnginePort, Fault, Job, JobReply};
 pub use sram::{BankCounters, Sram, SramGeometry};

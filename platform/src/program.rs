@@ -121,7 +121,7 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
             rows: u(c.rows),
             row_bytes: u(c.cols),
             sram_stride: 0,
-            dram_stride: 0,
+            dram_stride: c.stride.unwrap_or(0),
             planes: 1,
             sram_plane_stride: 0,
             dram_plane_stride: 0,

@@ -322,6 +322,7 @@ fn check_command(c: &CommandSpec) -> Result<(), String> {
     }
     let present = [
         ("dram", c.dram.is_some()),
+        ("stride", c.stride.is_some()),
         ("sram", c.sram.is_some()),
         ("rows", c.rows.is_some()),
         ("cols", c.cols.is_some()),
@@ -337,7 +338,9 @@ fn check_command(c: &CommandSpec) -> Result<(), String> {
     ];
     let (required, optional): (&[&str], &[&str]) = match c.op {
         CommandOp::Nop | CommandOp::Fence => (&[], &[]),
-        CommandOp::DmaLoad | CommandOp::DmaStore => (&["dram", "sram", "rows", "cols"], &[]),
+        CommandOp::DmaLoad | CommandOp::DmaStore => {
+            (&["dram", "sram", "rows", "cols"], &["stride", "format"])
+        }
         CommandOp::Gemm => (&["m", "k", "n", "a", "b", "c"], &["format"]),
         CommandOp::SoftmaxFwd
         | CommandOp::SoftmaxBwd

@@ -312,6 +312,9 @@ pub struct CommandSpec {
     /// DMA: DRAM address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dram: Option<u64>,
+    /// DMA: bytes between rows in DRAM (0 or absent: packed rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<u64>,
     /// DMA, SFU: SRAM address (DMA side, SFU source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sram: Option<u32>,

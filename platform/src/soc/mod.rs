@@ -128,7 +128,7 @@ impl Soc {
             gemm_port.clone(),
             sfu_port.clone(),
         );
-        let dma = Dma::new(ctx, "dma", dma_port);
+        let dma = Dma::new(ctx, "dma", dma_port, config.dma.burst_bytes);
         let timing = match config.gemm.arch {
             GemmArch::Flexible => GemmTiming::Flexible {
                 macs: config.gemm.rows * config.gemm.cols,

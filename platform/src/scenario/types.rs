@@ -123,6 +123,32 @@ pub struct DramSpec {
     /// Capacity [bytes].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Bytes>,
+    /// How addresses map onto channels, bank groups, banks and rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<DramMapping>,
+    /// Row-buffer policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_policy: Option<PagePolicyName>,
+}
+
+/// DRAM address mappings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DramMapping {
+    /// Consecutive bursts rotate over channels and bank groups (streams at tCCD_S).
+    Interleaved,
+    /// Ramulator's RoBaRaCoCh: a whole row of consecutive lines in one bank.
+    RowBankRankColumnChannel,
+}
+
+/// Row-buffer policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PagePolicyName {
+    /// Rows stay open until a conflict or refresh.
+    Open,
+    /// Rows close after their last queued access.
+    Closed,
 }
 
 /// DMA overrides.

@@ -12,8 +12,8 @@ mod hal;
 pub use hal::VpHal;
 
 use crate::preset::PlatformConfig;
-use crate::scenario::DramKind;
 use crate::scenario::{Dataflow, GemmArch};
+use crate::scenario::{DramKind, DramMapping, PagePolicyName};
 use std::rc::Rc;
 use treta_abi::regs::PerfCounter;
 use treta_kernel::clock::ClockError;
@@ -102,8 +102,16 @@ impl Soc {
             "dram",
             config.dram.bytes,
             spec,
-            Mapping::interleaved(&spec),
-            PagePolicy::Open,
+            match config.dram.mapping {
+                DramMapping::Interleaved => Mapping::interleaved(&spec),
+                DramMapping::RowBankRankColumnChannel => {
+                    Mapping::row_bank_rank_column_channel(&spec)
+                }
+            },
+            match config.dram.page_policy {
+                PagePolicyName::Open => PagePolicy::Open,
+                PagePolicyName::Closed => PagePolicy::Closed,
+            },
         );
         let sram = Sram::new(
             ctx,

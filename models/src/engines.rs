@@ -171,18 +171,21 @@ pub struct Dma {
     /// To SRAM.
     pub sram: InitiatorSocket,
     burst: u64,
+    functional: bool,
     stats: Rc<Cell<EngineStats>>,
 }
 
 impl Dma {
-    /// A DMA engine serving `port`, cutting rows into `burst`-byte accesses; its
-    /// process starts with the simulation.
-    pub fn new(ctx: &Ctx, name: &str, port: EnginePort, burst: u32) -> Rc<Dma> {
+    /// A DMA engine serving `port`, cutting rows into `burst`-byte accesses; with
+    /// `functional`, it also moves the bytes (through debug transport, so the timing
+    /// is the same either way). Its process starts with the simulation.
+    pub fn new(ctx: &Ctx, name: &str, port: EnginePort, burst: u32, functional: bool) -> Rc<Dma> {
         let dma = Rc::new(Dma {
             port: port.clone(),
             dram: InitiatorSocket::new(&format!("{name}.dram")),
             sram: InitiatorSocket::new(&format!("{name}.sram")),
             burst: u64::from(burst.max(1)),
+            functional,
             stats: Rc::default(),
         });
         start_engine(ctx, name, port, dma.stats.clone(), dma.clone(), Dma::handle);
@@ -287,8 +290,99 @@ impl Dma {
                 addr,
             });
         }
+        if self.functional {
+            self.move_bytes(d, load)?;
+        }
         // The SRAM side streams alongside the DRAM side: the slower one decides.
         ctx.wait(dram_done.max(sram_delay)).await;
+        Ok(())
+    }
+
+    /// Copies the bytes of a transfer (functional runs), plane by plane: gather the
+    /// source rows, transpose the plane if asked, scatter into the destination.
+    fn move_bytes(&self, d: &DmaDesc, load: bool) -> Result<(), Fault> {
+        if d.src_format != d.dst_format {
+            // The conversion hook: formats arrive with the GEMM issue (#5).
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: d.dram_addr,
+            });
+        }
+        let eb = u64::from(d.src_format.bytes());
+        let (rows, row) = (u64::from(d.rows), u64::from(d.row_bytes));
+        let cols = row / eb;
+        if d.transpose && row % eb != 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: d.dram_addr,
+            });
+        }
+        // Source and destination geometry: (base, row stride, plane stride).
+        let dram = (d.dram_addr, d.dram_stride, d.dram_plane_stride);
+        let sram = (
+            u64::from(d.sram_addr),
+            u64::from(d.sram_stride),
+            u64::from(d.sram_plane_stride),
+        );
+        let (src, dst) = if load { (dram, sram) } else { (sram, dram) };
+        let dram_side = (&self.dram, DeviceError::DramOutOfRange);
+        let sram_side = (&self.sram, DeviceError::SramOverflow);
+        let (src_side, dst_side) = if load {
+            (dram_side, sram_side)
+        } else {
+            (sram_side, dram_side)
+        };
+        let (dst_rows, dst_row) = if d.transpose {
+            (cols, rows * eb)
+        } else {
+            (rows, row)
+        };
+        let src_stride = if src.1 == 0 { row } else { src.1 };
+        let dst_stride = if dst.1 == 0 { dst_row } else { dst.1 };
+        let src_plane = if src.2 == 0 { src_stride * rows } else { src.2 };
+        let dst_plane = if dst.2 == 0 {
+            dst_stride * dst_rows
+        } else {
+            dst.2
+        };
+        let debug = |(socket, error): (&InitiatorSocket, DeviceError),
+                     command,
+                     addr: u64,
+                     data: Vec<u8>| {
+            let len = data.len();
+            let mut p = Payload::with_data(command, addr, data);
+            if socket.transport_dbg(&mut p) != len {
+                return Err(Fault { error, addr });
+            }
+            Ok(p.set_timing_only(0).unwrap_or_default())
+        };
+        for plane in 0..u64::from(d.planes.max(1)) {
+            let mut block = Vec::with_capacity((rows * row) as usize);
+            for r in 0..rows {
+                let addr = src.0 + plane * src_plane + r * src_stride;
+                block.extend(debug(
+                    src_side,
+                    TlmCommand::Read,
+                    addr,
+                    vec![0; row as usize],
+                )?);
+            }
+            if d.transpose {
+                let mut t = vec![0u8; block.len()];
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let from = ((r * cols + c) * eb) as usize;
+                        let to = ((c * rows + r) * eb) as usize;
+                        t[to..to + eb as usize].copy_from_slice(&block[from..from + eb as usize]);
+                    }
+                }
+                block = t;
+            }
+            for (r, chunk) in block.chunks(dst_row as usize).enumerate() {
+                let addr = dst.0 + plane * dst_plane + r as u64 * dst_stride;
+                debug(dst_side, TlmCommand::Write, addr, chunk.to_vec())?;
+            }
+        }
         Ok(())
     }
 }

@@ -42,6 +42,8 @@ pub struct BankCounters {
 }
 
 struct State {
+    /// The bytes (functional runs; stays zero in timing runs).
+    data: Vec<u8>,
     /// Per bank, the cycle until which each port is busy.
     ports: Vec<Vec<u64>>,
     counters: Vec<BankCounters>,
@@ -76,6 +78,7 @@ impl Sram {
             clock,
             geometry: g,
             state: RefCell::new(State {
+                data: vec![0; usize::try_from(g.bytes).unwrap_or(0)],
                 ports: vec![vec![0; g.ports as usize]; g.banks as usize],
                 counters: vec![BankCounters::default(); g.banks as usize],
                 read_bytes: 0,
@@ -181,8 +184,44 @@ impl FwTransport for Sram {
             let done = self.book(trans.address, len, trans.command == Command::Write, arrival);
             *delay = self.clock.cycle_start(done).max(now + *delay) - now;
         }
+        self.copy(trans);
         trans.response = ResponseStatus::Ok;
         TransportFuture::done()
+    }
+
+    fn transport_dbg(&self, trans: &mut Payload) -> usize {
+        let len = trans.data_length() as u64;
+        if trans
+            .address
+            .checked_add(len)
+            .is_none_or(|end| end > self.geometry.bytes)
+        {
+            trans.response = ResponseStatus::AddressError;
+            return 0;
+        }
+        self.copy(trans);
+        trans.response = ResponseStatus::Ok;
+        len as usize
+    }
+}
+
+impl Sram {
+    /// Copies between the payload's data (if any) and the storage; the range was
+    /// checked by the caller.
+    fn copy(&self, trans: &mut Payload) {
+        let (addr, command) = (trans.address as usize, trans.command);
+        let Some(data) = trans.data_mut() else {
+            return;
+        };
+        let mut st = self.state.borrow_mut();
+        let Some(cells) = st.data.get_mut(addr..addr + data.len()) else {
+            return;
+        };
+        match command {
+            Command::Write => cells.copy_from_slice(data),
+            Command::Read => data.copy_from_slice(cells),
+            Command::Ignore => {}
+        }
     }
 }
 

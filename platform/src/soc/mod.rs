@@ -136,7 +136,9 @@ impl Soc {
             gemm_port.clone(),
             sfu_port.clone(),
         );
-        let dma = Dma::new(ctx, "dma", dma_port, config.dma.burst_bytes);
+        // Functional runs are refused before assembly until GEMM and SFU math exist
+        // (#5, #6); the DMA already moves bytes when asked.
+        let dma = Dma::new(ctx, "dma", dma_port, config.dma.burst_bytes, false);
         let timing = match config.gemm.arch {
             GemmArch::Flexible => GemmTiming::Flexible {
                 macs: config.gemm.rows * config.gemm.cols,

@@ -11,11 +11,12 @@
 
 use crate::dram_ctrl::{Channel, ChannelStats, DramSpec, Mapping, PagePolicy};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};
 use treta_kernel::timeline::{ArgValue, TrackId};
 use treta_kernel::tlm::{
-    Command, FwTransport, Payload, ResponseStatus, TargetSocket, TransportFuture,
+    Command, FwTransport, Payload, PayloadEventQueue, PayloadRef, Phase, ResponseStatus, SyncEnum,
+    TargetSocket, TransportFuture,
 };
 use treta_kernel::{Ctx, SimTime};
 
@@ -26,6 +27,18 @@ const BW_WINDOW: SimTime = SimTime::from_us(1);
 
 /// Requests a channel's controller queues.
 const QUEUE: usize = 32;
+
+/// Records that a request left its channel queue at `cycle`, keeping the last
+/// `QUEUE` such cycles in order.
+fn push_leave(ring: &mut VecDeque<u64>, cycle: u64) {
+    // Leaves come in issue order per channel except across transactions scheduled
+    // at different times; keep the ring sorted so its front is the oldest.
+    let pos = ring.partition_point(|&c| c <= cycle);
+    ring.insert(pos, cycle);
+    if ring.len() > QUEUE {
+        ring.pop_front();
+    }
+}
 
 /// A payload extension for one transaction made of many DRAM accesses (a DMA
 /// descriptor's rows): the target queues them all at the transaction's arrival, in
@@ -48,6 +61,11 @@ pub struct Dram {
     spec: DramSpec,
     mapping: Mapping,
     channels: RefCell<Vec<Channel>>,
+    /// Per channel, the cycles at which its last `QUEUE` requests left the queue
+    /// (their column command issued). Transactions are scheduled one by one, so this
+    /// is what keeps the queue's capacity across them: a request that arrives while
+    /// the last `QUEUE` are all still queued is accepted when the oldest leaves.
+    leaves: RefCell<Vec<VecDeque<u64>>>,
     next_id: Cell<u64>,
     pages: RefCell<BTreeMap<u64, Box<[u8]>>>,
     read_bytes: Cell<u64>,
@@ -59,6 +77,8 @@ pub struct Dram {
     bw_track: TrackId,
     window_start: Cell<SimTime>,
     window_bytes: Cell<u64>,
+    /// Responses of non-blocking transactions, sent at their completion time.
+    responses: PayloadEventQueue<PayloadRef>,
 }
 
 impl Dram {
@@ -75,26 +95,44 @@ impl Dram {
             .map(|c| ctx.timeline().track(&format!("{name}.ch{c}")))
             .collect();
         let bw_track = ctx.timeline().track(&format!("bandwidth.{name}"));
-        Rc::new_cyclic(|me: &Weak<Dram>| Dram {
-            socket: TargetSocket::new(&format!("{name}.socket"), me.clone()),
-            ctx: ctx.clone(),
-            size,
-            channels: RefCell::new(
-                (0..spec.channels)
-                    .map(|_| Channel::new(&spec, policy, QUEUE))
-                    .collect(),
-            ),
-            spec,
-            mapping,
-            next_id: Cell::new(0),
-            pages: RefCell::new(BTreeMap::new()),
-            read_bytes: Cell::new(0),
-            write_bytes: Cell::new(0),
-            tracks,
-            track_ends: RefCell::new(vec![SimTime::ZERO; spec.channels as usize]),
-            bw_track,
-            window_start: Cell::new(SimTime::ZERO),
-            window_bytes: Cell::new(0),
+        Rc::new_cyclic(|me: &Weak<Dram>| {
+            let target = me.clone();
+            let responses = PayloadEventQueue::new(
+                ctx,
+                &format!("{name}.responses"),
+                move |trans: PayloadRef| {
+                    if let Some(dram) = target.upgrade() {
+                        let mut phase = Phase::BeginResp;
+                        let mut delay = SimTime::ZERO;
+                        // END_RESP comes back through nb_transport_fw, or the initiator
+                        // completes here; either ends the transaction.
+                        let _ = dram.socket.nb_transport_bw(&trans, &mut phase, &mut delay);
+                    }
+                },
+            );
+            Dram {
+                socket: TargetSocket::new(&format!("{name}.socket"), me.clone()),
+                ctx: ctx.clone(),
+                size,
+                channels: RefCell::new(
+                    (0..spec.channels)
+                        .map(|_| Channel::new(&spec, policy, QUEUE))
+                        .collect(),
+                ),
+                leaves: RefCell::new(vec![VecDeque::new(); spec.channels as usize]),
+                spec,
+                mapping,
+                next_id: Cell::new(0),
+                pages: RefCell::new(BTreeMap::new()),
+                read_bytes: Cell::new(0),
+                write_bytes: Cell::new(0),
+                tracks,
+                track_ends: RefCell::new(vec![SimTime::ZERO; spec.channels as usize]),
+                bw_track,
+                window_start: Cell::new(SimTime::ZERO),
+                window_bytes: Cell::new(0),
+                responses,
+            }
         })
     }
 
@@ -134,13 +172,19 @@ impl Dram {
 
     /// Schedules the bursts of every `(addr, len)` of `chunks`, all arriving at
     /// `arrival`, in order (a full channel queue holds the rest back); returns when
-    /// the last one completes.
-    fn schedule(&self, chunks: &[(u64, u32)], write: bool, arrival: SimTime) -> SimTime {
+    /// the last burst was accepted into a queue and when the last one completed.
+    fn schedule(&self, chunks: &[(u64, u32)], write: bool, arrival: SimTime) -> (SimTime, SimTime) {
         let tck = self.spec.timing.tck_ps;
         let arrival_cycle = arrival.as_ps().div_ceil(tck);
         let burst = u64::from(self.spec.org.burst_bytes);
         let mut channels = self.channels.borrow_mut();
+        let mut leaves = self.leaves.borrow_mut();
+        let t = self.spec.timing;
+        let leave_of = |c: &crate::dram_ctrl::Completion| {
+            c.done - t.burst - if c.write { t.cwl } else { t.cl }
+        };
         let mut done = arrival_cycle;
+        let mut accepted = arrival_cycle;
         let mut touched = 0u64;
         let mut bytes = 0u64;
         for &(addr, len) in chunks {
@@ -153,9 +197,21 @@ impl Dram {
                 touched |= 1 << ch.min(63);
                 let id = self.next_id.get();
                 self.next_id.set(id + 1);
-                while !channels[ch].enqueue(id, arrival_cycle, loc, write) {
+                let ring = &mut leaves[ch];
+                let at = match ring.front() {
+                    Some(&oldest) if ring.len() >= QUEUE && oldest > arrival_cycle => oldest,
+                    _ => arrival_cycle,
+                };
+                accepted = accepted.max(at);
+                while !channels[ch].enqueue(id, at, loc, write) {
+                    // Full: the next command may free a slot; the burst is accepted no
+                    // earlier than it issues.
+                    if let Some(t) = channels[ch].next_command_cycle() {
+                        accepted = accepted.max(t);
+                    }
                     if let Some(c) = channels[ch].step() {
                         done = done.max(c.done);
+                        push_leave(&mut leaves[ch], leave_of(&c));
                     }
                 }
             }
@@ -168,6 +224,7 @@ impl Dram {
             while !ch.is_idle() {
                 if let Some(c) = ch.step() {
                     ch_done = Some(ch_done.unwrap_or(0).max(c.done));
+                    push_leave(&mut leaves[i], leave_of(&c));
                 }
             }
             let Some(ch_done) = ch_done else {
@@ -188,7 +245,10 @@ impl Dram {
                 );
             }
         }
-        SimTime::from_ps(done * tck)
+        (
+            SimTime::from_ps(accepted * tck),
+            SimTime::from_ps(done * tck),
+        )
     }
 
     /// Adds `bytes` moved at `at` to the bandwidth counter, sampling [GB/s] once per
@@ -274,7 +334,7 @@ impl FwTransport for Dram {
             let chunks = std::mem::take(&mut list.chunks);
             let bytes: u64 = chunks.iter().map(|&(_, n)| u64::from(n)).sum();
             if trans.command != Command::Ignore && !chunks.is_empty() {
-                let done = self.schedule(&chunks, write, arrival);
+                let (_, done) = self.schedule(&chunks, write, arrival);
                 *delay = done.max(arrival) - now;
                 self.account(write, bytes, arrival);
             }
@@ -290,13 +350,56 @@ impl FwTransport for Dram {
             return TransportFuture::done();
         }
         if trans.command != Command::Ignore && len > 0 {
-            let done = self.schedule(&[(trans.address, len as u32)], write, arrival);
+            let (_, done) = self.schedule(&[(trans.address, len as u32)], write, arrival);
             *delay = done.max(arrival) - now;
             self.account(write, len as u64, arrival);
         }
         self.copy(trans);
         trans.response = ResponseStatus::Ok;
         TransportFuture::done()
+    }
+
+    /// The four-phase protocol: BEGIN_REQ is answered at once with END_REQ (delayed
+    /// while the controller's queues are full: back-pressure) and BEGIN_RESP follows
+    /// on the backward path when the last burst completes; END_RESP completes it.
+    fn nb_transport_fw(
+        &self,
+        trans: &PayloadRef,
+        phase: &mut Phase,
+        delay: &mut SimTime,
+    ) -> SyncEnum {
+        match *phase {
+            Phase::BeginReq => {
+                let now = self.ctx.now();
+                let arrival = now + *delay;
+                let mut t = trans.borrow_mut();
+                let len = t.data_length();
+                if !self.in_range(t.address, len) {
+                    t.response = ResponseStatus::AddressError;
+                    return SyncEnum::Completed;
+                }
+                let write = t.command == Command::Write;
+                let (accepted, done) = if t.command == Command::Ignore || len == 0 {
+                    (arrival, arrival)
+                } else {
+                    self.schedule(&[(t.address, len as u32)], write, arrival)
+                };
+                self.account(write, len as u64, arrival);
+                self.copy(&mut t);
+                t.response = ResponseStatus::Ok;
+                drop(t);
+                *phase = Phase::EndReq;
+                *delay = accepted.max(arrival) - now;
+                self.responses
+                    .notify(trans.clone(), done.max(arrival) - now);
+                SyncEnum::Updated
+            }
+            Phase::EndResp => SyncEnum::Completed,
+            Phase::EndReq | Phase::BeginResp => {
+                trans.borrow_mut().response = ResponseStatus::GenericError;
+                SyncEnum::Completed
+            }
+        }
     }
 
     fn transport_dbg(&self, trans: &mut Payload) -> usize {

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
+use treta_abi::desc::Command;
 use treta_firmware::{Driver, DriverError, Layout};
 use treta_kernel::{RunOutcome, SimTime, Simulation, StarvationPolicy};
 
@@ -65,22 +66,42 @@ pub struct RunSettings<'a> {
 /// Simulated time per slice when a progress bar is shown.
 const PROGRESS_SLICE: SimTime = SimTime::from_us(20);
 
+/// Refuses a functional run of a program with GEMM or SFU commands, naming the
+/// first: their math arrives with the GEMM and SFU issues (#5, #6), and running
+/// them without it would report bytes that were never computed.
+fn refuse_math(program: &Program) -> Result<(), RunError> {
+    for (q, queue) in program.queues.iter().enumerate() {
+        for (slot, desc) in queue.iter().enumerate() {
+            let what = match desc.command {
+                Command::Gemm(_) => "GEMM",
+                Command::Sfu(_) => "SFU",
+                _ => continue,
+            };
+            return Err(RunError::Unsupported(format!(
+                "run.mode: functional: queue {q} slot {slot} (descriptor id {}) is a {what} \
+                 command, whose functional math is not modelled yet (#5, #6); functional \
+                 runs support DMA-only programs today; use run.mode: timing",
+                desc.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `loaded` as `settings` say.
 pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report, RunError> {
     let _span = tracing::info_span!("run", scenario = %loaded.name()).entered();
     let trace = settings.trace;
     let scenario = &loaded.scenario;
-    if scenario.run.mode == Mode::Functional {
-        return Err(RunError::Unsupported(
-            "run.mode: functional runs arrive with the memory and GEMM issues (#4, #5); use timing"
-                .into(),
-        ));
-    }
     let config = &loaded.platform;
     let program = {
         let _span = tracing::info_span!("lower").entered();
         program::build(scenario, config).map_err(RunError::Program)?
     };
+    let functional = scenario.run.mode == Mode::Functional;
+    if functional {
+        refuse_math(&program)?;
+    }
     let total: usize = program.queues.iter().map(Vec::len).sum();
     tracing::info!(descriptors = total, "program built");
     let mut sim = Simulation::new();
@@ -105,7 +126,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     };
     let soc = {
         let _span = tracing::info_span!("assemble").entered();
-        Soc::build(&ctx, config).map_err(RunError::Soc)?
+        Soc::build(&ctx, config, functional).map_err(RunError::Soc)?
     };
     let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
     let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());

@@ -282,7 +282,7 @@ fn device_errors_are_exit_2_naming_the_descriptor() {
 }
 
 #[test]
-fn functional_mode_is_refused_until_it_exists() {
+fn functional_mode_is_refused_for_gemm_programs_naming_the_descriptor() {
     let out = treta_vp(&[
         "run",
         "scenarios/gemm_single.yaml",
@@ -290,5 +290,29 @@ fn functional_mode_is_refused_until_it_exists() {
         "run.mode=functional",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("functional runs arrive"));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("queue 0 slot 2 (descriptor id 2) is a GEMM command"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn functional_and_timing_runs_give_identical_reports_and_traces() {
+    let dir = out_dir("functional_vs_timing");
+    for name in ["memtest_stream", "memtest_strided", "memtest_random"] {
+        let path = format!("scenarios/{name}.yaml");
+        let (out_t, report_t, trace_t) = run(&path, &dir, &format!("{name}_t"), &[]);
+        let (out_f, report_f, trace_f) = run(
+            &path,
+            &dir,
+            &format!("{name}_f"),
+            &["--set", "run.mode=functional"],
+        );
+        assert_eq!(out_t.status.code(), Some(0), "{}", text(&out_t.stderr));
+        assert_eq!(out_f.status.code(), Some(0), "{}", text(&out_f.stderr));
+        assert!(report_t.is_some(), "{name}: timing run wrote a report");
+        assert_eq!(report_t, report_f, "{name}: reports differ");
+        assert_eq!(trace_t, trace_f, "{name}: traces differ");
+    }
 }

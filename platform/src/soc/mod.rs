@@ -88,8 +88,9 @@ impl From<BindError> for SocError {
 }
 
 impl Soc {
-    /// Builds every model of `config` in the simulation of `ctx` and binds them.
-    pub fn build(ctx: &Ctx, config: &PlatformConfig) -> Result<Soc, SocError> {
+    /// Builds every model of `config` in the simulation of `ctx` and binds them;
+    /// `functional` makes the engines move real bytes (timing is the same either way).
+    pub fn build(ctx: &Ctx, config: &PlatformConfig, functional: bool) -> Result<Soc, SocError> {
         let clock = Clock::from_mhz(u64::from(config.clock_mhz)).map_err(SocError::Clock)?;
         let mut spec = match config.dram.kind {
             DramKind::Lpddr4_4266 => DramSpec::lpddr4_4266(),
@@ -136,9 +137,9 @@ impl Soc {
             gemm_port.clone(),
             sfu_port.clone(),
         );
-        // Functional runs are refused before assembly until GEMM and SFU math exist
-        // (#5, #6); the DMA already moves bytes when asked.
-        let dma = Dma::new(ctx, "dma", dma_port, config.dma.burst_bytes, false);
+        // Functional runs with GEMM or SFU commands are refused before assembly until
+        // their math exists (#5, #6); the DMA moves bytes.
+        let dma = Dma::new(ctx, "dma", dma_port, config.dma.burst_bytes, functional);
         let timing = match config.gemm.arch {
             GemmArch::Flexible => GemmTiming::Flexible {
                 macs: config.gemm.rows * config.gemm.cols,

@@ -9,7 +9,8 @@
 //! on first write), so an 8 GiB device costs only what is touched; unwritten bytes
 //! read as 0.
 
-use crate::dram_ctrl::{Channel, ChannelStats, DramSpec, Mapping, PagePolicy};
+use crate::dram_ctrl::{Channel, ChannelStats, Completion, DramSpec, Mapping, PagePolicy};
+use crate::histogram::LatencyHistogram;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};
@@ -66,6 +67,11 @@ pub struct Dram {
     /// is what keeps the queue's capacity across them: a request that arrives while
     /// the last `QUEUE` are all still queued is accepted when the oldest leaves.
     leaves: RefCell<Vec<VecDeque<u64>>>,
+    /// Per burst, from its acceptance into a channel queue to its data's end.
+    latency: RefCell<LatencyHistogram>,
+    /// Scratch for `schedule`: each burst's acceptance cycle, by id from the first
+    /// of the transaction (kept to reuse its allocation).
+    accepts: RefCell<Vec<u64>>,
     next_id: Cell<u64>,
     pages: RefCell<BTreeMap<u64, Box<[u8]>>>,
     read_bytes: Cell<u64>,
@@ -120,6 +126,8 @@ impl Dram {
                         .collect(),
                 ),
                 leaves: RefCell::new(vec![VecDeque::new(); spec.channels as usize]),
+                latency: RefCell::new(LatencyHistogram::default()),
+                accepts: RefCell::new(Vec::new()),
                 spec,
                 mapping,
                 next_id: Cell::new(0),
@@ -165,6 +173,13 @@ impl Dram {
         total
     }
 
+    /// Latencies of the bursts served so far, each from its acceptance into a
+    /// channel's queue (so queueing in the controller counts, waiting for a free
+    /// slot does not) to the end of its data — as DRAMsim3 and Ramulator measure.
+    pub fn latency(&self) -> LatencyHistogram {
+        self.latency.borrow().clone()
+    }
+
     fn in_range(&self, addr: u64, len: usize) -> bool {
         addr.checked_add(len as u64)
             .is_some_and(|end| end <= self.size)
@@ -180,8 +195,20 @@ impl Dram {
         let mut channels = self.channels.borrow_mut();
         let mut leaves = self.leaves.borrow_mut();
         let t = self.spec.timing;
-        let leave_of = |c: &crate::dram_ctrl::Completion| {
-            c.done - t.burst - if c.write { t.cwl } else { t.cl }
+        let mut latency = self.latency.borrow_mut();
+        let mut accepts = self.accepts.borrow_mut();
+        accepts.clear();
+        let first_id = self.next_id.get();
+        // Each completion frees its queue slot when its column command issued, and
+        // took from its acceptance to its data's end. Every channel is drained before
+        // `schedule` returns, so all completions here are of this transaction's ids.
+        let mut retire = |ring: &mut VecDeque<u64>, c: &Completion, accepts: &[u64]| {
+            push_leave(ring, c.done - t.burst - if c.write { t.cwl } else { t.cl });
+            let from = usize::try_from(c.id - first_id)
+                .ok()
+                .and_then(|i| accepts.get(i).copied())
+                .unwrap_or(arrival_cycle);
+            latency.record_ps(c.done.saturating_sub(from) * tck);
         };
         let mut done = arrival_cycle;
         let mut accepted = arrival_cycle;
@@ -202,18 +229,20 @@ impl Dram {
                     Some(&oldest) if ring.len() >= QUEUE && oldest > arrival_cycle => oldest,
                     _ => arrival_cycle,
                 };
-                accepted = accepted.max(at);
+                let mut slot_at = at;
                 while !channels[ch].enqueue(id, at, loc, write) {
                     // Full: the next command may free a slot; the burst is accepted no
                     // earlier than it issues.
                     if let Some(t) = channels[ch].next_command_cycle() {
-                        accepted = accepted.max(t);
+                        slot_at = slot_at.max(t);
                     }
                     if let Some(c) = channels[ch].step() {
                         done = done.max(c.done);
-                        push_leave(&mut leaves[ch], leave_of(&c));
+                        retire(&mut leaves[ch], &c, &accepts);
                     }
                 }
+                accepted = accepted.max(slot_at);
+                accepts.push(slot_at);
             }
         }
         for (i, ch) in channels.iter_mut().enumerate() {
@@ -224,7 +253,7 @@ impl Dram {
             while !ch.is_idle() {
                 if let Some(c) = ch.step() {
                     ch_done = Some(ch_done.unwrap_or(0).max(c.done));
-                    push_leave(&mut leaves[i], leave_of(&c));
+                    retire(&mut leaves[i], &c, &accepts);
                 }
             }
             let Some(ch_done) = ch_done else {

@@ -27,6 +27,7 @@ mod cp;
 mod dram;
 pub mod dram_ctrl;
 mod engines;
+mod histogram;
 mod job;
 mod sram;
 
@@ -34,6 +35,7 @@ pub use bus::Bus;
 pub use cp::CommandProcessor;
 pub use dram::{BurstList, Dram};
 pub use engines::{gemm_cycles, Dma, GemmCore, GemmRecord, GemmTiming, Sfu};
+pub use histogram::{Bucket, LatencyHistogram};
 pub use job::{EnginePort, Fault, Job, JobReply};
 pub use sram::{BankCounters, Sram, SramGeometry};
 

@@ -8,7 +8,7 @@ use treta_kernel::tlm::{
 };
 use treta_kernel::{Ctx, SimTime, Simulation};
 use treta_models::dram_ctrl::{DramSpec, Loc, Mapping, PagePolicy};
-use treta_models::Dram;
+use treta_models::{Dram, LatencyHistogram};
 
 struct Initiator {
     ctx: Ctx,
@@ -23,8 +23,9 @@ impl BwTransport for Initiator {
     }
 }
 
-/// Sends reads at `addrs` at time 0; returns (END_REQ delays, BEGIN_RESP times).
-fn send(addrs: Vec<u64>) -> (Vec<SimTime>, Vec<SimTime>) {
+/// Sends reads at `addrs` at time 0; returns (END_REQ delays, BEGIN_RESP times,
+/// the DRAM's latency histogram).
+fn send(addrs: Vec<u64>) -> (Vec<SimTime>, Vec<SimTime>, LatencyHistogram) {
     let mut sim = Simulation::new();
     let ctx = sim.ctx().clone();
     let spec = DramSpec::ddr4_3200();
@@ -57,7 +58,7 @@ fn send(addrs: Vec<u64>) -> (Vec<SimTime>, Vec<SimTime>) {
     sim.run().unwrap();
     let r = ini.responses.borrow().clone();
     let a = accepts.borrow().clone();
-    (a, r)
+    (a, r, dram.latency())
 }
 
 #[test]
@@ -75,10 +76,12 @@ fn begin_resp_comes_at_the_controller_completion_time() {
         },
         0,
     );
-    let (accepts, responses) = send(vec![a]);
+    let (accepts, responses, latency) = send(vec![a]);
     assert_eq!(accepts, vec![SimTime::ZERO]);
     let miss = 1 + t.rcd + t.cl + t.burst;
     assert_eq!(responses, vec![SimTime::from_ps(miss * t.tck_ps)]);
+    assert_eq!(latency.count(), 1);
+    assert_eq!(latency.max_ns(), (miss * t.tck_ps) as f64 / 1000.0);
 }
 
 #[test]
@@ -101,7 +104,7 @@ fn a_full_queue_delays_end_req() {
             )
         })
         .collect();
-    let (accepts, responses) = send(addrs);
+    let (accepts, responses, latency) = send(addrs);
     assert!(accepts[..32].iter().all(|d| d.is_zero()), "{accepts:?}");
     assert!(
         accepts[32] > SimTime::ZERO,
@@ -109,5 +112,18 @@ fn a_full_queue_delays_end_req() {
         accepts[32]
     );
     assert_eq!(responses.len(), 40);
+    // Each row conflict waits in the queue for the ones before it: the latencies
+    // spread over several buckets, and each runs from END_REQ (acceptance) to
+    // BEGIN_RESP, not from the send (waiting for a slot is not the DRAM's latency).
+    assert_eq!(latency.count(), 40);
+    assert!(latency.buckets().len() > 2, "{:?}", latency.buckets());
+    let slowest = responses
+        .iter()
+        .zip(&accepts)
+        .map(|(r, a)| (*r - *a).as_ps())
+        .max()
+        .unwrap();
+    assert_eq!(latency.max_ns(), slowest as f64 / 1000.0);
+    assert!(latency.max_ns() < responses[39].as_ps() as f64 / 1000.0);
     assert!(responses.windows(2).all(|w| w[0] <= w[1]));
 }

@@ -10,6 +10,7 @@
 //! | `engines.<name>.{busy_ps, utilization, commands}` | per engine (`cp`, `dma`, `gemm`, `sfu`); utilization = busy / simulated time |
 //! | `gemms[].{name, m, k, n, count, cycles, utilization, tile_m, tile_k, tile_n, tiles}` | per GEMM of a `gemm_list`, in workload order; cycles summed over its tiles and instances; utilization = useful MACs / (MACs × cycles) |
 //! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps, row_hits, row_misses, row_conflicts, refreshes}` | DRAM traffic; bandwidth = bytes / simulated time; row-buffer outcomes of the bursts |
+//! | `dram.latency.{mean_ns, max_ns, histogram: [{from_ns, to_ns, count}]}` | burst latency from arrival at the DRAM (queueing included) to the end of its data; power-of-two buckets |
 //! | `sram.{read_bytes, write_bytes, bank_conflicts}` | SRAM traffic; accesses that waited for a busy bank |
 //! | `peak_tops`, `achieved_tops` | 2 × MACs × clock; 2 × useful MACs / simulated time |
 //! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
@@ -23,7 +24,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use treta_kernel::SimTime;
-use treta_models::EngineStats;
+use treta_models::{EngineStats, LatencyHistogram};
 
 /// An engine's figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -82,6 +83,49 @@ pub struct DramReport {
     pub row_conflicts: u64,
     /// Refreshes.
     pub refreshes: u64,
+    /// Burst latency, from the transaction's arrival at the DRAM (queueing
+    /// included) to the end of the burst's data.
+    pub latency: LatencyReport,
+}
+
+/// A latency distribution: exact mean and maximum, power-of-two buckets.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LatencyReport {
+    /// Mean [ns].
+    pub mean_ns: f64,
+    /// Maximum [ns].
+    pub max_ns: f64,
+    /// Non-empty buckets `[from_ns, to_ns)`, lowest first.
+    pub histogram: Vec<LatencyBucket>,
+}
+
+/// One bucket of a [`LatencyReport`].
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LatencyBucket {
+    /// Inclusive lower bound [ns].
+    pub from_ns: u64,
+    /// Exclusive upper bound [ns].
+    pub to_ns: u64,
+    /// Bursts in the bucket.
+    pub count: u64,
+}
+
+impl LatencyReport {
+    fn of(h: &LatencyHistogram) -> LatencyReport {
+        LatencyReport {
+            mean_ns: h.mean_ns(),
+            max_ns: h.max_ns(),
+            histogram: h
+                .buckets()
+                .iter()
+                .map(|b| LatencyBucket {
+                    from_ns: b.from_ns,
+                    to_ns: b.to_ns,
+                    count: b.count,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// SRAM traffic.
@@ -218,6 +262,7 @@ impl Report {
                 row_misses: dram_stats.misses,
                 row_conflicts: dram_stats.conflicts,
                 refreshes: dram_stats.refreshes,
+                latency: LatencyReport::of(&soc.dram.latency()),
             },
             sram: SramReport {
                 read_bytes: soc.sram.read_bytes(),
@@ -330,6 +375,11 @@ impl Report {
             self.dram.row_misses,
             self.dram.row_conflicts,
             self.dram.refreshes
+        );
+        let _ = writeln!(
+            s,
+            "  DRAM burst latency: mean {:.1} ns, max {:.1} ns",
+            self.dram.latency.mean_ns, self.dram.latency.max_ns
         );
         let _ = writeln!(
             s,

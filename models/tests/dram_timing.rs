@@ -109,6 +109,47 @@ fn four_activate_window_and_rrd_space_activates() {
 }
 
 #[test]
+fn per_bank_refresh_blocks_only_the_refreshed_bank() {
+    let spec = DramSpec::lpddr4_4266().with_per_bank_refresh().unwrap();
+    let t = spec.timing;
+    let rfc_pb = t.rfc_pb.unwrap();
+    let interval = t.refi / u64::from(spec.banks_per_rank());
+    let m = Mapping::row_bank_rank_column_channel(&spec);
+    // The first REFpb goes to bank 0: a read to bank 0 offered then waits tRFCpb,
+    // a read to bank 1 only for the command slot the REFpb took.
+    let to = |bank| {
+        replay(
+            &spec,
+            &m,
+            PagePolicy::Open,
+            32,
+            &[read(interval, m.encode(0, loc(0, bank, 1), 0))],
+        )
+    };
+    let (bank0, bank1) = (to(0), to(1));
+    assert_eq!(latencies(&bank0), vec![rfc_pb + t.rcd + t.cl + t.burst]);
+    assert_eq!(latencies(&bank1), vec![1 + t.rcd + t.cl + t.burst]);
+    assert_eq!(bank1.stats.refreshes, 1);
+    // Round robin: eight intervals in, every bank of the rank was refreshed once
+    // and the next REFpb (bank 0 again) is due.
+    let r = replay(
+        &spec,
+        &m,
+        PagePolicy::Open,
+        32,
+        &[read(8 * interval, m.encode(0, loc(0, 1, 1), 0))],
+    );
+    assert_eq!(r.stats.refreshes, 8);
+    assert_eq!(latencies(&r), vec![1 + t.rcd + t.cl + t.burst]);
+}
+
+#[test]
+fn per_bank_refresh_is_refused_without_trfcpb() {
+    let err = DramSpec::ddr4_3200().with_per_bank_refresh().unwrap_err();
+    assert!(err.contains("ddr4_3200") && err.contains("tRFCpb"), "{err}");
+}
+
+#[test]
 fn refresh_blocks_the_rank_for_trfc() {
     let spec = DramSpec::ddr4_3200();
     let t = spec.timing;

@@ -5,8 +5,11 @@
 //! its source or as a guess; a scenario starts from a preset and overrides any
 //! parameter (`platform:` keys, or `--set platform.KEY=VALUE`).
 
-use crate::scenario::{Dataflow, DramKind, DramMapping, GemmArch, PagePolicyName, PlatformSpec};
+use crate::scenario::{
+    Dataflow, DramKind, DramMapping, GemmArch, PagePolicyName, PlatformSpec, RefreshName,
+};
 use treta_abi::NumberFormat;
+use treta_models::dram_ctrl::DramSpec;
 
 /// The platform a run simulates, fully resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +69,25 @@ pub struct DramConfig {
     pub mapping: DramMapping,
     /// Row-buffer policy.
     pub page_policy: PagePolicyName,
+    /// Refresh granularity.
+    pub refresh: RefreshName,
+}
+
+impl DramConfig {
+    /// The controller's spec: the standard's timing with these channels and this
+    /// refresh; an error names why the combination is impossible.
+    pub fn spec(&self) -> Result<DramSpec, String> {
+        let mut spec = match self.kind {
+            DramKind::Lpddr4_4266 => DramSpec::lpddr4_4266(),
+            DramKind::Ddr4_3200 => DramSpec::ddr4_3200(),
+            DramKind::Hbm2 => DramSpec::hbm2(),
+        };
+        spec.channels = self.channels;
+        match self.refresh {
+            RefreshName::AllBank => Ok(spec),
+            RefreshName::PerBank => spec.with_per_bank_refresh(),
+        }
+    }
 }
 
 /// DMA parameters.
@@ -171,6 +193,15 @@ impl PlatformConfig {
                 .into(),
                 "",
             ),
+            (
+                "dram.refresh",
+                match self.dram.refresh {
+                    RefreshName::AllBank => "all_bank",
+                    RefreshName::PerBank => "per_bank",
+                }
+                .into(),
+                "",
+            ),
             ("dma.burst_bytes", self.dma.burst_bytes.to_string(), "bytes"),
             ("sfu.lanes", self.sfu.lanes.to_string(), "elements/cycle"),
         ]
@@ -238,6 +269,10 @@ const TRETA_SOURCES: &[(&str, &str)] = &[
         "guess: bank groups and channels interleaved on consecutive bursts, so streams reach ~91 % of peak (docs/dram.md)",
     ),
     ("dram.page_policy", "guess: open page, as both reference simulators"),
+    (
+        "dram.refresh",
+        "guess: all-bank refresh, as both reference simulators (per_bank is LPDDR4's REFpb)",
+    ),
     ("dma.burst_bytes", "guess: one 64-byte DRAM burst"),
     ("sfu.lanes", "guess: 64 lanes"),
 ];
@@ -264,6 +299,7 @@ fn treta() -> PlatformConfig {
             bytes: 8 << 30,
             mapping: DramMapping::Interleaved,
             page_policy: PagePolicyName::Open,
+            refresh: RefreshName::AllBank,
         },
         dma: DmaConfig { burst_bytes: 64 },
         sfu: SfuConfig { lanes: 64 },
@@ -329,6 +365,9 @@ pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
     }
     if let Some(p) = spec.dram.page_policy {
         c.dram.page_policy = p;
+    }
+    if let Some(r) = spec.dram.refresh {
+        c.dram.refresh = r;
     }
     set_u32(&mut c.dma.burst_bytes, spec.dma.burst_bytes);
     set_u32(&mut c.sfu.lanes, spec.sfu.lanes);

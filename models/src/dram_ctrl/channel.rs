@@ -11,9 +11,10 @@
 //! constraint is a "not before" time, issuing the globally earliest ready command is
 //! exactly what a controller ticking every cycle would do, at a cost per command
 //! rather than per cycle. A PRE is held back while a queued request still hits the
-//! open row. Refresh is all-bank, every tREFI per rank.
+//! open row. Refresh is all-bank (every tREFI per rank) or per-bank (every
+//! tREFI / banks, round robin), as the spec's `RefreshMode` says.
 
-use super::spec::{DramSpec, Timing};
+use super::spec::{DramSpec, RefreshMode, Timing};
 
 /// Where a request lands in the channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,6 +92,8 @@ struct Rank {
     /// End of the last write burst and its bank group (for tWTR).
     last_write_end: Option<(u64, u32)>,
     next_refresh: u64,
+    /// The bank (within the rank) the next per-bank refresh goes to.
+    next_refresh_bank: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -116,9 +119,20 @@ pub struct ChannelStats {
     pub commands: u64,
 }
 
+/// What one refresh command does, from the spec's `RefreshMode`.
+#[derive(Clone, Copy)]
+struct RefreshShape {
+    per_bank: bool,
+    duration: u64,
+    interval: u64,
+}
+
 /// One channel: its request queue, banks, ranks and buses.
 pub struct Channel {
     t: Timing,
+    /// Banks a refresh covers (all of a rank's, or one) and its duration and
+    /// interval.
+    refresh: RefreshShape,
     groups: u32,
     banks_per_group: u32,
     policy: PagePolicy,
@@ -138,15 +152,29 @@ impl Channel {
     pub fn new(spec: &DramSpec, policy: PagePolicy, capacity: usize) -> Channel {
         let org = spec.org;
         let banks = (org.ranks * org.bank_groups * org.banks_per_group) as usize;
+        let refresh = match (spec.refresh, spec.timing.rfc_pb) {
+            (RefreshMode::PerBank, Some(rfc_pb)) => RefreshShape {
+                per_bank: true,
+                duration: rfc_pb,
+                interval: (spec.timing.refi / u64::from(spec.banks_per_rank())).max(1),
+            },
+            // `DramSpec::with_per_bank_refresh` refuses specs without tRFCpb.
+            _ => RefreshShape {
+                per_bank: false,
+                duration: spec.timing.rfc,
+                interval: spec.timing.refi,
+            },
+        };
         let rank = Rank {
             acts: Vec::with_capacity(4),
             last_act_bg: vec![None; org.bank_groups as usize],
             last_col_bg: vec![None; org.bank_groups as usize],
-            next_refresh: spec.timing.refi,
+            next_refresh: refresh.interval,
             ..Rank::default()
         };
         Channel {
             t: spec.timing,
+            refresh,
             groups: org.bank_groups,
             banks_per_group: org.banks_per_group,
             policy,
@@ -296,36 +324,43 @@ impl Channel {
         self.choose().map(|(t, _, _)| t)
     }
 
-    /// Refreshes rank `rank` at or after `at`: closes every bank and blocks the rank
-    /// for tRFC.
+    /// Refreshes rank `rank` at or after `at`: all-bank closes every bank of the
+    /// rank and blocks them for tRFC; per-bank closes and blocks the next bank of
+    /// the round robin for tRFCpb.
     fn refresh(&mut self, rank: u32, at: u64) {
         let per_rank = (self.groups * self.banks_per_group) as usize;
-        let first = rank as usize * per_rank;
+        let r = &mut self.ranks[rank as usize];
+        let (first, count) = if self.refresh.per_bank {
+            let bank = r.next_refresh_bank;
+            r.next_refresh_bank = (bank + 1) % per_rank;
+            (rank as usize * per_rank + bank, 1)
+        } else {
+            (rank as usize * per_rank, per_rank)
+        };
+        let banks = first..first + count;
         let mut start = at.max(self.cmd_free);
-        let any_open = self.banks[first..first + per_rank]
-            .iter()
-            .any(|b| b.open.is_some());
-        for b in &self.banks[first..first + per_rank] {
+        let any_open = self.banks[banks.clone()].iter().any(|b| b.open.is_some());
+        for b in &self.banks[banks.clone()] {
             if b.open.is_some() {
                 start = start.max(b.next_pre);
             }
             start = start.max(b.next_act);
         }
-        // PREA (if any bank is open), then REF tRP later.
+        // PREA/PRE (if a bank is open), then REF tRP later.
         let refresh_at = if any_open {
             self.stats.commands += 1;
             start + self.t.rp
         } else {
             start
         };
-        let until = refresh_at + self.t.rfc;
-        for b in &mut self.banks[first..first + per_rank] {
+        let until = refresh_at + self.refresh.duration;
+        for b in &mut self.banks[banks] {
             b.open = None;
             b.next_act = b.next_act.max(until);
         }
         self.cmd_free = self.cmd_free.max(refresh_at + 1);
         let r = &mut self.ranks[rank as usize];
-        r.next_refresh += self.t.refi;
+        r.next_refresh += self.refresh.interval;
         self.stats.refreshes += 1;
         self.stats.commands += 1;
     }

@@ -11,7 +11,7 @@ mod channel;
 mod spec;
 
 pub use channel::{Channel, ChannelStats, Completion, Loc, PagePolicy, RowOutcome};
-pub use spec::{DramSpec, Org, Timing};
+pub use spec::{DramSpec, Org, RefreshMode, Timing};
 
 /// Address fields, from the least significant bits up (after the burst offset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

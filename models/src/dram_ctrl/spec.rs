@@ -40,8 +40,12 @@ pub struct Timing {
     pub wr: u64,
     /// All-bank refresh duration.
     pub rfc: u64,
-    /// Average refresh interval.
+    /// Average refresh interval (all-bank).
     pub refi: u64,
+    /// Per-bank refresh duration (LPDDR4 tRFCpb), `None` where the standard has no
+    /// per-bank refresh (DDR4) or no sourced value is held (HBM2's single-bank
+    /// refresh). Per-bank refreshes come every `refi / banks_per_rank`.
+    pub rfc_pb: Option<u64>,
     /// Data-bus cycles of one burst (BL / 2).
     pub burst: u64,
     /// Idle data-bus cycles between a read burst and a write burst (bus turnaround).
@@ -78,6 +82,19 @@ pub struct DramSpec {
     pub channels: u32,
     /// Where the values come from.
     pub source: &'static str,
+    /// How the controller refreshes.
+    pub refresh: RefreshMode,
+}
+
+/// How the controller refreshes a rank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RefreshMode {
+    /// REFab every tREFI: the whole rank closes and blocks for tRFC.
+    #[default]
+    AllBank,
+    /// REFpb every tREFI / banks, round robin over the banks: one bank closes and
+    /// blocks for tRFCpb while the others keep serving (LPDDR4).
+    PerBank,
 }
 
 impl DramSpec {
@@ -85,6 +102,18 @@ impl DramSpec {
     pub fn peak_bytes_per_s(&self) -> f64 {
         let per_cycle = f64::from(self.org.burst_bytes) / self.timing.burst as f64;
         per_cycle / (self.timing.tck_ps as f64 * 1e-12) * f64::from(self.channels)
+    }
+
+    /// This spec refreshing per bank, or why it cannot.
+    pub fn with_per_bank_refresh(mut self) -> Result<DramSpec, String> {
+        if self.timing.rfc_pb.is_none() {
+            return Err(format!(
+                "{} has no per-bank refresh timing (tRFCpb) in this model; use all_bank",
+                self.name
+            ));
+        }
+        self.refresh = RefreshMode::PerBank;
+        Ok(self)
     }
 
     /// Banks per rank.
@@ -116,6 +145,7 @@ impl DramSpec {
                 wr: 24,
                 rfc: 576,
                 refi: 12480,
+                rfc_pb: None,
                 burst: 4,
                 rtw_gap: 2,
             },
@@ -128,6 +158,7 @@ impl DramSpec {
                 burst_bytes: 64,
             },
             channels: 1,
+            refresh: RefreshMode::AllBank,
             source: "Ramulator 2 DDR4_8Gb_x8 + DDR4_3200AA (reference/dram/dram_timing_params.csv)",
         }
     }
@@ -156,6 +187,7 @@ impl DramSpec {
                 wr: 16,
                 rfc: 260,
                 refi: 3900,
+                rfc_pb: None,
                 burst: 2,
                 rtw_gap: 2,
             },
@@ -168,6 +200,7 @@ impl DramSpec {
                 burst_bytes: 64,
             },
             channels: 8,
+            refresh: RefreshMode::AllBank,
             source: "DRAMsim3 HBM2_8Gb_x128.ini as parsed (reference/dram/dram_timing_params.csv)",
         }
     }
@@ -180,7 +213,8 @@ impl DramSpec {
             timing: Timing {
                 // 2133 MHz command clock; nanosecond parameters of JESD209-4 (tRCD 18,
                 // tRPpb 18, tRAS 42, tRRD 7.5, tFAW 30, tWTR 10, tRTP 7.5, tWR 18,
-                // tRFCab 280 for 8 Gb, tREFI 3.904 us) rounded up to cycles.
+                // tRFCab 280 and tRFCpb 140 for 8 Gb, tREFI 3.904 us) rounded up to
+                // cycles.
                 tck_ps: 469,
                 cl: 36,
                 cwl: 18,
@@ -199,6 +233,7 @@ impl DramSpec {
                 wr: 39,
                 rfc: 597,
                 refi: 8324,
+                rfc_pb: Some(299),
                 burst: 8,
                 rtw_gap: 2,
             },
@@ -211,6 +246,7 @@ impl DramSpec {
                 burst_bytes: 32,
             },
             channels: 4,
+            refresh: RefreshMode::AllBank,
             source: "JESD209-4 LPDDR4-4266 timings in ns, converted at tCK = 0.469 ns (no reference simulator run; the held-out set has one)",
         }
     }

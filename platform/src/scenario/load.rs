@@ -106,6 +106,13 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
             ),
         });
     }
+    if let Err(message) = platform.dram.spec() {
+        return Err(ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            at: "platform.dram.refresh".into(),
+            message,
+        });
+    }
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         scenario,

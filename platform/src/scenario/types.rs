@@ -129,6 +129,19 @@ pub struct DramSpec {
     /// Row-buffer policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_policy: Option<PagePolicyName>,
+    /// Refresh granularity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<RefreshName>,
+}
+
+/// Refresh granularities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshName {
+    /// REFab every tREFI: the whole rank pauses for tRFC.
+    AllBank,
+    /// REFpb every tREFI / banks, one bank at a time (LPDDR4 only).
+    PerBank,
 }
 
 /// DRAM address mappings.

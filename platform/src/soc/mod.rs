@@ -13,13 +13,13 @@ pub use hal::VpHal;
 
 use crate::preset::PlatformConfig;
 use crate::scenario::{Dataflow, GemmArch};
-use crate::scenario::{DramKind, DramMapping, PagePolicyName};
+use crate::scenario::{DramMapping, PagePolicyName};
 use std::rc::Rc;
 use treta_abi::regs::PerfCounter;
 use treta_kernel::clock::ClockError;
 use treta_kernel::tlm::{BindError, InitiatorSocket};
 use treta_kernel::{Clock, Ctx, Fifo, SimTime};
-use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
+use treta_models::dram_ctrl::{Mapping, PagePolicy};
 use treta_models::{
     Bus, CommandProcessor, Dma, Dram, GemmCore, GemmTiming, Sfu, Sram, SramGeometry,
 };
@@ -68,6 +68,8 @@ pub enum SocError {
     Clock(ClockError),
     /// Two sockets could not be bound (a bug in the assembly).
     Bind(BindError),
+    /// The DRAM configuration is impossible (scenario loading checks this first).
+    Dram(String),
 }
 
 impl std::fmt::Display for SocError {
@@ -75,6 +77,7 @@ impl std::fmt::Display for SocError {
         match self {
             SocError::Clock(e) => write!(f, "platform.clock_mhz: {e}"),
             SocError::Bind(e) => write!(f, "SoC assembly: {e}"),
+            SocError::Dram(e) => write!(f, "platform.dram: {e}"),
         }
     }
 }
@@ -92,12 +95,7 @@ impl Soc {
     /// `functional` makes the engines move real bytes (timing is the same either way).
     pub fn build(ctx: &Ctx, config: &PlatformConfig, functional: bool) -> Result<Soc, SocError> {
         let clock = Clock::from_mhz(u64::from(config.clock_mhz)).map_err(SocError::Clock)?;
-        let mut spec = match config.dram.kind {
-            DramKind::Lpddr4_4266 => DramSpec::lpddr4_4266(),
-            DramKind::Ddr4_3200 => DramSpec::ddr4_3200(),
-            DramKind::Hbm2 => DramSpec::hbm2(),
-        };
-        spec.channels = config.dram.channels;
+        let spec = config.dram.spec().map_err(SocError::Dram)?;
         let dram = Dram::new(
             ctx,
             "dram",

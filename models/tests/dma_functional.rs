@@ -9,9 +9,30 @@ use treta_kernel::{Clock, Fifo, SimTime, Simulation};
 use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
 use treta_models::{Dma, Dram, Job, JobReply, Sram, SramGeometry};
 
-/// A DMA between a DRAM and an SRAM; runs `jobs` one after the other and returns
-/// the completion time of each and a debug view of DRAM.
+/// The SRAM of most tests: 8 banks of 64 bytes, far faster than the DRAM.
+const WIDE_SRAM: SramGeometry = SramGeometry {
+    bytes: 1 << 16,
+    banks: 8,
+    width: 64,
+    ports: 1,
+    latency: 1,
+};
+
+/// A DMA between a DRAM and the wide SRAM; see [`run_with`].
 fn run(
+    functional: bool,
+    setup: &[(u64, Vec<u8>)],
+    jobs: Vec<DmaDesc>,
+    loads: Vec<bool>,
+) -> (Vec<SimTime>, Rc<Dram>) {
+    run_with(WIDE_SRAM, functional, setup, jobs, loads)
+}
+
+/// A DMA between a DDR4-3200 DRAM and an SRAM of `geometry` at 1 GHz; runs `jobs`
+/// one after the other and returns the completion time of each and a debug view
+/// of DRAM.
+fn run_with(
+    geometry: SramGeometry,
     functional: bool,
     setup: &[(u64, Vec<u8>)],
     jobs: Vec<DmaDesc>,
@@ -29,18 +50,7 @@ fn run(
         PagePolicy::Open,
     );
     let clock = Clock::from_mhz(1000).unwrap();
-    let sram = Sram::new(
-        &ctx,
-        "sram",
-        clock,
-        SramGeometry {
-            bytes: 1 << 16,
-            banks: 8,
-            width: 64,
-            ports: 1,
-            latency: 1,
-        },
-    );
+    let sram = Sram::new(&ctx, "sram", clock, geometry);
     let port = Fifo::new(&ctx, "dma.jobs", 2);
     let dma = Dma::new(&ctx, "dma", port.clone(), 64, functional);
     dma.dram.bind(&dram.socket).unwrap();
@@ -182,4 +192,36 @@ fn planes_and_their_strides_are_honoured() {
         .flat_map(|&o| source[o..o + 8].to_vec())
         .collect();
     assert_eq!(read(&dram, 0x6000, 32), want);
+}
+
+#[test]
+fn bandwidth_is_set_by_the_slower_of_dram_and_sram() {
+    // 64 KiB in 256 rows of 256 bytes.
+    let bytes = 256.0 * 256.0;
+    let job = || vec![desc(0, 0, 256, 256, 0, false)];
+    let dram_peak = DramSpec::ddr4_3200().peak_bytes_per_s();
+    // Wide SRAM (8 × 64 B per 1 GHz cycle = 512 GB/s): the DRAM decides, at no more
+    // than its peak and at least 80 % of it for a stream.
+    let (t, _) = run(false, &[], job(), vec![true]);
+    let wide = bytes / (t[0].as_ps() as f64 * 1e-12);
+    assert!(
+        wide <= dram_peak && wide >= 0.8 * dram_peak,
+        "DRAM-bound: {wide:.3e} B/s of a {dram_peak:.3e} peak"
+    );
+    // One 4-byte bank (4 GB/s, below DDR4-3200's 25.6): the SRAM decides, within a
+    // few cycles of its bound.
+    let narrow = SramGeometry {
+        bytes: 1 << 16,
+        banks: 1,
+        width: 4,
+        ports: 1,
+        latency: 1,
+    };
+    let (t, _) = run_with(narrow, false, &[], job(), vec![true]);
+    let sram_bound_ps = bytes / 4.0 * 1000.0;
+    let got = t[0].as_ps() as f64;
+    assert!(
+        got >= sram_bound_ps && got <= 1.02 * sram_bound_ps,
+        "SRAM-bound: {got} ps against {sram_bound_ps} ps"
+    );
 }

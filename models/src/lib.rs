@@ -37,7 +37,7 @@ pub use dram::{BurstList, Dram};
 pub use engines::{gemm_cycles, Dma, GemmCore, GemmRecord, GemmTiming, Sfu};
 pub use histogram::{Bucket, LatencyHistogram};
 pub use job::{EnginePort, Fault, Job, JobReply};
-pub use sram::{BankCounters, Sram, SramGeometry};
+pub use sram::{BankCounters, BufferStats, Sram, SramGeometry};
 
 use treta_kernel::SimTime;
 

@@ -1,6 +1,10 @@
-//! [`Sram`]: the on-chip SRAM behind a TLM target socket: banks, ports, conflicts.
+//! [`Sram`]: the on-chip SRAM behind a TLM target socket: named buffers, banks,
+//! ports, conflicts.
 //!
-//! Addresses interleave over `banks` banks every `width` bytes. An access of `n`
+//! The SRAM is one or more named buffers (inputs, weights, outputs, …) laid out one
+//! after the other in its address space, each with banks of its own — so two
+//! engines working in different buffers never meet in a bank. Within a buffer,
+//! addresses interleave over its `banks` banks every `width` bytes. An access of `n`
 //! bytes at `addr` needs one beat (one cycle of one port) per `width`-byte chunk in
 //! each bank it touches; banks work in parallel, so the access takes as many cycles
 //! as its busiest bank, plus the access latency. Each bank has `ports` ports and
@@ -41,16 +45,37 @@ pub struct BankCounters {
     pub write_beats: u64,
 }
 
+/// Traffic of one named buffer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BufferStats {
+    /// The buffer's name.
+    pub name: String,
+    /// Its capacity [bytes].
+    pub bytes: u64,
+    /// Its first address in the SRAM.
+    pub base: u64,
+    /// Bytes read from it.
+    pub read_bytes: u64,
+    /// Bytes written to it.
+    pub write_bytes: u64,
+    /// Accesses to it that waited for a busy bank.
+    pub conflicts: u64,
+}
+
+/// One buffer: where it sits, its organisation, where its banks start in the
+/// SRAM-wide bank arrays.
+struct Buffer {
+    geometry: SramGeometry,
+    first_bank: usize,
+}
+
 struct State {
     /// The bytes (functional runs; stays zero in timing runs).
     data: Vec<u8>,
-    /// Per bank, the cycle until which each port is busy.
+    /// Per bank (all buffers'), the cycle until which each port is busy.
     ports: Vec<Vec<u64>>,
     counters: Vec<BankCounters>,
-    read_bytes: u64,
-    write_bytes: u64,
-    /// Accesses that waited for a busy bank.
-    conflicts: u64,
+    buffers: Vec<BufferStats>,
 }
 
 /// The SRAM.
@@ -59,74 +84,145 @@ pub struct Sram {
     pub socket: TargetSocket,
     ctx: Ctx,
     clock: Clock,
-    geometry: SramGeometry,
+    buffers: Vec<Buffer>,
+    capacity: u64,
     state: RefCell<State>,
 }
 
 impl Sram {
-    /// An SRAM of `geometry` clocked by `clock`.
+    /// An SRAM of one buffer, named as the SRAM, of `geometry`, clocked by `clock`.
     pub fn new(ctx: &Ctx, name: &str, clock: Clock, geometry: SramGeometry) -> Rc<Sram> {
-        let g = SramGeometry {
-            banks: geometry.banks.max(1),
-            width: geometry.width.max(1),
-            ports: geometry.ports.max(1),
-            ..geometry
-        };
+        Sram::with_buffers(ctx, name, clock, &[(name.to_string(), geometry)])
+    }
+
+    /// An SRAM of the named `buffers`, in this order from address 0, clocked by
+    /// `clock`.
+    pub fn with_buffers(
+        ctx: &Ctx,
+        name: &str,
+        clock: Clock,
+        buffers: &[(String, SramGeometry)],
+    ) -> Rc<Sram> {
+        let mut layout = Vec::with_capacity(buffers.len());
+        let mut stats = Vec::with_capacity(buffers.len());
+        let (mut base, mut banks) = (0u64, 0usize);
+        let mut ports = Vec::new();
+        for (buffer, geometry) in buffers {
+            let g = SramGeometry {
+                banks: geometry.banks.max(1),
+                width: geometry.width.max(1),
+                ports: geometry.ports.max(1),
+                ..*geometry
+            };
+            layout.push(Buffer {
+                geometry: g,
+                first_bank: banks,
+            });
+            stats.push(BufferStats {
+                name: buffer.clone(),
+                bytes: g.bytes,
+                base,
+                ..BufferStats::default()
+            });
+            ports.extend((0..g.banks).map(|_| vec![0; g.ports as usize]));
+            banks += g.banks as usize;
+            base += g.bytes;
+        }
         Rc::new_cyclic(|me: &Weak<Sram>| Sram {
             socket: TargetSocket::new(&format!("{name}.socket"), me.clone()),
             ctx: ctx.clone(),
             clock,
-            geometry: g,
+            buffers: layout,
+            capacity: base,
             state: RefCell::new(State {
-                data: vec![0; usize::try_from(g.bytes).unwrap_or(0)],
-                ports: vec![vec![0; g.ports as usize]; g.banks as usize],
-                counters: vec![BankCounters::default(); g.banks as usize],
-                read_bytes: 0,
-                write_bytes: 0,
-                conflicts: 0,
+                data: vec![0; usize::try_from(base).unwrap_or(0)],
+                ports,
+                counters: vec![BankCounters::default(); banks],
+                buffers: stats,
             }),
         })
     }
 
-    /// Capacity [bytes].
+    /// Capacity [bytes]: all buffers together.
     pub fn capacity(&self) -> u64 {
-        self.geometry.bytes
+        self.capacity
     }
 
     /// Bytes read so far.
     pub fn read_bytes(&self) -> u64 {
-        self.state.borrow().read_bytes
+        self.state.borrow().buffers.iter().map(|b| b.read_bytes).sum()
     }
 
     /// Bytes written so far.
     pub fn write_bytes(&self) -> u64 {
-        self.state.borrow().write_bytes
+        self.state.borrow().buffers.iter().map(|b| b.write_bytes).sum()
     }
 
-    /// Accesses that had to wait for a busy bank.
+    /// Accesses that had to wait for a busy bank (an access spanning two buffers
+    /// counts once per buffer it waited in).
     pub fn conflicts(&self) -> u64 {
-        self.state.borrow().conflicts
+        self.state.borrow().buffers.iter().map(|b| b.conflicts).sum()
     }
 
-    /// Beats per bank.
+    /// Beats per bank, the buffers' banks one after the other.
     pub fn bank_counters(&self) -> Vec<BankCounters> {
         self.state.borrow().counters.clone()
     }
 
-    /// Books the banks for an access arriving at cycle `arrival`; returns the cycle
-    /// its data is done.
+    /// Traffic per buffer, in address order.
+    pub fn buffer_stats(&self) -> Vec<BufferStats> {
+        self.state.borrow().buffers.clone()
+    }
+
+    /// Books the banks for an access arriving at cycle `arrival`, buffer by buffer
+    /// when it spans several; returns the cycle its data is done. The range was
+    /// checked by the caller.
     fn book(&self, addr: u64, len: u64, write: bool, arrival: u64) -> u64 {
-        let g = self.geometry;
-        let (banks, width) = (u64::from(g.banks), u64::from(g.width));
-        let first = addr / width;
-        let last = (addr + len.max(1) - 1) / width;
-        let chunks = last - first + 1;
         let mut st = self.state.borrow_mut();
+        let mut end = arrival;
+        let (mut at, stop) = (addr, addr + len.max(1));
+        for (i, buffer) in self.buffers.iter().enumerate() {
+            let (base, bytes) = (st.buffers[i].base, buffer.geometry.bytes);
+            if at >= stop {
+                break;
+            }
+            if at >= base + bytes {
+                continue;
+            }
+            let part = (stop.min(base + bytes) - at).min(len.max(1));
+            end = end.max(Self::book_in(&mut st, i, buffer, at - base, part, write, arrival));
+            let counted = part.min(len);
+            let s = &mut st.buffers[i];
+            if write {
+                s.write_bytes += counted;
+            } else {
+                s.read_bytes += counted;
+            }
+            at += part;
+        }
+        end
+    }
+
+    /// Books `len` bytes at `offset` within buffer `index`.
+    fn book_in(
+        st: &mut State,
+        index: usize,
+        buffer: &Buffer,
+        offset: u64,
+        len: u64,
+        write: bool,
+        arrival: u64,
+    ) -> u64 {
+        let g = buffer.geometry;
+        let (banks, width) = (u64::from(g.banks), u64::from(g.width));
+        let first = offset / width;
+        let last = (offset + len - 1) / width;
+        let chunks = last - first + 1;
         let mut end = arrival;
         let mut waited = false;
         // Chunk c goes to bank (first + c) % banks; a bank touched k times needs k beats.
         for b in 0..banks.min(chunks) {
-            let bank = ((first + b) % banks) as usize;
+            let bank = buffer.first_bank + ((first + b) % banks) as usize;
             let beats = (chunks - b).div_ceil(banks);
             let ports = &mut st.ports[bank];
             let (port, free) = ports
@@ -147,12 +243,7 @@ impl Sram {
             }
         }
         if waited {
-            st.conflicts += 1;
-        }
-        if write {
-            st.write_bytes += len;
-        } else {
-            st.read_bytes += len;
+            st.buffers[index].conflicts += 1;
         }
         end + u64::from(g.latency)
     }
@@ -168,7 +259,7 @@ impl FwTransport for Sram {
         if trans
             .address
             .checked_add(len)
-            .is_none_or(|end| end > self.geometry.bytes)
+            .is_none_or(|end| end > self.capacity)
         {
             trans.response = ResponseStatus::AddressError;
             return TransportFuture::done();
@@ -194,7 +285,7 @@ impl FwTransport for Sram {
         if trans
             .address
             .checked_add(len)
-            .is_none_or(|end| end > self.geometry.bytes)
+            .is_none_or(|end| end > self.capacity)
         {
             trans.response = ResponseStatus::AddressError;
             return 0;
@@ -298,5 +389,42 @@ mod tests {
         ));
         assert_eq!(p.response, ResponseStatus::AddressError);
         assert_eq!(s.write_bytes(), 0);
+    }
+
+    #[test]
+    fn buffers_have_banks_of_their_own_and_count_their_traffic() {
+        let sim = Simulation::new();
+        let g = SramGeometry {
+            bytes: 4096,
+            banks: 2,
+            width: 64,
+            ports: 1,
+            latency: 1,
+        };
+        let s = Sram::with_buffers(
+            sim.ctx(),
+            "sram",
+            Clock::from_mhz(1000).unwrap(),
+            &[("inputs".into(), g), ("weights".into(), g)],
+        );
+        assert_eq!(s.capacity(), 8192);
+        // Bank 0 of `inputs`, then bank 0 of `weights`: different banks, no wait.
+        assert_eq!(access(&s, 0, 64), SimTime::from_ns(2));
+        assert_eq!(access(&s, 4096, 64), SimTime::from_ns(2));
+        assert_eq!(s.conflicts(), 0);
+        // 128 bytes across the boundary: a beat in bank 1 of `inputs` (free) and in
+        // bank 0 of `weights` (busy: it waits one beat); both buffers count their half.
+        assert_eq!(access(&s, 4096 - 64, 128), SimTime::from_ns(3));
+        let stats = s.buffer_stats();
+        assert_eq!(
+            stats
+                .iter()
+                .map(|b| (b.name.as_str(), b.base, b.read_bytes, b.conflicts))
+                .collect::<Vec<_>>(),
+            vec![("inputs", 0, 128, 0), ("weights", 4096, 128, 1)]
+        );
+        // Bank 1 of `weights` is still free.
+        assert_eq!(access(&s, 4096 + 64, 64), SimTime::from_ns(2));
+        assert_eq!(s.bank_counters().len(), 4);
     }
 }

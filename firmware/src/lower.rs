@@ -1,7 +1,8 @@
 //! Lowering: workloads to command streams that fit the SRAM.
 //!
 //! [`lower_gemm`] tiles one GEMM C = op(A)·op(B) over M, N and (when needed) K so
-//! that an A tile, a B tile and the fp32 C tile fit in the SRAM budget, and emits per
+//! that an A tile, a B tile and the fp32 C tile fit the [`SramPlan`] (one budget
+//! shared by all three, or a named buffer each), and emits per
 //! tile `DMA_LOAD A`, `DMA_LOAD B`, `GEMM` (accumulating over K tiles) and, after the
 //! last K tile, `DMA_STORE C`, in one queue. This first lowering does not double
 //! buffer (the firmware issue does); its decisions are returned as a [`Tiling`] so
@@ -63,22 +64,85 @@ fn align(x: u64) -> u64 {
     x.div_ceil(ALIGN) * ALIGN
 }
 
-/// Bytes of SRAM a tile needs: A, B (operand format) and C (fp32), each aligned.
-fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> u64 {
-    align(tm * tk * eb) + align(tk * tn * eb) + align(tm * tn * 4)
+/// A region of SRAM: `bytes` from `base`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// First address.
+    pub base: u32,
+    /// Capacity [bytes].
+    pub bytes: u64,
 }
 
-/// Chooses tiles for `job` within `budget` bytes of SRAM: whole dimensions when they
-/// fit, else halving the largest of N, M, K (keeping multiples of 16 where possible).
-pub fn choose_tiling(job: &GemmJob, budget: u64) -> Result<Tiling, LowerError> {
+/// Where a GEMM's tiles may live in SRAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SramPlan {
+    /// One region for all: A, then B, then C, sharing its bytes.
+    Unified(Region),
+    /// A, B and C each in a region of its own (the `inputs`, `weights` and
+    /// `outputs` buffers), each within its own bytes.
+    Split {
+        /// For A tiles.
+        a: Region,
+        /// For B tiles.
+        b: Region,
+        /// For C tiles.
+        c: Region,
+    },
+}
+
+impl SramPlan {
+    /// Whether tiles of `a`, `b` and `c` aligned bytes fit.
+    fn fits(&self, [a, b, c]: [u64; 3]) -> bool {
+        match self {
+            SramPlan::Unified(r) => a + b + c <= r.bytes,
+            SramPlan::Split {
+                a: ra,
+                b: rb,
+                c: rc,
+            } => a <= ra.bytes && b <= rb.bytes && c <= rc.bytes,
+        }
+    }
+
+    /// The SRAM addresses of the A, B and C tiles, given the aligned sizes of the
+    /// A and B tiles (they fit: see [`SramPlan::fits`]).
+    fn place(&self, a: u64, b: u64) -> [u32; 3] {
+        match self {
+            SramPlan::Unified(r) => {
+                let base = u64::from(r.base);
+                [base, base + a, base + a + b].map(|x| u32::try_from(x).unwrap_or(u32::MAX))
+            }
+            SramPlan::Split { a, b, c } => [a.base, b.base, c.base],
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            SramPlan::Unified(r) => format!("the {}-byte SRAM budget", r.bytes),
+            SramPlan::Split { a, b, c } => format!(
+                "the SRAM buffers (inputs {}, weights {}, outputs {} bytes)",
+                a.bytes, b.bytes, c.bytes
+            ),
+        }
+    }
+}
+
+/// Bytes of SRAM a tile needs for A, B (operand format) and C (fp32), each aligned.
+fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> [u64; 3] {
+    [align(tm * tk * eb), align(tk * tn * eb), align(tm * tn * 4)]
+}
+
+/// Chooses tiles for `job` that fit `plan`: whole dimensions when they fit, else
+/// halving the largest of N, M, K (keeping multiples of 16 where possible).
+pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerError> {
     let eb = u64::from(job.format.bytes());
     let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
-    while footprint(tm, tk, tn, eb) > budget {
+    while !plan.fits(footprint(tm, tk, tn, eb)) {
         let largest = tm.max(tk).max(tn);
         if largest <= 1 {
             return Err(LowerError(format!(
-                "a 1x1x1 tile needs {} bytes, more than the {budget}-byte SRAM budget",
-                footprint(1, 1, 1, eb)
+                "a 1x1x1 tile needs {} bytes, more than {}",
+                footprint(1, 1, 1, eb).iter().sum::<u64>(),
+                plan.describe()
             )));
         }
         let half = |x: u64| {
@@ -138,20 +202,19 @@ fn dma(
     }
 }
 
-/// Lowers `job` into descriptors with ids `id_base`, `id_base + 1`, ...; SRAM
-/// addresses start at 0 within `budget` bytes.
+/// Lowers `job` into descriptors with ids `id_base`, `id_base + 1`, ...; its tiles
+/// live where `plan` says.
 pub fn lower_gemm(
     job: &GemmJob,
-    budget: u64,
+    plan: &SramPlan,
     id_base: u32,
 ) -> Result<(Vec<Descriptor>, Tiling), LowerError> {
-    let t = choose_tiling(job, budget)?;
+    let t = choose_tiling(job, plan)?;
     let eb = u64::from(job.format.bytes());
     let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     let (tm, tk, tn) = (u64::from(t.tm), u64::from(t.tk), u64::from(t.tn));
-    let a_sram = 0u32;
-    let b_sram = align(tm * tk * eb) as u32;
-    let c_sram = (u64::from(b_sram) + align(tk * tn * eb)) as u32;
+    let [a_bytes, b_bytes, _] = footprint(tm, tk, tn, eb);
+    let [a_sram, b_sram, c_sram] = plan.place(a_bytes, b_bytes);
     let mut out = Vec::new();
     let mut id = id_base;
     let mut push = |command: Command, out: &mut Vec<Descriptor>| {
@@ -265,9 +328,13 @@ mod tests {
         }
     }
 
+    fn unified(bytes: u64) -> SramPlan {
+        SramPlan::Unified(Region { base: 0, bytes })
+    }
+
     #[test]
     fn small_gemm_is_one_tile() {
-        let (descs, t) = lower_gemm(&job(128, 768, 256), 768 << 10, 0).unwrap();
+        let (descs, t) = lower_gemm(&job(128, 768, 256), &unified(768 << 10), 0).unwrap();
         assert_eq!((t.tm, t.tk, t.tn, t.tiles), (128, 768, 256, 1));
         let names: Vec<_> = descs.iter().map(|d| d.command.mnemonic()).collect();
         assert_eq!(names, ["DMA_LOAD", "DMA_LOAD", "GEMM", "DMA_STORE"]);
@@ -277,8 +344,11 @@ mod tests {
     fn large_gemm_is_tiled_within_the_budget() {
         let j = job(128, 768, 3072);
         let budget = 768 << 10;
-        let (descs, t) = lower_gemm(&j, budget, 100).unwrap();
-        assert!(footprint(t.tm.into(), t.tk.into(), t.tn.into(), 1) <= budget);
+        let (descs, t) = lower_gemm(&j, &unified(budget), 100).unwrap();
+        let need: u64 = footprint(t.tm.into(), t.tk.into(), t.tn.into(), 1)
+            .iter()
+            .sum();
+        assert!(need <= budget);
         assert!(t.tiles > 1);
         let gemms = descs
             .iter()
@@ -298,6 +368,29 @@ mod tests {
 
     #[test]
     fn impossible_budget_is_an_error() {
-        assert!(choose_tiling(&job(16, 16, 16), 8).is_err());
+        let err = choose_tiling(&job(16, 16, 16), &unified(8)).unwrap_err();
+        assert!(err.0.contains("the 8-byte SRAM budget"), "{err:?}");
+    }
+
+    #[test]
+    fn split_buffers_hold_one_operand_each_within_its_own_bytes() {
+        let region = |base, bytes| Region { base, bytes };
+        let plan = SramPlan::Split {
+            a: region(0, 64 << 10),
+            b: region(64 << 10, 256 << 10),
+            c: region(320 << 10, 512 << 10),
+        };
+        let (descs, t) = lower_gemm(&job(128, 768, 3072), &plan, 0).unwrap();
+        let [a, b, c] = footprint(t.tm.into(), t.tk.into(), t.tn.into(), 1);
+        assert!(a <= 64 << 10 && b <= 256 << 10 && c <= 512 << 10, "{t:?}");
+        // A and B tiles go to their buffers, the GEMM reads them there, C is stored
+        // from `outputs`.
+        let Command::Gemm(g) = &descs[2].command else {
+            panic!("{:?}", descs[2]);
+        };
+        assert_eq!((g.a_addr, g.b_addr, g.c_addr), (0, 64 << 10, 320 << 10));
+        // 128 × 768 fp8 A (96 KiB) does not fit 64 KiB of `inputs`: the tiling
+        // splits a dimension of A that a unified 832 KiB budget would not.
+        assert!(t.tk < 768 || t.tm < 128, "{t:?}");
     }
 }

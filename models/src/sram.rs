@@ -150,18 +150,33 @@ impl Sram {
 
     /// Bytes read so far.
     pub fn read_bytes(&self) -> u64 {
-        self.state.borrow().buffers.iter().map(|b| b.read_bytes).sum()
+        self.state
+            .borrow()
+            .buffers
+            .iter()
+            .map(|b| b.read_bytes)
+            .sum()
     }
 
     /// Bytes written so far.
     pub fn write_bytes(&self) -> u64 {
-        self.state.borrow().buffers.iter().map(|b| b.write_bytes).sum()
+        self.state
+            .borrow()
+            .buffers
+            .iter()
+            .map(|b| b.write_bytes)
+            .sum()
     }
 
     /// Accesses that had to wait for a busy bank (an access spanning two buffers
     /// counts once per buffer it waited in).
     pub fn conflicts(&self) -> u64 {
-        self.state.borrow().buffers.iter().map(|b| b.conflicts).sum()
+        self.state
+            .borrow()
+            .buffers
+            .iter()
+            .map(|b| b.conflicts)
+            .sum()
     }
 
     /// Beats per bank, the buffers' banks one after the other.
@@ -190,7 +205,15 @@ impl Sram {
                 continue;
             }
             let part = (stop.min(base + bytes) - at).min(len.max(1));
-            end = end.max(Self::book_in(&mut st, i, buffer, at - base, part, write, arrival));
+            end = end.max(Self::book_in(
+                &mut st,
+                i,
+                buffer,
+                at - base,
+                part,
+                write,
+                arrival,
+            ));
             let counted = part.min(len);
             let s = &mut st.buffers[i];
             if write {

@@ -48,12 +48,37 @@ pub struct GemmConfig {
 /// SRAM parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SramConfig {
+    /// Capacity [bytes]: the buffers' total.
+    pub bytes: u64,
+    /// Banks (of each buffer that does not say).
+    pub banks: u32,
+    /// Bytes per bank per cycle (of each buffer that does not say).
+    pub bank_width_bytes: u32,
+    /// The buffers, in address order; one named `unified` when the scenario names
+    /// none (every preset's SRAM is unified: the paper gives no split).
+    pub buffers: Vec<SramBufferConfig>,
+}
+
+/// One SRAM buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SramBufferConfig {
+    /// Name.
+    pub name: String,
+    /// First address.
+    pub base: u64,
     /// Capacity [bytes].
     pub bytes: u64,
     /// Banks.
     pub banks: u32,
     /// Bytes per bank per cycle.
     pub bank_width_bytes: u32,
+}
+
+impl SramConfig {
+    /// The buffer named `name`, if any.
+    pub fn buffer(&self, name: &str) -> Option<&SramBufferConfig> {
+        self.buffers.iter().find(|b| b.name == name)
+    }
 }
 
 /// DRAM parameters.
@@ -261,6 +286,7 @@ const TRETA_SOURCES: &[(&str, &str)] = &[
     ("sram.bytes", "guess: 1.5 MiB of banked SRAM, typical for 28 nm accelerators of this size"),
     ("sram.banks", "guess"),
     ("sram.bank_width_bytes", "guess: 64-byte ports"),
+
     ("dram.kind", "guess: LPDDR4-class DRAM"),
     ("dram.channels", "guess: 4 x16 channels (a 64-bit LPDDR4 interface)"),
     ("dram.bytes", "guess: 8 GiB"),
@@ -277,8 +303,19 @@ const TRETA_SOURCES: &[(&str, &str)] = &[
     ("sfu.lanes", "guess: 64 lanes"),
 ];
 
+/// The single buffer of an SRAM whose scenario names none.
+fn unified(sram: &SramConfig) -> SramBufferConfig {
+    SramBufferConfig {
+        name: "unified".into(),
+        base: 0,
+        bytes: sram.bytes,
+        banks: sram.banks,
+        bank_width_bytes: sram.bank_width_bytes,
+    }
+}
+
 fn treta() -> PlatformConfig {
-    PlatformConfig {
+    let mut c = PlatformConfig {
         preset: "treta",
         clock_mhz: 898,
         gemm: GemmConfig {
@@ -292,6 +329,8 @@ fn treta() -> PlatformConfig {
             bytes: 3 << 19,
             banks: 32,
             bank_width_bytes: 64,
+            // Set below from the three fields above.
+            buffers: Vec::new(),
         },
         dram: DramConfig {
             kind: DramKind::Lpddr4_4266,
@@ -303,7 +342,9 @@ fn treta() -> PlatformConfig {
         },
         dma: DmaConfig { burst_bytes: 64 },
         sfu: SfuConfig { lanes: 64 },
-    }
+    };
+    c.sram.buffers = vec![unified(&c.sram)];
+    c
 }
 
 fn systolic_baseline() -> PlatformConfig {
@@ -353,6 +394,32 @@ pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
     }
     set_u32(&mut c.sram.banks, spec.sram.banks);
     set_u32(&mut c.sram.bank_width_bytes, spec.sram.bank_width_bytes);
+    c.sram.buffers = match &spec.sram.buffers {
+        Some(buffers) => {
+            let mut base = 0;
+            buffers
+                .iter()
+                .map(|b| {
+                    let buffer = SramBufferConfig {
+                        name: b.name.clone(),
+                        base,
+                        bytes: b.bytes.get(),
+                        banks: b.banks.map_or(c.sram.banks, |v| v.get()),
+                        bank_width_bytes: b
+                            .bank_width_bytes
+                            .map_or(c.sram.bank_width_bytes, |v| v.get()),
+                    };
+                    base += buffer.bytes;
+                    buffer
+                })
+                .collect()
+        }
+        // The presets' SRAMs are unified: it follows the overrides above.
+        None => vec![unified(&c.sram)],
+    };
+    if spec.sram.buffers.is_some() && spec.sram.bytes.is_none() {
+        c.sram.bytes = c.sram.buffers.iter().map(|b| b.bytes).sum();
+    }
     if let Some(k) = spec.dram.kind {
         c.dram.kind = k;
     }

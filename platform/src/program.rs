@@ -5,7 +5,7 @@ use crate::preset::PlatformConfig;
 use crate::scenario::{CommandOp, CommandSpec, Scenario, WorkloadKind};
 use treta_abi::regs::QUEUES;
 use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp};
-use treta_firmware::lower::{lower_gemm, GemmJob, Tiling};
+use treta_firmware::lower::{lower_gemm, GemmJob, Region, SramPlan, Tiling};
 
 /// Where the driver's rings live in device DRAM.
 pub const RING_BASE: u64 = 0;
@@ -26,6 +26,24 @@ pub struct Program {
 /// The GEMM index a descriptor id of a lowered `gemm_list` belongs to.
 pub fn gemm_index_of(id: u32) -> usize {
     (id >> 16) as usize
+}
+
+/// Where GEMM tiles live: A, B and C in the `inputs`, `weights` and `outputs`
+/// buffers when the SRAM has all three, else the whole SRAM shared.
+fn sram_plan(config: &PlatformConfig) -> SramPlan {
+    let region = |name| {
+        config.sram.buffer(name).map(|b| Region {
+            base: u32::try_from(b.base).unwrap_or(u32::MAX),
+            bytes: b.bytes,
+        })
+    };
+    match (region("inputs"), region("weights"), region("outputs")) {
+        (Some(a), Some(b), Some(c)) => SramPlan::Split { a, b, c },
+        _ => SramPlan::Unified(Region {
+            base: 0,
+            bytes: config.sram.bytes,
+        }),
+    }
 }
 
 /// Builds the program of `scenario` for `config`.
@@ -71,7 +89,7 @@ pub fn build(scenario: &Scenario, config: &PlatformConfig) -> Result<Program, St
                         b: alloc(u64::from(k) * u64::from(n) * eb, &g.name)?,
                         c: alloc(u64::from(m) * u64::from(n) * 4, &g.name)?,
                     };
-                    let (descs, t) = lower_gemm(&job, config.sram.bytes, 0)
+                    let (descs, t) = lower_gemm(&job, &sram_plan(config), 0)
                         .map_err(|e| format!("workload.gemms[{gi}] ({}): {e}", g.name))?;
                     for mut d in descs {
                         d.id = ((gi as u32) << 16) | (seq & 0xffff);

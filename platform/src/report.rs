@@ -12,6 +12,7 @@
 //! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps, row_hits, row_misses, row_conflicts, refreshes}` | DRAM traffic; bandwidth = bytes / simulated time; row-buffer outcomes of the bursts |
 //! | `dram.latency.{mean_ns, max_ns, histogram: [{from_ns, to_ns, count}]}` | burst latency from arrival at the DRAM (queueing included) to the end of its data; power-of-two buckets |
 //! | `sram.{read_bytes, write_bytes, bank_conflicts}` | SRAM traffic; accesses that waited for a busy bank |
+//! | `sram.buffers: [{name, bytes, read_bytes, write_bytes, bank_conflicts}]` | the same per named buffer, in address order |
 //! | `peak_tops`, `achieved_tops` | 2 × MACs × clock; 2 × useful MACs / simulated time |
 //! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
 //! | `expectations[].{what, bound, value, pass}` | the scenario's `expect:` checks |
@@ -136,6 +137,23 @@ pub struct SramReport {
     /// Bytes written.
     pub write_bytes: u64,
     /// Accesses that waited for a busy bank.
+    pub bank_conflicts: u64,
+    /// The same per named buffer, in address order.
+    pub buffers: Vec<SramBufferReport>,
+}
+
+/// One SRAM buffer's traffic.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SramBufferReport {
+    /// Name.
+    pub name: String,
+    /// Capacity [bytes].
+    pub bytes: u64,
+    /// Bytes read.
+    pub read_bytes: u64,
+    /// Bytes written.
+    pub write_bytes: u64,
+    /// Accesses that waited for one of its banks.
     pub bank_conflicts: u64,
 }
 
@@ -268,6 +286,18 @@ impl Report {
                 read_bytes: soc.sram.read_bytes(),
                 write_bytes: soc.sram.write_bytes(),
                 bank_conflicts: soc.sram.conflicts(),
+                buffers: soc
+                    .sram
+                    .buffer_stats()
+                    .into_iter()
+                    .map(|b| SramBufferReport {
+                        name: b.name,
+                        bytes: b.bytes,
+                        read_bytes: b.read_bytes,
+                        write_bytes: b.write_bytes,
+                        bank_conflicts: b.conflicts,
+                    })
+                    .collect(),
             },
             peak_tops: config.peak_tops(),
             achieved_tops: ratio(2.0 * useful as f64, secs) / 1e12,
@@ -386,6 +416,15 @@ impl Report {
             "  SRAM: {} B read, {} B written, {} bank conflicts",
             self.sram.read_bytes, self.sram.write_bytes, self.sram.bank_conflicts
         );
+        if self.sram.buffers.len() > 1 {
+            for b in &self.sram.buffers {
+                let _ = writeln!(
+                    s,
+                    "    {:<10} {} B read, {} B written, {} bank conflicts",
+                    b.name, b.read_bytes, b.write_bytes, b.bank_conflicts
+                );
+            }
+        }
         let _ = writeln!(
             s,
             "  GEMM throughput: {:.3} TOPS achieved of {:.2} TOPS peak",

@@ -316,3 +316,41 @@ fn functional_and_timing_runs_give_identical_reports_and_traces() {
         assert_eq!(trace_t, trace_f, "{name}: traces differ");
     }
 }
+
+#[test]
+fn named_sram_buffers_hold_the_operands_the_lowering_put_there() {
+    let dir = out_dir("sram_buffers");
+    let (out, report, _) = run("scenarios/sram_buffers.yaml", &dir, "split", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = report.expect("a report");
+    let sram = &report["sram"];
+    let buffers = sram["buffers"].as_array().unwrap();
+    let names: Vec<&str> = buffers
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["inputs", "weights", "outputs", "gradients"]);
+    let field = |i: usize, key: &str| buffers[i][key].as_u64().unwrap();
+    // A tiles land in `inputs`, B tiles in `weights`, C in `outputs` (written by
+    // the GEMM, read back by the store); nothing touches `gradients`.
+    for (i, name) in names.iter().enumerate().take(3) {
+        assert!(
+            field(i, "write_bytes") > 0 && field(i, "read_bytes") > 0,
+            "{name}"
+        );
+    }
+    assert_eq!((field(3, "read_bytes"), field(3, "write_bytes")), (0, 0));
+    let total: u64 = (0..4).map(|i| field(i, "read_bytes")).sum();
+    assert_eq!(total, sram["read_bytes"].as_u64().unwrap());
+    // The B tile (fp8, tile_k × tile_n) fits the 512 KiB of `weights`, the A tile
+    // the 256 KiB of `inputs`, the fp32 C tile the 512 KiB of `outputs`.
+    let g = &report["gemms"][0];
+    let (tm, tk, tn) = (
+        g["tile_m"].as_u64().unwrap(),
+        g["tile_k"].as_u64().unwrap(),
+        g["tile_n"].as_u64().unwrap(),
+    );
+    assert!(tm * tk <= field(0, "bytes"), "A tile {tm}x{tk}");
+    assert!(tk * tn <= field(1, "bytes"), "B tile {tk}x{tn}");
+    assert!(tm * tn * 4 <= field(2, "bytes"), "C tile {tm}x{tn}");
+}

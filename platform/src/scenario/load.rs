@@ -1,7 +1,7 @@
 //! Reading a scenario file: YAML syntax and types (with file:line:column), `--set`
 //! overrides (same paths, same validation), then checks across fields.
 
-use super::types::{CommandOp, CommandSpec, Scenario, WorkloadKind};
+use super::types::{CommandOp, CommandSpec, Scenario, SramBufferSpec, SramSpec, WorkloadKind};
 use crate::preset::{self, PlatformConfig};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -106,6 +106,9 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
             ),
         });
     }
+    if let Some(buffers) = &scenario.platform.sram.buffers {
+        check_buffers(buffers, &scenario.platform.sram, path)?;
+    }
     if let Err(message) = platform.dram.spec() {
         return Err(ScenarioError::Invalid {
             path: path.to_path_buf(),
@@ -118,6 +121,53 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
         scenario,
         platform,
     })
+}
+
+/// Named SRAM buffers: at least one, unique names, a total that matches
+/// `sram.bytes` when both are given and fits the descriptors' 32-bit SRAM addresses.
+fn check_buffers(
+    buffers: &[SramBufferSpec],
+    sram: &SramSpec,
+    path: &Path,
+) -> Result<(), ScenarioError> {
+    let invalid = |at: String, message: String| ScenarioError::Invalid {
+        path: path.to_path_buf(),
+        at,
+        message,
+    };
+    if buffers.is_empty() {
+        return Err(invalid(
+            "platform.sram.buffers".into(),
+            "an empty list: name at least one buffer, or leave `buffers` out".into(),
+        ));
+    }
+    for (i, b) in buffers.iter().enumerate() {
+        if b.name.is_empty() || buffers[..i].iter().any(|o| o.name == b.name) {
+            return Err(invalid(
+                format!("platform.sram.buffers.{i}.name"),
+                format!("{:?}: buffer names must be non-empty and unique", b.name),
+            ));
+        }
+    }
+    let total: u64 = buffers.iter().map(|b| b.bytes.get()).sum();
+    if let Some(bytes) = sram.bytes {
+        if bytes.get() != total {
+            return Err(invalid(
+                "platform.sram.bytes".into(),
+                format!(
+                    "{} bytes, but the buffers add up to {total}; give one or make them agree",
+                    bytes.get()
+                ),
+            ));
+        }
+    }
+    if total > u64::from(u32::MAX) + 1 {
+        return Err(invalid(
+            "platform.sram.buffers".into(),
+            format!("{total} bytes in all: SRAM addresses are 32-bit (4 GiB at most)"),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses scenario YAML; `source_name` (a file name) prefixes error positions.

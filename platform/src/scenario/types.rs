@@ -108,6 +108,27 @@ pub struct SramSpec {
     /// Bytes per bank per cycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank_width_bytes: Option<Positive>,
+    /// Named buffers, laid out in this order from address 0, each with banks of its
+    /// own; `bytes` is then their total. The GEMM lowering puts A, B and C in
+    /// buffers named `inputs`, `weights` and `outputs` when all three exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffers: Option<Vec<SramBufferSpec>>,
+}
+
+/// One named SRAM buffer.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SramBufferSpec {
+    /// Its name (unique).
+    pub name: String,
+    /// Capacity [bytes].
+    pub bytes: Bytes,
+    /// Banks (the SRAM's `banks` if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banks: Option<Positive>,
+    /// Bytes per bank per cycle (the SRAM's `bank_width_bytes` if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_width_bytes: Option<Positive>,
 }
 
 /// DRAM overrides.

@@ -112,18 +112,22 @@ impl Soc {
                 PagePolicyName::Closed => PagePolicy::Closed,
             },
         );
-        let sram = Sram::new(
-            ctx,
-            "sram",
-            clock,
-            SramGeometry {
-                bytes: config.sram.bytes,
-                banks: config.sram.banks,
-                width: config.sram.bank_width_bytes,
-                ports: SRAM_PORTS,
-                latency: SRAM_LATENCY,
-            },
-        );
+        let buffers: Vec<(String, SramGeometry)> = config
+            .sram
+            .buffers
+            .iter()
+            .map(|b| {
+                let geometry = SramGeometry {
+                    bytes: b.bytes,
+                    banks: b.banks,
+                    width: b.bank_width_bytes,
+                    ports: SRAM_PORTS,
+                    latency: SRAM_LATENCY,
+                };
+                (b.name.clone(), geometry)
+            })
+            .collect();
+        let sram = Sram::with_buffers(ctx, "sram", clock, &buffers);
         let dma_port = Fifo::new(ctx, "dma.jobs", 4);
         let gemm_port = Fifo::new(ctx, "gemm.jobs", 4);
         let sfu_port = Fifo::new(ctx, "sfu.jobs", 4);

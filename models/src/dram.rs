@@ -9,6 +9,7 @@
 //! on first write), so an 8 GiB device costs only what is touched; unwritten bytes
 //! read as 0.
 
+use crate::bandwidth::BandwidthCounter;
 use crate::dram_ctrl::{Channel, ChannelStats, Completion, DramSpec, Mapping, PagePolicy};
 use crate::histogram::LatencyHistogram;
 use std::cell::{Cell, RefCell};
@@ -22,9 +23,6 @@ use treta_kernel::tlm::{
 use treta_kernel::{Ctx, SimTime};
 
 const PAGE: u64 = 4096;
-
-/// Width of a bandwidth-counter sample [ps].
-const BW_WINDOW: SimTime = SimTime::from_us(1);
 
 /// Requests a channel's controller queues.
 const QUEUE: usize = 32;
@@ -80,9 +78,7 @@ pub struct Dram {
     /// End of the last span on each channel's track: spans start no earlier, so a
     /// channel's track never shows two transactions overlapping.
     track_ends: RefCell<Vec<SimTime>>,
-    bw_track: TrackId,
-    window_start: Cell<SimTime>,
-    window_bytes: Cell<u64>,
+    bandwidth: BandwidthCounter,
     /// Responses of non-blocking transactions, sent at their completion time.
     responses: PayloadEventQueue<PayloadRef>,
 }
@@ -100,7 +96,7 @@ impl Dram {
         let tracks = (0..spec.channels)
             .map(|c| ctx.timeline().track(&format!("{name}.ch{c}")))
             .collect();
-        let bw_track = ctx.timeline().track(&format!("bandwidth.{name}"));
+        let bandwidth = BandwidthCounter::new(ctx, name);
         Rc::new_cyclic(|me: &Weak<Dram>| {
             let target = me.clone();
             let responses = PayloadEventQueue::new(
@@ -136,9 +132,7 @@ impl Dram {
                 write_bytes: Cell::new(0),
                 tracks,
                 track_ends: RefCell::new(vec![SimTime::ZERO; spec.channels as usize]),
-                bw_track,
-                window_start: Cell::new(SimTime::ZERO),
-                window_bytes: Cell::new(0),
+                bandwidth,
                 responses,
             }
         })
@@ -280,34 +274,13 @@ impl Dram {
         )
     }
 
-    /// Adds `bytes` moved at `at` to the bandwidth counter, sampling [GB/s] once per
-    /// window (a window with no traffic reads 0).
-    fn count_bandwidth(&self, at: SimTime, bytes: u64) {
-        let tl = self.ctx.timeline();
-        if !tl.enabled() {
-            return;
-        }
-        let start = self.window_start.get();
-        if at >= start + BW_WINDOW {
-            let gbps = self.window_bytes.get() as f64 / BW_WINDOW.as_secs_f64() / 1e9;
-            tl.counter_at(self.bw_track, "GB/s", start, gbps);
-            let next = SimTime::from_ps(at.as_ps() / BW_WINDOW.as_ps() * BW_WINDOW.as_ps());
-            if next > start + BW_WINDOW {
-                tl.counter_at(self.bw_track, "GB/s", start + BW_WINDOW, 0.0);
-            }
-            self.window_start.set(next);
-            self.window_bytes.set(0);
-        }
-        self.window_bytes.set(self.window_bytes.get() + bytes);
-    }
-
     fn account(&self, write: bool, bytes: u64, at: SimTime) {
         if write {
             self.write_bytes.set(self.write_bytes.get() + bytes);
         } else {
             self.read_bytes.set(self.read_bytes.get() + bytes);
         }
-        self.count_bandwidth(at, bytes);
+        self.bandwidth.add(&self.ctx, at, bytes);
     }
 
     fn copy(&self, trans: &mut Payload) {

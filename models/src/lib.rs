@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod bandwidth;
 mod bus;
 mod cp;
 mod dram;

@@ -14,6 +14,7 @@
 //! `SRAM_OVERFLOW`. Counters per bank (beats read and written) feed reports and the
 //! energy model.
 
+use crate::bandwidth::BandwidthCounter;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use treta_kernel::tlm::{
@@ -85,6 +86,8 @@ pub struct Sram {
     ctx: Ctx,
     clock: Clock,
     buffers: Vec<Buffer>,
+    /// Per buffer, its trace counter `bandwidth.<sram>.<buffer>`.
+    bandwidth: Vec<BandwidthCounter>,
     capacity: u64,
     state: RefCell<State>,
 }
@@ -128,11 +131,16 @@ impl Sram {
             banks += g.banks as usize;
             base += g.bytes;
         }
+        let bandwidth = buffers
+            .iter()
+            .map(|(buffer, _)| BandwidthCounter::new(ctx, &format!("{name}.{buffer}")))
+            .collect();
         Rc::new_cyclic(|me: &Weak<Sram>| Sram {
             socket: TargetSocket::new(&format!("{name}.socket"), me.clone()),
             ctx: ctx.clone(),
             clock,
             buffers: layout,
+            bandwidth,
             capacity: base,
             state: RefCell::new(State {
                 data: vec![0; usize::try_from(base).unwrap_or(0)],
@@ -193,6 +201,7 @@ impl Sram {
     /// when it spans several; returns the cycle its data is done. The range was
     /// checked by the caller.
     fn book(&self, addr: u64, len: u64, write: bool, arrival: u64) -> u64 {
+        let when = self.clock.cycle_start(arrival);
         let mut st = self.state.borrow_mut();
         let mut end = arrival;
         let (mut at, stop) = (addr, addr + len.max(1));
@@ -215,6 +224,7 @@ impl Sram {
                 arrival,
             ));
             let counted = part.min(len);
+            self.bandwidth[i].add(&self.ctx, when, counted);
             let s = &mut st.buffers[i];
             if write {
                 s.write_bytes += counted;

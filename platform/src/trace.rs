@@ -23,6 +23,9 @@ pub struct ChromeTrace {
     error: TraceStatus,
     hidden_prefixes: Vec<String>,
     hidden_tracks: Vec<bool>,
+    /// Track names by id: a counter event is named after its track, since Chrome
+    /// and Perfetto key counters by (process, name) and ignore the thread.
+    track_names: Vec<String>,
     line: String,
 }
 
@@ -99,6 +102,7 @@ impl ChromeTrace {
                 error: status.clone(),
                 hidden_prefixes: hidden_prefixes.iter().map(|s| s.to_string()).collect(),
                 hidden_tracks: Vec::new(),
+                track_names: Vec::new(),
                 line: String::new(),
             },
             status,
@@ -154,6 +158,11 @@ impl Recorder for ChromeTrace {
                     .iter()
                     .any(|p| name.starts_with(p.as_str()));
                 self.hidden_tracks[i] = hidden;
+                if self.track_names.len() <= i {
+                    self.track_names.resize(i + 1, String::new());
+                }
+                self.track_names[i].clear();
+                self.track_names[i].push_str(name);
                 if hidden {
                     return;
                 }
@@ -231,12 +240,18 @@ impl Recorder for ChromeTrace {
                 if !value.is_finite() {
                     return;
                 }
+                // The counter is the track (`bandwidth.dram`), the series its
+                // quantity (`GB/s`).
+                let counter = self
+                    .track_names
+                    .get(track.0 as usize)
+                    .map_or(name, String::as_str);
                 write!(
                     l,
                     "{{\"ph\":\"C\",\"pid\":1,\"tid\":{},\"ts\":{},\"name\":{},\"args\":{{{}:{value}}}}}",
                     track.0 + 1,
                     us(time),
-                    json_str(name),
+                    json_str(counter),
                     json_str(name)
                 )
             }

@@ -140,6 +140,8 @@ fn check_trace(trace: &str) -> f64 {
     let mut spans: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
     let mut open: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     let mut flows: BTreeMap<u64, (u32, u32)> = BTreeMap::new();
+    // Perfetto keys counters by (process, name): one name per counter track.
+    let mut counters: BTreeMap<String, u64> = BTreeMap::new();
     let mut latest: f64 = 0.0;
     for e in events {
         let ph = e["ph"].as_str().expect("ph");
@@ -169,6 +171,8 @@ fn check_trace(trace: &str) -> f64 {
             }
             "i" => assert!(e["name"].is_string(), "{e}"),
             "C" => {
+                let name = e["name"].as_str().expect("counter name").to_string();
+                assert_eq!(*counters.entry(name).or_insert(tid), tid, "{e}");
                 let args = e["args"].as_object().expect("counter args");
                 assert!(
                     !args.is_empty() && args.values().all(Value::is_number),

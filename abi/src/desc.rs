@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | 0x00 | `NOP` | — |
 //! | 0x01 / 0x02 | `DMA_LOAD` (DRAM→SRAM) / `DMA_STORE` (SRAM→DRAM) | w1 DRAM address; w2 SRAM address \| rows; w3 row bytes \| SRAM row stride; w4 DRAM row stride; w5 planes \| SRAM plane stride; w6 DRAM plane stride; w7 source format \| destination format. Flag 0: transpose. Strides of 0 mean packed. |
+//! | 0x03 | `DMA_COPY` (SRAM→SRAM) | as `DMA_LOAD`, with w1, w4 and w6 addressing the source in SRAM instead of DRAM (re-layouts, transposes and format conversions between buffers without a DRAM round trip) |
 //! | 0x10 | `GEMM` C = op(A)·op(B) (+ C) | w1 m \| k; w2 n \| A address; w3 B address \| C address; w4 lda \| ldb; w5 ldc \| formats of A, B, C. Flags: 0 transpose A, 1 transpose B, 2 accumulate. Leading dimensions are in elements, 0 = packed. |
 //! | 0x20–0x26 | `SOFTMAX_FWD/BWD`, `LAYERNORM_FWD/BWD`, `GELU_FWD/BWD`, `VECTOR` | w1 rows \| cols; w2 source \| destination; w3 aux0 \| aux1; w4 aux2 \| vector op \| format; w5 scalar (f32 bits). |
 //! | 0x30 | `SEM_SIGNAL` | w1 semaphore (0–15) |
@@ -44,6 +45,8 @@ pub enum Command {
     DmaLoad(DmaDesc),
     /// SRAM → DRAM transfer.
     DmaStore(DmaDesc),
+    /// SRAM → SRAM transfer: the `dram_*` fields address the source in SRAM.
+    DmaCopy(DmaDesc),
     /// Matrix multiplication in the GEMM core.
     Gemm(GemmDesc),
     /// An operation of the special-function unit.
@@ -316,6 +319,7 @@ impl Command {
             Command::Nop => "NOP",
             Command::DmaLoad(_) => "DMA_LOAD",
             Command::DmaStore(_) => "DMA_STORE",
+            Command::DmaCopy(_) => "DMA_COPY",
             Command::Gemm(_) => "GEMM",
             Command::Sfu(s) => s.op.mnemonic(),
             Command::SemSignal { .. } => "SEM_SIGNAL",
@@ -332,7 +336,7 @@ impl Descriptor {
         let mut w = [0u64; 8];
         let (opcode, flags) = match &self.command {
             Command::Nop => (0x00, 0),
-            Command::DmaLoad(d) | Command::DmaStore(d) => {
+            Command::DmaLoad(d) | Command::DmaStore(d) | Command::DmaCopy(d) => {
                 w[1] = d.dram_addr;
                 w[2] = pack(d.sram_addr, d.rows);
                 w[3] = pack(d.row_bytes, d.sram_stride);
@@ -340,10 +344,10 @@ impl Descriptor {
                 w[5] = pack(d.planes, d.sram_plane_stride);
                 w[6] = d.dram_plane_stride;
                 w[7] = u64::from(d.src_format.code()) | (u64::from(d.dst_format.code()) << 8);
-                let opcode = if matches!(self.command, Command::DmaLoad(_)) {
-                    0x01
-                } else {
-                    0x02
+                let opcode = match self.command {
+                    Command::DmaLoad(_) => 0x01,
+                    Command::DmaStore(_) => 0x02,
+                    _ => 0x03,
                 };
                 (opcode, if d.transpose { FLAG_TRANSPOSE } else { 0 })
             }
@@ -417,7 +421,7 @@ impl Descriptor {
         let id = hi(w[0]);
         let command = match opcode {
             0x00 => Command::Nop,
-            0x01 | 0x02 => {
+            0x01..=0x03 => {
                 let d = DmaDesc {
                     dram_addr: w[1],
                     sram_addr: lo(w[2]),
@@ -432,10 +436,10 @@ impl Descriptor {
                     src_format: format_at(w[7], 0, "DMA source format")?,
                     dst_format: format_at(w[7], 1, "DMA destination format")?,
                 };
-                if opcode == 0x01 {
-                    Command::DmaLoad(d)
-                } else {
-                    Command::DmaStore(d)
+                match opcode {
+                    0x01 => Command::DmaLoad(d),
+                    0x02 => Command::DmaStore(d),
+                    _ => Command::DmaCopy(d),
                 }
             }
             0x10 => Command::Gemm(GemmDesc {

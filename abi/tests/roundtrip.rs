@@ -127,6 +127,7 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::Nop),
         dma().prop_map(Command::DmaLoad),
         dma().prop_map(Command::DmaStore),
+        dma().prop_map(Command::DmaCopy),
         gemm().prop_map(Command::Gemm),
         sfu().prop_map(Command::Sfu),
         (0..SEMAPHORES).prop_map(|sem| Command::SemSignal { sem }),

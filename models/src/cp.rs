@@ -386,7 +386,7 @@ impl CommandProcessor {
     ) -> Result<(), Fault> {
         let port = match &desc.command {
             Command::Nop | Command::Fence => return Ok(()),
-            Command::DmaLoad(_) | Command::DmaStore(_) => &self.dma,
+            Command::DmaLoad(_) | Command::DmaStore(_) | Command::DmaCopy(_) => &self.dma,
             Command::Gemm(_) => &self.gemm,
             Command::Sfu(_) => &self.sfu,
             Command::SemSignal { sem } => {

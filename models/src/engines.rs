@@ -51,8 +51,16 @@ async fn serve<F, Fut>(
 fn descriptor_args(command: &Command) -> Vec<(&'static str, ArgValue<'static>)> {
     let u = |v: u32| ArgValue::U64(u64::from(v));
     match command {
-        Command::DmaLoad(d) | Command::DmaStore(d) => vec![
-            ("dram_addr", ArgValue::U64(d.dram_addr)),
+        Command::DmaLoad(d) | Command::DmaStore(d) | Command::DmaCopy(d) => vec![
+            (
+                // A copy's source is in SRAM.
+                if matches!(command, Command::DmaCopy(_)) {
+                    "src_sram_addr"
+                } else {
+                    "dram_addr"
+                },
+                ArgValue::U64(d.dram_addr),
+            ),
             ("sram_addr", u(d.sram_addr)),
             ("rows", u(d.rows)),
             ("row_bytes", u(d.row_bytes)),
@@ -201,6 +209,7 @@ impl Dma {
         let result = match &job.desc.command {
             Command::DmaLoad(d) => self.transfer(&ctx, d, true).await,
             Command::DmaStore(d) => self.transfer(&ctx, d, false).await,
+            Command::DmaCopy(d) => self.copy(&ctx, d).await,
             _ => return wrong_engine(job),
         };
         (job, result)
@@ -291,16 +300,59 @@ impl Dma {
             });
         }
         if self.functional {
-            self.move_bytes(d, load)?;
+            let direction = if load {
+                Direction::Load
+            } else {
+                Direction::Store
+            };
+            self.move_bytes(d, direction)?;
         }
         // The SRAM side streams alongside the DRAM side: the slower one decides.
         ctx.wait(dram_done.max(sram_delay)).await;
         Ok(())
     }
 
+    /// An SRAM → SRAM transfer: the `dram_*` fields address the source in SRAM.
+    /// Each row is read, then written, through the SRAM's socket — the banks decide
+    /// how long that takes; no DRAM traffic.
+    async fn copy(&self, ctx: &Ctx, d: &DmaDesc) -> Result<(), Fault> {
+        let overflow = |addr| Fault {
+            error: DeviceError::SramOverflow,
+            addr,
+        };
+        if d.rows == 0 || d.row_bytes == 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: d.dram_addr,
+            });
+        }
+        let src = Side::source(d);
+        let dst = Side::destination(d);
+        let row = u64::from(d.row_bytes);
+        let dst_row = row * u64::from(d.dst_format.bytes()) / u64::from(d.src_format.bytes());
+        let mut delay = SimTime::ZERO;
+        for plane in 0..u64::from(d.planes.max(1)) {
+            for r in 0..u64::from(d.rows) {
+                let from = src
+                    .row(plane, r, row, d.rows)
+                    .ok_or(overflow(d.dram_addr))?;
+                let to = dst
+                    .row(plane, r, dst_row, d.rows)
+                    .ok_or(overflow(d.dram_addr))?;
+                sram_access(&self.sram, TlmCommand::Read, from, row, &mut delay).await?;
+                sram_access(&self.sram, TlmCommand::Write, to, dst_row, &mut delay).await?;
+            }
+        }
+        if self.functional {
+            self.move_bytes(d, Direction::Copy)?;
+        }
+        ctx.wait(delay).await;
+        Ok(())
+    }
+
     /// Copies the bytes of a transfer (functional runs), plane by plane: gather the
     /// source rows, transpose the plane if asked, scatter into the destination.
-    fn move_bytes(&self, d: &DmaDesc, load: bool) -> Result<(), Fault> {
+    fn move_bytes(&self, d: &DmaDesc, direction: Direction) -> Result<(), Fault> {
         if d.src_format != d.dst_format {
             // The conversion hook: formats arrive with the GEMM issue (#5).
             return Err(Fault {
@@ -324,13 +376,17 @@ impl Dma {
             u64::from(d.sram_stride),
             u64::from(d.sram_plane_stride),
         );
-        let (src, dst) = if load { (dram, sram) } else { (sram, dram) };
+        let (src, dst) = match direction {
+            Direction::Load | Direction::Copy => (dram, sram),
+            Direction::Store => (sram, dram),
+        };
         let dram_side = (&self.dram, DeviceError::DramOutOfRange);
         let sram_side = (&self.sram, DeviceError::SramOverflow);
-        let (src_side, dst_side) = if load {
-            (dram_side, sram_side)
-        } else {
-            (sram_side, dram_side)
+        let (src_side, dst_side) = match direction {
+            Direction::Load => (dram_side, sram_side),
+            Direction::Store => (sram_side, dram_side),
+            // The `dram_*` fields address the source in SRAM.
+            Direction::Copy => (sram_side, sram_side),
         };
         let (dst_rows, dst_row) = if d.transpose {
             (cols, rows * eb)
@@ -384,6 +440,58 @@ impl Dma {
             }
         }
         Ok(())
+    }
+}
+
+/// Which way a DMA transfer goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// DRAM → SRAM.
+    Load,
+    /// SRAM → DRAM.
+    Store,
+    /// SRAM → SRAM (the `dram_*` fields address the source).
+    Copy,
+}
+
+/// One side of a copy: base, row stride and plane stride (0 = packed).
+struct Side {
+    base: u64,
+    stride: u64,
+    plane_stride: u64,
+}
+
+impl Side {
+    /// The source of a `DMA_COPY`: the `dram_*` fields.
+    fn source(d: &DmaDesc) -> Side {
+        Side {
+            base: d.dram_addr,
+            stride: d.dram_stride,
+            plane_stride: d.dram_plane_stride,
+        }
+    }
+
+    /// The destination: the `sram_*` fields.
+    fn destination(d: &DmaDesc) -> Side {
+        Side {
+            base: u64::from(d.sram_addr),
+            stride: u64::from(d.sram_stride),
+            plane_stride: u64::from(d.sram_plane_stride),
+        }
+    }
+
+    /// The address of row `r` of `plane` for rows of `row` bytes, `rows` per plane;
+    /// `None` past 2^64.
+    fn row(&self, plane: u64, r: u64, row: u64, rows: u32) -> Option<u64> {
+        let stride = if self.stride == 0 { row } else { self.stride };
+        let plane_stride = if self.plane_stride == 0 {
+            stride.checked_mul(u64::from(rows))?
+        } else {
+            self.plane_stride
+        };
+        self.base
+            .checked_add(plane.checked_mul(plane_stride)?)?
+            .checked_add(r.checked_mul(stride)?)
     }
 }
 

@@ -9,6 +9,14 @@ use treta_kernel::{Clock, Fifo, SimTime, Simulation};
 use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
 use treta_models::{Dma, Dram, Job, JobReply, Sram, SramGeometry};
 
+/// What a job does.
+#[derive(Clone, Copy)]
+enum Kind {
+    Load,
+    Store,
+    Copy,
+}
+
 /// The SRAM of most tests: 8 banks of 64 bytes, far faster than the DRAM.
 const WIDE_SRAM: SramGeometry = SramGeometry {
     bytes: 1 << 16,
@@ -23,9 +31,9 @@ fn run(
     functional: bool,
     setup: &[(u64, Vec<u8>)],
     jobs: Vec<DmaDesc>,
-    loads: Vec<bool>,
+    kinds: Vec<Kind>,
 ) -> (Vec<SimTime>, Rc<Dram>) {
-    run_with(WIDE_SRAM, functional, setup, jobs, loads)
+    run_with(WIDE_SRAM, functional, setup, jobs, kinds)
 }
 
 /// A DMA between a DDR4-3200 DRAM and an SRAM of `geometry` at 1 GHz; runs `jobs`
@@ -36,7 +44,7 @@ fn run_with(
     functional: bool,
     setup: &[(u64, Vec<u8>)],
     jobs: Vec<DmaDesc>,
-    loads: Vec<bool>,
+    kinds: Vec<Kind>,
 ) -> (Vec<SimTime>, Rc<Dram>) {
     let mut sim = Simulation::new();
     let ctx = sim.ctx().clone();
@@ -65,12 +73,12 @@ fn run_with(
     {
         let times = times.clone();
         sim.spawn("cp", move |ctx| async move {
-            for (i, (d, load)) in jobs.into_iter().zip(loads).enumerate() {
+            for (i, (d, kind)) in jobs.into_iter().zip(kinds).enumerate() {
                 let reply = JobReply::new(&ctx, "done");
-                let command = if load {
-                    Command::DmaLoad(d)
-                } else {
-                    Command::DmaStore(d)
+                let command = match kind {
+                    Kind::Load => Command::DmaLoad(d),
+                    Kind::Store => Command::DmaStore(d),
+                    Kind::Copy => Command::DmaCopy(d),
                 };
                 port.write(Job {
                     desc: Descriptor {
@@ -137,14 +145,19 @@ fn strided_round_trip_is_byte_exact_and_timing_is_mode_independent() {
         true,
         &[(0x1000, source.clone())],
         jobs.clone(),
-        vec![true, false],
+        vec![Kind::Load, Kind::Store],
     );
     let got = read(&dram, 0x8000, 96);
     let want: Vec<u8> = (0..6)
         .flat_map(|r| source[r * 100..r * 100 + 16].to_vec())
         .collect();
     assert_eq!(got, want);
-    let (t_timing, dram) = run(false, &[(0x1000, source)], jobs, vec![true, false]);
+    let (t_timing, dram) = run(
+        false,
+        &[(0x1000, source)],
+        jobs,
+        vec![Kind::Load, Kind::Store],
+    );
     assert_eq!(t_func, t_timing, "timing does not depend on moving data");
     assert_eq!(
         read(&dram, 0x8000, 96),
@@ -162,7 +175,12 @@ fn transposing_load_transposes_fp32_planes() {
         desc(0x2000, 0, 3, 16, 0, true),
         desc(0x3000, 0, 4, 12, 0, false),
     ];
-    let (_, dram) = run(true, &[(0x2000, bytes)], jobs, vec![true, false]);
+    let (_, dram) = run(
+        true,
+        &[(0x2000, bytes)],
+        jobs,
+        vec![Kind::Load, Kind::Store],
+    );
     let got: Vec<f32> = read(&dram, 0x3000, 48)
         .chunks(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -185,7 +203,7 @@ fn planes_and_their_strides_are_honoured() {
         true,
         &[(0x4000, source.clone())],
         vec![load, store],
-        vec![true, false],
+        vec![Kind::Load, Kind::Store],
     );
     let want: Vec<u8> = [0usize, 64, 256, 320]
         .iter()
@@ -202,7 +220,7 @@ fn bandwidth_is_set_by_the_slower_of_dram_and_sram() {
     let dram_peak = DramSpec::ddr4_3200().peak_bytes_per_s();
     // Wide SRAM (8 × 64 B per 1 GHz cycle = 512 GB/s): the DRAM decides, at no more
     // than its peak and at least 80 % of it for a stream.
-    let (t, _) = run(false, &[], job(), vec![true]);
+    let (t, _) = run(false, &[], job(), vec![Kind::Load]);
     let wide = bytes / (t[0].as_ps() as f64 * 1e-12);
     assert!(
         wide <= dram_peak && wide >= 0.8 * dram_peak,
@@ -217,11 +235,51 @@ fn bandwidth_is_set_by_the_slower_of_dram_and_sram() {
         ports: 1,
         latency: 1,
     };
-    let (t, _) = run_with(narrow, false, &[], job(), vec![true]);
+    let (t, _) = run_with(narrow, false, &[], job(), vec![Kind::Load]);
     let sram_bound_ps = bytes / 4.0 * 1000.0;
     let got = t[0].as_ps() as f64;
     assert!(
         got >= sram_bound_ps && got <= 1.02 * sram_bound_ps,
         "SRAM-bound: {got} ps against {sram_bound_ps} ps"
     );
+}
+
+#[test]
+fn sram_to_sram_copy_transposes_between_buffers_byte_exact() {
+    // A 3×4 fp32 matrix: load it to SRAM 0, copy it transposed to SRAM 0x1000 (the
+    // source address in the `dram_*` fields), store that to DRAM.
+    let m: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    let bytes: Vec<u8> = m.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut copy = desc(0, 0x1000, 3, 16, 0, true);
+    copy.dram_addr = 0;
+    let jobs = vec![
+        desc(0x2000, 0, 3, 16, 0, false),
+        copy,
+        desc(0x3000, 0x1000, 4, 12, 0, false),
+    ];
+    let (times, dram) = run(
+        true,
+        &[(0x2000, bytes)],
+        jobs.clone(),
+        vec![Kind::Load, Kind::Copy, Kind::Store],
+    );
+    let got: Vec<f32> = read(&dram, 0x3000, 48)
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let want: Vec<f32> = (0..4)
+        .flat_map(|c| (0..3).map(move |r| (r * 4 + c) as f32))
+        .collect();
+    assert_eq!(got, want);
+    // The copy touches no DRAM and takes SRAM time only: one read and one write of
+    // 16 bytes per row, 2 cycles each (one beat + latency) at 1 GHz, after waiting
+    // for the SRAM clock's next edge (the load ended on a DRAM clock edge).
+    let copy_time = times[1] - times[0];
+    let sram_time = SimTime::from_ns(3 * 2 * 2);
+    assert!(
+        copy_time >= sram_time && copy_time < sram_time + SimTime::from_ns(1),
+        "{copy_time}"
+    );
+    let (t_timing, _) = run(false, &[], jobs, vec![Kind::Load, Kind::Copy, Kind::Store]);
+    assert_eq!(t_timing, times, "timing does not depend on moving data");
 }

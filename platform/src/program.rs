@@ -132,9 +132,13 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
             scalar: 1.0,
         })
     };
-    let dma = |load: bool| {
+    let dma = |op: CommandOp| {
         let d = DmaDesc {
-            dram_addr: c.dram.unwrap_or(0),
+            // A copy's source is in SRAM, at `a`.
+            dram_addr: match op {
+                CommandOp::DmaCopy => u64::from(c.a.unwrap_or(0)),
+                _ => c.dram.unwrap_or(0),
+            },
             sram_addr: c.sram.unwrap_or(0),
             rows: u(c.rows),
             row_bytes: u(c.cols),
@@ -147,17 +151,16 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
             src_format: format(NumberFormat::Fp32),
             dst_format: format(NumberFormat::Fp32),
         };
-        if load {
-            Command::DmaLoad(d)
-        } else {
-            Command::DmaStore(d)
+        match op {
+            CommandOp::DmaLoad => Command::DmaLoad(d),
+            CommandOp::DmaStore => Command::DmaStore(d),
+            _ => Command::DmaCopy(d),
         }
     };
     match c.op {
         CommandOp::Nop => Command::Nop,
         CommandOp::Fence => Command::Fence,
-        CommandOp::DmaLoad => dma(true),
-        CommandOp::DmaStore => dma(false),
+        CommandOp::DmaLoad | CommandOp::DmaStore | CommandOp::DmaCopy => dma(c.op),
         CommandOp::Gemm => {
             let f = format(config.gemm.operand_format);
             Command::Gemm(GemmDesc {

@@ -398,6 +398,7 @@ fn check_command(c: &CommandSpec) -> Result<(), String> {
         CommandOp::DmaLoad | CommandOp::DmaStore => {
             (&["dram", "sram", "rows", "cols"], &["stride", "format"])
         }
+        CommandOp::DmaCopy => (&["a", "sram", "rows", "cols"], &["stride", "format"]),
         CommandOp::Gemm => (&["m", "k", "n", "a", "b", "c"], &["format"]),
         CommandOp::SoftmaxFwd
         | CommandOp::SoftmaxBwd

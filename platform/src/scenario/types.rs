@@ -362,7 +362,8 @@ fn is_one(p: &Positive) -> bool {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandSpec {
-    /// The command: `nop`, `dma_load`, `dma_store`, `gemm`, `softmax_fwd`,
+    /// The command: `nop`, `dma_load`, `dma_store`, `dma_copy` (SRAM `a` → SRAM
+    /// `sram`, `stride` between source rows), `gemm`, `softmax_fwd`,
     /// `softmax_bwd`, `layernorm_fwd`, `layernorm_bwd`, `gelu_fwd`, `gelu_bwd`,
     /// `sem_signal`, `sem_wait`, `fence`, `irq`.
     pub op: CommandOp,
@@ -423,6 +424,8 @@ pub enum CommandOp {
     DmaLoad,
     /// `DMA_STORE` (SRAM → DRAM).
     DmaStore,
+    /// `DMA_COPY` (SRAM → SRAM).
+    DmaCopy,
     /// `GEMM`.
     Gemm,
     /// `SOFTMAX_FWD`.

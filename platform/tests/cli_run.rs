@@ -358,3 +358,28 @@ fn named_sram_buffers_hold_the_operands_the_lowering_put_there() {
     assert!(tk * tn <= field(1, "bytes"), "B tile {tk}x{tn}");
     assert!(tm * tn * 4 <= field(2, "bytes"), "C tile {tm}x{tn}");
 }
+
+#[test]
+fn memtest_stream_reaches_90_percent_of_every_preset() {
+    let dir = out_dir("memtest_presets");
+    for (kind, channels) in [("lpddr4_4266", 4), ("ddr4_3200", 1), ("hbm2", 8)] {
+        let sets = [
+            "--set".to_string(),
+            format!("platform.dram.kind={kind}"),
+            "--set".to_string(),
+            format!("platform.dram.channels={channels}"),
+        ];
+        let args: Vec<&str> = sets.iter().map(String::as_str).collect();
+        let (out, report, _) = run("scenarios/memtest_stream.yaml", &dir, kind, &args);
+        assert_eq!(out.status.code(), Some(0), "{kind}: {}", text(&out.stderr));
+        let dram = &report.expect("a report")["dram"];
+        let (got, peak) = (
+            dram["bandwidth_gbps"].as_f64().unwrap(),
+            dram["peak_gbps"].as_f64().unwrap(),
+        );
+        assert!(
+            got >= 0.9 * peak && got <= peak,
+            "{kind}: {got} of {peak} GB/s"
+        );
+    }
+}

@@ -67,6 +67,10 @@ pub struct Dram {
     leaves: RefCell<Vec<VecDeque<u64>>>,
     /// Per burst, from its acceptance into a channel queue to its data's end.
     latency: RefCell<LatencyHistogram>,
+    /// Per channel, a track of bursts (`trace_bursts`); empty when off.
+    burst_tracks: RefCell<Vec<TrackId>>,
+    /// The model's name, for the tracks made later.
+    name: String,
     /// Scratch for `schedule`: each burst's acceptance cycle, by id from the first
     /// of the transaction (kept to reuse its allocation).
     accepts: RefCell<Vec<u64>>,
@@ -124,6 +128,8 @@ impl Dram {
                 leaves: RefCell::new(vec![VecDeque::new(); spec.channels as usize]),
                 latency: RefCell::new(LatencyHistogram::default()),
                 accepts: RefCell::new(Vec::new()),
+                burst_tracks: RefCell::new(Vec::new()),
+                name: name.to_string(),
                 spec,
                 mapping,
                 next_id: Cell::new(0),
@@ -167,6 +173,17 @@ impl Dram {
         total
     }
 
+    /// Adds a track per channel, `<name>.ch<c>.bursts`, with a span per burst over
+    /// its data's time on the channel's bus, named `RD`/`WR` with the row outcome:
+    /// the finest trace detail, for looking at the scheduler (a BERT step has
+    /// ~1.9 M bursts, so it is off unless asked for).
+    pub fn trace_bursts(&self) {
+        let tl = self.ctx.timeline();
+        *self.burst_tracks.borrow_mut() = (0..self.spec.channels)
+            .map(|c| tl.track(&format!("{}.ch{c}.bursts", self.name)))
+            .collect();
+    }
+
     /// Latencies of the bursts served so far, each from its acceptance into a
     /// channel's queue (so queueing in the controller counts, waiting for a free
     /// slot does not) to the end of its data — as DRAMsim3 and Ramulator measure.
@@ -196,8 +213,19 @@ impl Dram {
         // Each completion frees its queue slot when its column command issued, and
         // took from its acceptance to its data's end. Every channel is drained before
         // `schedule` returns, so all completions here are of this transaction's ids.
-        let mut retire = |ring: &mut VecDeque<u64>, c: &Completion, accepts: &[u64]| {
+        let burst_tracks = self.burst_tracks.borrow();
+        let timeline = self.ctx.timeline();
+        let mut retire = |ch: usize, ring: &mut VecDeque<u64>, c: &Completion, accepts: &[u64]| {
             push_leave(ring, c.done - t.burst - if c.write { t.cwl } else { t.cl });
+            if let Some(&track) = burst_tracks.get(ch) {
+                timeline.complete(
+                    track,
+                    if c.write { "WR" } else { "RD" },
+                    SimTime::from_ps((c.done - t.burst) * tck),
+                    SimTime::from_ps(c.done * tck),
+                    &[("row", ArgValue::Str(c.outcome.name()))],
+                );
+            }
             let from = usize::try_from(c.id - first_id)
                 .ok()
                 .and_then(|i| accepts.get(i).copied())
@@ -232,7 +260,7 @@ impl Dram {
                     }
                     if let Some(c) = channels[ch].step() {
                         done = done.max(c.done);
-                        retire(&mut leaves[ch], &c, &accepts);
+                        retire(ch, &mut leaves[ch], &c, &accepts);
                     }
                 }
                 accepted = accepted.max(slot_at);
@@ -247,7 +275,7 @@ impl Dram {
             while !ch.is_idle() {
                 if let Some(c) = ch.step() {
                     ch_done = Some(ch_done.unwrap_or(0).max(c.done));
-                    retire(&mut leaves[i], &c, &accepts);
+                    retire(i, &mut leaves[i], &c, &accepts);
                 }
             }
             let Some(ch_done) = ch_done else {

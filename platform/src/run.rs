@@ -108,9 +108,9 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     let ctx = sim.ctx().clone();
     let status = match trace {
         Some(path) => {
-            // `commands`: queues, engines, firmware and counters; `tiles` adds one
-            // span per DRAM transfer (a DMA row); `bursts` will split those into
-            // bursts once the DRAM model does (#4) and shows the same until then.
+            // `commands`: queues, engines, firmware and counters; `tiles` adds a
+            // span per DRAM transaction on each channel it touches; `bursts` adds
+            // a span per burst (below).
             let hidden: &[&str] = if scenario.run.trace_detail >= TraceDetail::Tiles {
                 &[]
             } else {
@@ -128,6 +128,9 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
         let _span = tracing::info_span!("assemble").entered();
         Soc::build(&ctx, config, functional).map_err(RunError::Soc)?
     };
+    if trace.is_some() && scenario.run.trace_detail >= TraceDetail::Bursts {
+        soc.dram.trace_bursts();
+    }
     let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
     let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());
     let outcome: FirmwareOutcome = Rc::default();

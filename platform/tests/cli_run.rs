@@ -383,3 +383,34 @@ fn memtest_stream_reaches_90_percent_of_every_preset() {
         );
     }
 }
+
+#[test]
+fn bursts_detail_traces_every_dram_burst_once() {
+    let dir = out_dir("bursts_detail");
+    for name in ["memtest_random", "command_program"] {
+        let path = format!("scenarios/{name}.yaml");
+        let (out, report, trace) = run(&path, &dir, name, &["--set", "run.trace_detail=bursts"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let trace = trace.expect("a trace");
+        check_trace(&trace);
+        let doc: Value = serde_json::from_str(&trace).unwrap();
+        let events = doc["traceEvents"].as_array().unwrap();
+        let burst_tids: Vec<u64> = events
+            .iter()
+            .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+            .filter(|e| e["args"]["name"].as_str().unwrap().ends_with(".bursts"))
+            .map(|e| e["tid"].as_u64().unwrap())
+            .collect();
+        assert_eq!(burst_tids.len(), 4, "{name}: one bursts track per channel");
+        let spans = events
+            .iter()
+            .filter(|e| e["ph"] == "X" && burst_tids.contains(&e["tid"].as_u64().unwrap()))
+            .count() as u64;
+        let dram = &report.expect("a report")["dram"];
+        let bursts: u64 = ["row_hits", "row_misses", "row_conflicts"]
+            .iter()
+            .map(|k| dram[*k].as_u64().unwrap())
+            .sum();
+        assert_eq!(spans, bursts, "{name}");
+    }
+}

@@ -49,6 +49,17 @@ pub enum RowOutcome {
     Conflict,
 }
 
+impl RowOutcome {
+    /// `hit`, `miss` or `conflict` (trace arguments).
+    pub fn name(self) -> &'static str {
+        match self {
+            RowOutcome::Hit => "hit",
+            RowOutcome::Miss => "miss",
+            RowOutcome::Conflict => "conflict",
+        }
+    }
+}
+
 /// A finished request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Completion {

@@ -486,10 +486,11 @@ pub enum TraceDetail {
     /// firmware, flows from issue to execution, counters.
     #[default]
     Commands,
-    /// Also one span per DRAM transfer (a DMA row).
+    /// Also one span per DRAM transaction (a DMA descriptor's rows) on each
+    /// channel track it touches.
     Tiles,
-    /// Also one span per DRAM burst (the same as `tiles` until the DRAM model splits
-    /// transfers into bursts).
+    /// Also one span per DRAM burst, over its data's time on the bus, on a
+    /// `dram.ch<c>.bursts` track per channel (large: a BERT step has ~1.9 M).
     Bursts,
 }
 

@@ -10,7 +10,7 @@
 //! | `engines.<name>.{busy_ps, utilization, commands}` | per engine (`cp`, `dma`, `gemm`, `sfu`); utilization = busy / simulated time |
 //! | `gemms[].{name, m, k, n, count, cycles, utilization, tile_m, tile_k, tile_n, tiles}` | per GEMM of a `gemm_list`, in workload order; cycles summed over its tiles and instances; utilization = useful MACs / (MACs × cycles) |
 //! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps, row_hits, row_misses, row_conflicts, refreshes}` | DRAM traffic; bandwidth = bytes / simulated time; row-buffer outcomes of the bursts |
-//! | `dram.latency.{mean_ns, max_ns, histogram: [{from_ns, to_ns, count}]}` | burst latency from arrival at the DRAM (queueing included) to the end of its data; power-of-two buckets |
+//! | `dram.latency.{mean_ns, max_ns, histogram: [{from_ns, to_ns, count}]}` | burst latency from acceptance into a channel queue (queueing in the controller included, waiting for a free slot not) to the end of its data; power-of-two buckets |
 //! | `sram.{read_bytes, write_bytes, bank_conflicts}` | SRAM traffic; accesses that waited for a busy bank |
 //! | `sram.buffers: [{name, bytes, read_bytes, write_bytes, bank_conflicts}]` | the same per named buffer, in address order |
 //! | `peak_tops`, `achieved_tops` | 2 × MACs × clock; 2 × useful MACs / simulated time |
@@ -84,8 +84,8 @@ pub struct DramReport {
     pub row_conflicts: u64,
     /// Refreshes.
     pub refreshes: u64,
-    /// Burst latency, from the transaction's arrival at the DRAM (queueing
-    /// included) to the end of the burst's data.
+    /// Burst latency, from acceptance into a channel queue (queueing in the
+    /// controller included) to the end of the burst's data.
     pub latency: LatencyReport,
 }
 

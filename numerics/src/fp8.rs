@@ -29,22 +29,41 @@ pub const E5M2: Fp8Format = Fp8Format {
     has_inf: true,
 };
 
-/// `v / 2^shift`, rounded to nearest, ties to even.
-fn shift_rne(v: u64, shift: u32) -> u64 {
+/// How a conversion rounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rounding {
+    /// To nearest, ties to even.
+    NearestEven,
+    /// Up in magnitude with probability (distance to the value below) / (gap):
+    /// unbiased in expectation. The `u64` is the random bits to draw from (the
+    /// caller's seeded generator, e.g. [`crate::SplitMix64`]); only the low bits
+    /// the rounding drops are used.
+    Stochastic(u64),
+}
+
+/// `v / 2^shift`, rounded as `rounding` says.
+pub(crate) fn shift_round(v: u64, shift: u32, rounding: Rounding) -> u64 {
     if shift == 0 {
         return v;
     }
     if shift > 63 {
-        return 0;
+        return match rounding {
+            Rounding::NearestEven => 0,
+            // v < 2^25 is far below 2^63: the chance to round up is v / 2^shift.
+            Rounding::Stochastic(_) => 0,
+        };
     }
     let q = v >> shift;
-    let r = v & ((1u64 << shift) - 1);
-    let half = 1u64 << (shift - 1);
-    if r > half || (r == half && q & 1 == 1) {
-        q + 1
-    } else {
-        q
-    }
+    let mask = (1u64 << shift) - 1;
+    let r = v & mask;
+    let up = match rounding {
+        Rounding::NearestEven => {
+            let half = 1u64 << (shift - 1);
+            r > half || (r == half && q & 1 == 1)
+        }
+        Rounding::Stochastic(bits) => (bits & mask) < r,
+    };
+    q + u64::from(up)
 }
 
 impl Fp8Format {
@@ -69,6 +88,12 @@ impl Fp8Format {
     /// fp32 → fp8 bits: one rounding to nearest even, subnormals kept, overflow to
     /// ±inf (E5M2) or NaN (E4M3FN), as `ml_dtypes`.
     pub fn from_f32(self, x: f32) -> u8 {
+        self.from_f32_with(x, Rounding::NearestEven)
+    }
+
+    /// fp32 → fp8 bits with `rounding`; the same overflow and NaN rules (so a
+    /// stochastic rounding up past the largest finite value overflows too).
+    pub fn from_f32_with(self, x: f32, rounding: Rounding) -> u8 {
         let bits = x.to_bits();
         let sign = ((bits >> 24) & 0x80) as u8;
         let abs = bits & 0x7FFF_FFFF;
@@ -93,7 +118,7 @@ impl Fp8Format {
         let m = self.man_bits;
         let emin = 1 - self.bias();
         let (exp_field, mantissa) = if e32 >= emin {
-            let mut r = shift_rne(sig, 23 - m);
+            let mut r = shift_round(sig, 23 - m, rounding);
             let mut e = e32;
             if r == 1 << (m + 1) {
                 r >>= 1;
@@ -104,7 +129,7 @@ impl Fp8Format {
             // Subnormal: the units are 2^(emin - m); a result of 2^m is the
             // smallest normal, which the same bit pattern encodes.
             let shift = 23 - m + (emin - e32) as u32;
-            let r = shift_rne(sig, shift) as u32;
+            let r = shift_round(sig, shift, rounding) as u32;
             (r >> m, r & ((1 << m) - 1))
         };
         let top = self.max_exp_field();

@@ -23,7 +23,7 @@ pub fn scale_for(values: &[f32]) -> f32 {
 
 /// `x / scale` as int8, rounded as `rounding` says.
 pub fn quantize(x: f32, scale: f32, rounding: Rounding) -> i8 {
-    if x.is_nan() || !(scale > 0.0) {
+    if x.is_nan() || scale.is_nan() || scale <= 0.0 {
         return 0;
     }
     let v = f64::from(x) / f64::from(scale);

@@ -2,7 +2,8 @@
 //! negation is exact; −128 is never produced).
 //!
 //! Rules: round to nearest even (or stochastic); values beyond ±127·scale saturate
-//! to ±127 (±inf too); NaN becomes 0. The scale is the caller's (typically
+//! to ±127 (±inf too); NaN — or a scale that is not positive — gives 0. The scale is
+//! the caller's (typically
 //! max|x| / 127, see [`scale_for`]).
 
 use crate::fp8::{shift_round, Rounding};

@@ -3,8 +3,7 @@
 //!
 //! Rules: round to nearest even (or stochastic); values beyond ±127·scale saturate
 //! to ±127 (±inf too); NaN — or a scale that is not positive — gives 0. The scale is
-//! the caller's (typically
-//! max|x| / 127, see [`scale_for`]).
+//! the caller's (typically max|x| / 127, see [`scale_for`]).
 
 use crate::fp8::{shift_round, Rounding};
 

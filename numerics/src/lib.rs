@@ -11,6 +11,7 @@
 //! | fp8 E5M2 | \|x\| ≥ 61440 → ±inf | exponent 31, mantissa ≠ 0 | [`fp8`] |
 //! | fp16 | ±inf | quiet NaN | the `half` crate (exact) |
 //! | int8 × per-tensor scale | saturates to ±127 | NaN → 0 | [`int8`] |
+//! | block floating point (shared exponent, m-bit mantissas) | saturates | NaN → 0 | [`bfp`] |
 //!
 //! Every float conversion also takes seeded stochastic rounding ([`Rounding`]).
 //!
@@ -18,6 +19,7 @@
 //! (NVIDIA's SATFINITE), which is not what JAX does. Checked bit for bit against
 //! `../shared/golden/quant` (`tests/golden_quant.rs`).
 
+pub mod bfp;
 pub mod fp8;
 pub mod int8;
 

@@ -134,3 +134,79 @@ fn stochastic_rounding_is_deterministic_for_a_seed() {
     assert_eq!(draw(1), draw(1));
     assert_ne!(draw(1), draw(2));
 }
+
+mod block_floating_point {
+    use super::*;
+    use treta_numerics::bfp::{dequantize, quantize, Block};
+
+    fn nearest(values: &[f32], m: u32) -> Block {
+        quantize(values, m, Rounding::NearestEven, || 0)
+    }
+
+    #[test]
+    fn shared_exponent_and_mantissas_follow_the_rules() {
+        // max 3.0 < 2^2: e = 2; 8-bit mantissas count in units of 2^(2-7) = 1/32.
+        let b = nearest(&[3.0, -1.0, 0.015625, 0.0234375, f32::NAN], 8);
+        assert_eq!(b.exponent, 2);
+        // 0.015625 = 0.5 units: a tie, to even 0; 0.0234375 = 0.75 units: 1.
+        assert_eq!(b.mantissas, vec![96, -32, 0, 1, 0]);
+        // 4.0 is not below 2^2: e = 3.
+        assert_eq!(nearest(&[4.0], 8).exponent, 3);
+        // Zeros: exponent 0, mantissas 0.
+        assert_eq!(
+            nearest(&[0.0, -0.0], 4),
+            Block {
+                exponent: 0,
+                mantissas: vec![0, 0]
+            }
+        );
+        // The block maximum rounding up saturates: 0.999 in 4 bits → 7/8, not 8/8.
+        let b = nearest(&[0.999, f32::INFINITY], 4);
+        assert_eq!(
+            b.mantissas,
+            vec![7, 7],
+            "inf saturates and is left out of the exponent"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn error_is_at_most_half_a_unit(values in proptest::collection::vec(-100f32..100.0, 1..32), m in 3u32..12) {
+            let b = nearest(&values, m);
+            let unit = 2f64.powi(b.exponent - m as i32 + 1);
+            let limit = f64::from((1u32 << (m - 1)) - 1) * unit;
+            for (x, y) in values.iter().zip(dequantize(&b, m)) {
+                let (x, y) = (f64::from(*x), f64::from(y));
+                let err = if x.abs() > limit { x.abs() - limit } else { unit / 2.0 };
+                prop_assert!((x - y).abs() <= err + 1e-12, "{x} -> {y}, unit {unit}");
+            }
+        }
+
+        #[test]
+        fn representable_blocks_round_trip(mantissas in proptest::collection::vec(-127i16..=127, 1..16), e in -10i32..10) {
+            let block = Block { exponent: e, mantissas: mantissas.clone() };
+            let values = dequantize(&block, 8);
+            let again = nearest(&values, 8);
+            // The same values, whatever exponent the block's maximum chooses.
+            prop_assert_eq!(dequantize(&again, 8), values);
+        }
+    }
+
+    #[test]
+    fn stochastic_rounding_is_unbiased() {
+        // [1.0, 0.3] in 4 bits: units of 2^(1-3) = 0.25; 0.3 lies between 0.25 and 0.5.
+        let mut rng = SplitMix64::new(3);
+        let n = 20_000;
+        let sum: f64 = (0..n)
+            .map(|_| {
+                let b = quantize(&[1.0, 0.3], 4, Rounding::Stochastic(0), || rng.next_u64());
+                f64::from(dequantize(&b, 4)[1])
+            })
+            .sum();
+        let mean = sum / f64::from(n);
+        assert!(
+            (mean - 0.3).abs() < 4.0 * 0.125 / f64::from(n).sqrt(),
+            "{mean}"
+        );
+    }
+}

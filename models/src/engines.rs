@@ -353,21 +353,16 @@ impl Dma {
     /// Copies the bytes of a transfer (functional runs), plane by plane: gather the
     /// source rows, transpose the plane if asked, scatter into the destination.
     fn move_bytes(&self, d: &DmaDesc, direction: Direction) -> Result<(), Fault> {
-        if d.src_format != d.dst_format {
-            // The conversion hook: formats arrive with the GEMM issue (#5).
-            return Err(Fault {
-                error: DeviceError::BadField,
-                addr: d.dram_addr,
-            });
-        }
+        let bad_field = Fault {
+            error: DeviceError::BadField,
+            addr: d.dram_addr,
+        };
         let eb = u64::from(d.src_format.bytes());
+        let out_eb = u64::from(d.dst_format.bytes());
         let (rows, row) = (u64::from(d.rows), u64::from(d.row_bytes));
         let cols = row / eb;
         if d.transpose && row % eb != 0 {
-            return Err(Fault {
-                error: DeviceError::BadField,
-                addr: d.dram_addr,
-            });
+            return Err(bad_field);
         }
         // Source and destination geometry: (base, row stride, plane stride).
         let dram = (d.dram_addr, d.dram_stride, d.dram_plane_stride);
@@ -388,10 +383,12 @@ impl Dma {
             // The `dram_*` fields address the source in SRAM.
             Direction::Copy => (sram_side, sram_side),
         };
+        // Rows as written: transposed planes have `cols` rows of `rows` elements;
+        // elements take the destination format's size.
         let (dst_rows, dst_row) = if d.transpose {
-            (cols, rows * eb)
+            (cols, rows * out_eb)
         } else {
-            (rows, row)
+            (rows, row * out_eb / eb)
         };
         let src_stride = if src.1 == 0 { row } else { src.1 };
         let dst_stride = if dst.1 == 0 { dst_row } else { dst.1 };
@@ -434,6 +431,9 @@ impl Dma {
                 }
                 block = t;
             }
+            // Number-format conversion on the fly (int8 has no scale here: refused).
+            let block =
+                treta_numerics::convert(d.src_format, d.dst_format, &block).ok_or(bad_field)?;
             for (r, chunk) in block.chunks(dst_row as usize).enumerate() {
                 let addr = dst.0 + plane * dst_plane + r as u64 * dst_stride;
                 debug(dst_side, TlmCommand::Write, addr, chunk.to_vec())?;

@@ -8,6 +8,7 @@ use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
 use treta_kernel::{Clock, Fifo, SimTime, Simulation};
 use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
 use treta_models::{Dma, Dram, Job, JobReply, Sram, SramGeometry};
+use treta_numerics::E4M3FN;
 
 /// What a job does.
 #[derive(Clone, Copy)]
@@ -282,4 +283,43 @@ fn sram_to_sram_copy_transposes_between_buffers_byte_exact() {
     );
     let (t_timing, _) = run(false, &[], jobs, vec![Kind::Load, Kind::Copy, Kind::Store]);
     assert_eq!(t_timing, times, "timing does not depend on moving data");
+}
+
+#[test]
+fn formats_convert_on_the_fly_as_the_numerics_say() {
+    // A 2×4 fp32 matrix → SRAM as fp8 E4M3 (transposed: 4×2), → DRAM as fp32.
+    let m: [f32; 8] = [1.3, -0.07, 500.0, 3.0, 1e-4, 448.0, -2.6, 0.5];
+    let bytes: Vec<u8> = m.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut load = desc(0x2000, 0, 2, 16, 0, true);
+    load.dst_format = NumberFormat::Fp8E4M3;
+    // The store reads 4 rows of 2 fp8 bytes and writes them as fp32.
+    let mut store = desc(0x3000, 0, 4, 2, 0, false);
+    store.src_format = NumberFormat::Fp8E4M3;
+    store.dst_format = NumberFormat::Fp32;
+    let jobs = vec![load, store];
+    let (t_func, dram) = run(
+        true,
+        &[(0x2000, bytes)],
+        jobs.clone(),
+        vec![Kind::Load, Kind::Store],
+    );
+    let got: Vec<f32> = read(&dram, 0x3000, 32)
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let q = |x: f32| E4M3FN.to_f32(E4M3FN.from_f32(x));
+    let want: Vec<f32> = (0..4)
+        .flat_map(|c| (0..2).map(move |r| m[r * 4 + c]))
+        .map(q)
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+            "{got:?} vs {want:?}"
+        );
+    }
+    assert!(got[4].is_nan(), "500 overflows e4m3fn to NaN, as JAX");
+    let (t_timing, _) = run(false, &[], jobs, vec![Kind::Load, Kind::Store]);
+    assert_eq!(t_func, t_timing, "conversion does not change timing");
 }

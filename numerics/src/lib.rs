@@ -24,6 +24,7 @@ pub mod fp8;
 pub mod int8;
 
 pub use fp8::{Fp8Format, Rounding, E4M3FN, E5M2};
+use treta_abi::NumberFormat;
 
 /// fp32 → bf16 bits, round to nearest even (overflow → ±inf, NaN stays NaN).
 pub fn bf16_from_f32(x: f32) -> u16 {
@@ -60,6 +61,43 @@ pub fn fp16_from_f32(x: f32) -> u16 {
 /// fp16 bits → fp32 (exact).
 pub fn fp16_to_f32(bits: u16) -> f32 {
     half::f16::from_bits(bits).to_f32()
+}
+
+/// Converts packed little-endian elements of `src` to `dst` (round to nearest
+/// even), as the DMA does on the fly; the same format is a plain copy. `None`
+/// when int8 is one side of a conversion (its per-tensor scale is not part of a
+/// transfer) or `bytes` is not whole elements.
+pub fn convert(src: NumberFormat, dst: NumberFormat, bytes: &[u8]) -> Option<Vec<u8>> {
+    if src == dst {
+        return Some(bytes.to_vec());
+    }
+    if src == NumberFormat::Int8 || dst == NumberFormat::Int8 {
+        return None;
+    }
+    let eb = src.bytes() as usize;
+    if !bytes.len().is_multiple_of(eb) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / eb * dst.bytes() as usize);
+    for chunk in bytes.chunks_exact(eb) {
+        let x = match src {
+            NumberFormat::Fp32 => f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]),
+            NumberFormat::Bf16 => bf16_to_f32(u16::from_le_bytes([chunk[0], chunk[1]])),
+            NumberFormat::Fp16 => fp16_to_f32(u16::from_le_bytes([chunk[0], chunk[1]])),
+            NumberFormat::Fp8E4M3 => E4M3FN.to_f32(chunk[0]),
+            NumberFormat::Fp8E5M2 => E5M2.to_f32(chunk[0]),
+            NumberFormat::Int8 => return None,
+        };
+        match dst {
+            NumberFormat::Fp32 => out.extend_from_slice(&x.to_le_bytes()),
+            NumberFormat::Bf16 => out.extend_from_slice(&bf16_from_f32(x).to_le_bytes()),
+            NumberFormat::Fp16 => out.extend_from_slice(&fp16_from_f32(x).to_le_bytes()),
+            NumberFormat::Fp8E4M3 => out.push(E4M3FN.from_f32(x)),
+            NumberFormat::Fp8E5M2 => out.push(E5M2.from_f32(x)),
+            NumberFormat::Int8 => return None,
+        }
+    }
+    Some(out)
 }
 
 /// A small seeded generator for stochastic rounding: SplitMix64, so a run's

@@ -127,6 +127,22 @@ fn desc(
     }
 }
 
+/// `n` fp32 values from DRAM at `addr`.
+fn read_f32s(dram: &Dram, addr: u64, n: usize) -> Vec<f32> {
+    read(dram, addr, 4 * n)
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// The 3×4 matrix 0, 1, …, 11 (row-major) transposed, row-major: what a
+/// transposing transfer of it must give.
+fn transposed_0_to_11() -> Vec<f32> {
+    (0..4)
+        .flat_map(|c| (0..3).map(move |r| (r * 4 + c) as f32))
+        .collect()
+}
+
 fn read(dram: &Dram, addr: u64, len: usize) -> Vec<u8> {
     use treta_kernel::tlm::FwTransport;
     let mut p = Payload::with_data(Tlm::Read, addr, vec![0; len]);
@@ -182,14 +198,7 @@ fn transposing_load_transposes_fp32_planes() {
         jobs,
         vec![Kind::Load, Kind::Store],
     );
-    let got: Vec<f32> = read(&dram, 0x3000, 48)
-        .chunks(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let want: Vec<f32> = (0..4)
-        .flat_map(|c| (0..3).map(move |r| (r * 4 + c) as f32))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(read_f32s(&dram, 0x3000, 12), transposed_0_to_11());
 }
 
 #[test]
@@ -264,14 +273,7 @@ fn sram_to_sram_copy_transposes_between_buffers_byte_exact() {
         jobs.clone(),
         vec![Kind::Load, Kind::Copy, Kind::Store],
     );
-    let got: Vec<f32> = read(&dram, 0x3000, 48)
-        .chunks(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let want: Vec<f32> = (0..4)
-        .flat_map(|c| (0..3).map(move |r| (r * 4 + c) as f32))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(read_f32s(&dram, 0x3000, 12), transposed_0_to_11());
     // The copy touches no DRAM and takes SRAM time only: one read and one write of
     // 16 bytes per row, 2 cycles each (one beat + latency) at 1 GHz, after waiting
     // for the SRAM clock's next edge (the load ended on a DRAM clock edge).
@@ -303,10 +305,7 @@ fn formats_convert_on_the_fly_as_the_numerics_say() {
         jobs.clone(),
         vec![Kind::Load, Kind::Store],
     );
-    let got: Vec<f32> = read(&dram, 0x3000, 32)
-        .chunks(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let got = read_f32s(&dram, 0x3000, 8);
     let q = |x: f32| E4M3FN.to_f32(E4M3FN.from_f32(x));
     let want: Vec<f32> = (0..4)
         .flat_map(|c| (0..2).map(move |r| m[r * 4 + c]))

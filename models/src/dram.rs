@@ -226,10 +226,11 @@ impl Dram {
                     &[("row", ArgValue::Str(c.outcome.name()))],
                 );
             }
-            let from = usize::try_from(c.id - first_id)
-                .ok()
-                .and_then(|i| accepts.get(i).copied())
-                .unwrap_or(arrival_cycle);
+            let from =
+                c.id.checked_sub(first_id)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| accepts.get(i).copied())
+                    .unwrap_or(arrival_cycle);
             latency.record_ps(c.done.saturating_sub(from) * tck);
         };
         let mut done = arrival_cycle;

@@ -21,6 +21,7 @@
 
 pub mod bfp;
 pub mod fp8;
+pub mod gemm;
 pub mod int8;
 
 pub use fp8::{Fp8Format, Rounding, E4M3FN, E5M2};
@@ -71,30 +72,63 @@ pub fn convert(src: NumberFormat, dst: NumberFormat, bytes: &[u8]) -> Option<Vec
     if src == dst {
         return Some(bytes.to_vec());
     }
-    if src == NumberFormat::Int8 || dst == NumberFormat::Int8 {
-        return None;
-    }
-    let eb = src.bytes() as usize;
+    encode(dst, &decode(src, bytes, None)?, None)
+}
+
+/// Decodes packed little-endian elements of `format` to fp32 (exact for every
+/// float format). int8 needs its per-tensor `scale` (`None` → `None`); `None` too
+/// when `bytes` is not whole elements.
+pub fn decode(format: NumberFormat, bytes: &[u8], scale: Option<f32>) -> Option<Vec<f32>> {
+    let eb = format.bytes() as usize;
     if !bytes.len().is_multiple_of(eb) {
         return None;
     }
-    let mut out = Vec::with_capacity(bytes.len() / eb * dst.bytes() as usize);
-    for chunk in bytes.chunks_exact(eb) {
-        let x = match src {
-            NumberFormat::Fp32 => f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]),
-            NumberFormat::Bf16 => bf16_to_f32(u16::from_le_bytes([chunk[0], chunk[1]])),
-            NumberFormat::Fp16 => fp16_to_f32(u16::from_le_bytes([chunk[0], chunk[1]])),
-            NumberFormat::Fp8E4M3 => E4M3FN.to_f32(chunk[0]),
-            NumberFormat::Fp8E5M2 => E5M2.to_f32(chunk[0]),
-            NumberFormat::Int8 => return None,
-        };
-        match dst {
-            NumberFormat::Fp32 => out.extend_from_slice(&x.to_le_bytes()),
-            NumberFormat::Bf16 => out.extend_from_slice(&bf16_from_f32(x).to_le_bytes()),
-            NumberFormat::Fp16 => out.extend_from_slice(&fp16_from_f32(x).to_le_bytes()),
-            NumberFormat::Fp8E4M3 => out.push(E4M3FN.from_f32(x)),
-            NumberFormat::Fp8E5M2 => out.push(E5M2.from_f32(x)),
-            NumberFormat::Int8 => return None,
+    let words = bytes.chunks_exact(eb);
+    Some(match format {
+        NumberFormat::Fp32 => words
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        NumberFormat::Bf16 => words
+            .map(|c| bf16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        NumberFormat::Fp16 => words
+            .map(|c| fp16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        NumberFormat::Fp8E4M3 => bytes.iter().map(|&b| E4M3FN.to_f32(b)).collect(),
+        NumberFormat::Fp8E5M2 => bytes.iter().map(|&b| E5M2.to_f32(b)).collect(),
+        NumberFormat::Int8 => {
+            let scale = scale?;
+            bytes
+                .iter()
+                .map(|&b| int8::dequantize(b as i8, scale))
+                .collect()
+        }
+    })
+}
+
+/// Encodes fp32 `values` as packed little-endian elements of `format`, rounding
+/// to nearest even. int8 needs its per-tensor `scale` (`None` → `None`).
+pub fn encode(format: NumberFormat, values: &[f32], scale: Option<f32>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(values.len() * format.bytes() as usize);
+    match format {
+        NumberFormat::Fp32 => values
+            .iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+        NumberFormat::Bf16 => values
+            .iter()
+            .for_each(|&x| out.extend_from_slice(&bf16_from_f32(x).to_le_bytes())),
+        NumberFormat::Fp16 => values
+            .iter()
+            .for_each(|&x| out.extend_from_slice(&fp16_from_f32(x).to_le_bytes())),
+        NumberFormat::Fp8E4M3 => out.extend(values.iter().map(|&x| E4M3FN.from_f32(x))),
+        NumberFormat::Fp8E5M2 => out.extend(values.iter().map(|&x| E5M2.from_f32(x))),
+        NumberFormat::Int8 => {
+            let scale = scale?;
+            out.extend(
+                values
+                    .iter()
+                    .map(|&x| int8::quantize(x, scale, Rounding::NearestEven) as u8),
+            );
         }
     }
     Some(out)

@@ -4,52 +4,25 @@
 
 use treta_numerics::{bf16_from_f32, bf16_to_f32, Fp8Format, E4M3FN, E5M2};
 
-/// The raw little-endian payload of a NumPy v1/v2 `.npy` file and its dtype string.
-fn npy(name: &str) -> (String, Vec<u8>) {
+/// The `.npy` file `quant.<name>` of the copied golden data.
+fn npy(name: &str) -> treta_golden::Npy {
     let path = format!(
         "{}/tests/data/quant/quant.{name}.npy",
         env!("CARGO_MANIFEST_DIR")
     );
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(&bytes[..6], b"\x93NUMPY", "{path}");
-    let (len, start) = match bytes[6] {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        _ => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-    };
-    let header = String::from_utf8_lossy(&bytes[start..start + len]).to_string();
-    assert!(header.contains("'fortran_order': False"), "{header}");
-    let descr = header
-        .split("'descr': '")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .expect("descr")
-        .to_string();
-    (descr, bytes[start + len..].to_vec())
+    treta_golden::read_npy(std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn u32s(name: &str) -> Vec<u32> {
-    let (descr, data) = npy(name);
-    assert!(descr == "<u4" || descr == "<f4", "{name}: {descr}");
-    data.chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    npy(name).u32s().unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn u16s(name: &str) -> Vec<u16> {
-    let (descr, data) = npy(name);
-    assert_eq!(descr, "<u2", "{name}");
-    data.chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect()
+    npy(name).u16s().unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn u8s(name: &str) -> Vec<u8> {
-    let (descr, data) = npy(name);
-    assert!(descr == "|u1" || descr == "<u1", "{name}: {descr}");
-    data
+    npy(name).u8s().unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// Inputs and, per input, whether it is NaN (NaN payloads are ml_dtypes' choice:

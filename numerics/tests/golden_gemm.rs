@@ -160,7 +160,7 @@ fn layer_gemms(name: &str) {
             head(&v, i, s * dh),
         );
         let (ph, dch) = (head(&p, i, s * s), head(&dctx, i, s * dh));
-        let mut out = |a: MatRef<'_>, bm: MatRef<'_>, into: &mut Vec<f32>, by: f32| {
+        let out = |a: MatRef<'_>, bm: MatRef<'_>, into: &mut Vec<f32>, by: f32| {
             let mut c = vec![0.0; a.rows() * bm.cols()];
             gemm(a, bm, &mut c, 0, false).expect("fits");
             into.extend(c.iter().map(|x| x * by));

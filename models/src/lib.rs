@@ -30,14 +30,16 @@ pub mod dram_ctrl;
 mod engines;
 mod histogram;
 mod job;
+pub mod mapping;
 mod sram;
 
 pub use bus::Bus;
 pub use cp::CommandProcessor;
 pub use dram::{BurstList, Dram};
-pub use engines::{gemm_cycles, Dma, GemmCore, GemmRecord, GemmTiming, Sfu};
+pub use engines::{Dma, GemmCore, GemmRecord, Sfu};
 pub use histogram::{Bucket, LatencyHistogram};
 pub use job::{EnginePort, Fault, Job, JobReply};
+pub use mapping::{GemmShape, GemmTiming, Mapping};
 pub use sram::{BankCounters, BufferStats, Sram, SramGeometry};
 
 use treta_kernel::SimTime;

@@ -43,6 +43,12 @@ pub struct GemmConfig {
     pub dataflow: Dataflow,
     /// Default operand format of the training GEMMs.
     pub operand_format: NumberFormat,
+    /// Flexible: rows (= columns) of a PE group.
+    pub group: u32,
+    /// Flexible: operands of the next round preloaded (fill/drain hidden).
+    pub preload: bool,
+    /// Systolic: folds overlapped (fill/drain paid once per GEMM).
+    pub overlap_folds: bool,
 }
 
 /// SRAM parameters.
@@ -185,6 +191,13 @@ impl PlatformConfig {
             ("gemm.rows", self.gemm.rows.to_string(), "PEs"),
             ("gemm.cols", self.gemm.cols.to_string(), "PEs"),
             ("gemm.dataflow", dataflow.into(), ""),
+            ("gemm.group", self.gemm.group.to_string(), "PEs"),
+            ("gemm.preload", self.gemm.preload.to_string(), ""),
+            (
+                "gemm.overlap_folds",
+                self.gemm.overlap_folds.to_string(),
+                "",
+            ),
             (
                 "gemm.operand_format",
                 self.gemm.operand_format.name().into(),
@@ -280,6 +293,18 @@ const TRETA_SOURCES: &[(&str, &str)] = &[
     ("gemm.cols", "guess: see gemm.rows"),
     ("gemm.dataflow", "guess: output-stationary PE groups"),
     (
+        "gemm.group",
+        "guess: 32 groups of 16x16 PEs (BRIEF §4's starting point)",
+    ),
+    (
+        "gemm.preload",
+        "guess: double-buffered operands, as an engine built to stay busy on training GEMMs would have",
+    ),
+    (
+        "gemm.overlap_folds",
+        "systolic only; off = SCALE-Sim v3's timing, the baseline's reference",
+    ),
+    (
         "gemm.operand_format",
         "abstract: 8-bit-class mixed precision for training; fp8 E4M3 guessed",
     ),
@@ -324,6 +349,9 @@ fn treta() -> PlatformConfig {
             cols: 64,
             dataflow: Dataflow::Os,
             operand_format: NumberFormat::Fp8E4M3,
+            group: 16,
+            preload: true,
+            overlap_folds: false,
         },
         sram: SramConfig {
             bytes: 3 << 19,
@@ -388,6 +416,13 @@ pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
     }
     if let Some(f) = spec.gemm.operand_format {
         c.gemm.operand_format = f.0;
+    }
+    set_u32(&mut c.gemm.group, spec.gemm.group);
+    if let Some(v) = spec.gemm.preload {
+        c.gemm.preload = v;
+    }
+    if let Some(v) = spec.gemm.overlap_folds {
+        c.gemm.overlap_folds = v;
     }
     if let Some(b) = spec.sram.bytes {
         c.sram.bytes = b.get();

@@ -286,17 +286,17 @@ fn device_errors_are_exit_2_naming_the_descriptor() {
 }
 
 #[test]
-fn functional_mode_is_refused_for_gemm_programs_naming_the_descriptor() {
+fn functional_mode_is_refused_for_sfu_programs_naming_the_descriptor() {
     let out = treta_vp(&[
         "run",
-        "scenarios/gemm_single.yaml",
+        "scenarios/command_program.yaml",
         "--set",
         "run.mode=functional",
     ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("queue 0 slot 2 (descriptor id 2) is a GEMM command"),
+        stderr.contains("queue 0 slot 3 (descriptor id 3) is an SFU command"),
         "{stderr}"
     );
 }
@@ -304,7 +304,12 @@ fn functional_mode_is_refused_for_gemm_programs_naming_the_descriptor() {
 #[test]
 fn functional_and_timing_runs_give_identical_reports_and_traces() {
     let dir = out_dir("functional_vs_timing");
-    for name in ["memtest_stream", "memtest_strided", "memtest_random"] {
+    for name in [
+        "memtest_stream",
+        "memtest_strided",
+        "memtest_random",
+        "gemm_single",
+    ] {
         let path = format!("scenarios/{name}.yaml");
         let (out_t, report_t, trace_t) = run(&path, &dir, &format!("{name}_t"), &[]);
         let (out_f, report_f, trace_f) = run(

@@ -106,6 +106,24 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
             ),
         });
     }
+    if platform.macs() > u64::from(u32::MAX) {
+        return Err(ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            at: "platform.gemm".into(),
+            message: format!("rows × cols = {} PEs: at most 2^32 − 1", platform.macs()),
+        });
+    }
+    let group = u64::from(platform.gemm.group);
+    if platform.gemm.arch == super::GemmArch::Flexible && !platform.macs().is_multiple_of(group * group) {
+        return Err(ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            at: "platform.gemm.group".into(),
+            message: format!(
+                "the flexible engine's {} PEs (rows × cols) do not divide into groups of {group}×{group}",
+                platform.macs()
+            ),
+        });
+    }
     if let Some(buffers) = &scenario.platform.sram.buffers {
         check_buffers(buffers, &scenario.platform.sram, path)?;
     }

@@ -93,6 +93,18 @@ pub struct GemmSpec {
     /// Default operand format of the training GEMMs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operand_format: Option<Format>,
+    /// Flexible: rows (= columns) of one PE group [PEs]; rows × cols must be a
+    /// multiple of its square.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Positive>,
+    /// Flexible: preload the next round's operands, hiding the groups' fill and
+    /// drain (double buffering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preload: Option<bool>,
+    /// Systolic: let a fold's operands enter while the previous fold drains, so
+    /// fill and drain are paid once per GEMM (off: SCALE-Sim's timing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_folds: Option<bool>,
 }
 
 /// SRAM overrides.

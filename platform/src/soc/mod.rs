@@ -20,6 +20,7 @@ use treta_kernel::clock::ClockError;
 use treta_kernel::tlm::{BindError, InitiatorSocket};
 use treta_kernel::{Clock, Ctx, Fifo, SimTime};
 use treta_models::dram_ctrl::{Mapping, PagePolicy};
+use treta_models::mapping::{self as gemm_mapping, FlexibleEngine, SystolicArray};
 use treta_models::{
     Bus, CommandProcessor, Dma, Dram, GemmCore, GemmTiming, Sfu, Sram, SramGeometry,
 };
@@ -32,8 +33,6 @@ pub mod map {
     pub const DRAM_BASE: u64 = 0x8000_0000;
 }
 
-/// Rows and columns of one PE group of the flexible GEMM engine.
-const PE_GROUP: u32 = 16;
 /// Ports per SRAM bank (a guess until the SRAM issue makes it a parameter).
 const SRAM_PORTS: u32 = 2;
 /// SRAM access latency [cycles] (a guess).
@@ -90,6 +89,30 @@ impl From<BindError> for SocError {
     }
 }
 
+/// The GEMM core's micro-architecture as `config` describes it. The flexible
+/// engine's distribution network delivers at most one SRAM buffer's bank bandwidth
+/// per cycle (BRIEF §4).
+pub fn gemm_timing(config: &PlatformConfig) -> GemmTiming {
+    match config.gemm.arch {
+        GemmArch::Flexible => GemmTiming::Flexible(FlexibleEngine {
+            macs: config.gemm.rows * config.gemm.cols,
+            group: config.gemm.group,
+            preload: config.gemm.preload,
+            fetch_bytes_per_cycle: config.sram.banks * config.sram.bank_width_bytes,
+        }),
+        GemmArch::Systolic => GemmTiming::Systolic(SystolicArray {
+            rows: config.gemm.rows,
+            cols: config.gemm.cols,
+            dataflow: match config.gemm.dataflow {
+                Dataflow::Os => gemm_mapping::Dataflow::Os,
+                Dataflow::Ws => gemm_mapping::Dataflow::Ws,
+                Dataflow::Is => gemm_mapping::Dataflow::Is,
+            },
+            overlap_folds: config.gemm.overlap_folds,
+        }),
+    }
+}
+
 impl Soc {
     /// Builds every model of `config` in the simulation of `ctx` and binds them;
     /// `functional` makes the engines move real bytes (timing is the same either way).
@@ -139,25 +162,11 @@ impl Soc {
             gemm_port.clone(),
             sfu_port.clone(),
         );
-        // Functional runs with GEMM or SFU commands are refused before assembly until
-        // their math exists (#5, #6); the DMA moves bytes.
+        // Functional runs move bytes through the DMA and compute GEMMs; those with
+        // SFU commands are refused before assembly until the SFU math exists (#6).
         let dma = Dma::new(ctx, "dma", dma_port, config.dma.burst_bytes, functional);
-        let timing = match config.gemm.arch {
-            GemmArch::Flexible => GemmTiming::Flexible {
-                macs: config.gemm.rows * config.gemm.cols,
-                group: PE_GROUP,
-            },
-            GemmArch::Systolic => GemmTiming::Systolic {
-                rows: config.gemm.rows,
-                cols: config.gemm.cols,
-                dataflow: match config.gemm.dataflow {
-                    Dataflow::Os => 0,
-                    Dataflow::Ws => 1,
-                    Dataflow::Is => 2,
-                },
-            },
-        };
-        let gemm = GemmCore::new(ctx, "gemm", gemm_port, timing, clock);
+        let timing = gemm_timing(config);
+        let gemm = GemmCore::new(ctx, "gemm", gemm_port, timing, clock, functional);
         let sfu = Sfu::new(ctx, "sfu", sfu_port, config.sfu.lanes, clock);
         let bus = Bus::new(
             "bus",

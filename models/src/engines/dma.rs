@@ -1,0 +1,324 @@
+//! The DMA engine.
+
+use super::{debug_read, debug_write, sram_access, start_engine, wrong_engine};
+use crate::dram::BurstList;
+use crate::job::{EnginePort, Fault, Job};
+use crate::EngineStats;
+use std::cell::Cell;
+use std::rc::Rc;
+use treta_abi::{Command, DeviceError, DmaDesc};
+use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket, Payload};
+use treta_kernel::{Ctx, SimTime};
+
+/// The DMA engine: strided transfers between DRAM and SRAM. Each row is cut into
+/// DRAM accesses of at most `burst` bytes (at burst-aligned addresses); a descriptor's
+/// accesses go to DRAM as one transaction carrying a [`BurstList`], so the DRAM
+/// controller overlaps them as requests that arrive together (its queues bound how
+/// many are in flight).
+pub struct Dma {
+    /// Jobs from the command processor.
+    pub port: EnginePort,
+    /// To DRAM.
+    pub dram: InitiatorSocket,
+    /// To SRAM.
+    pub sram: InitiatorSocket,
+    burst: u64,
+    functional: bool,
+    stats: Rc<Cell<EngineStats>>,
+}
+
+impl Dma {
+    /// A DMA engine serving `port`, cutting rows into `burst`-byte accesses; with
+    /// `functional`, it also moves the bytes (through debug transport, so the timing
+    /// is the same either way). Its process starts with the simulation.
+    pub fn new(ctx: &Ctx, name: &str, port: EnginePort, burst: u32, functional: bool) -> Rc<Dma> {
+        let dma = Rc::new(Dma {
+            port: port.clone(),
+            dram: InitiatorSocket::new(&format!("{name}.dram")),
+            sram: InitiatorSocket::new(&format!("{name}.sram")),
+            burst: u64::from(burst.max(1)),
+            functional,
+            stats: Rc::default(),
+        });
+        start_engine(ctx, name, port, dma.stats.clone(), dma.clone(), Dma::handle);
+        dma
+    }
+
+    /// Busy time and commands so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
+        let result = match &job.desc.command {
+            Command::DmaLoad(d) => self.transfer(&ctx, d, true).await,
+            Command::DmaStore(d) => self.transfer(&ctx, d, false).await,
+            Command::DmaCopy(d) => self.copy(&ctx, d).await,
+            _ => return wrong_engine(job),
+        };
+        (job, result)
+    }
+
+    async fn transfer(&self, ctx: &Ctx, d: &DmaDesc, load: bool) -> Result<(), Fault> {
+        if d.rows == 0 || d.row_bytes == 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: d.dram_addr,
+            });
+        }
+        let planes = u64::from(d.planes.max(1));
+        let rows = u64::from(d.rows);
+        let row = u64::from(d.row_bytes);
+        // Bytes per row on the SRAM side after format conversion.
+        let sram_row = row * u64::from(d.dst_format.bytes()) / u64::from(d.src_format.bytes());
+        let (sram_row, dram_row) = if load {
+            (sram_row, row)
+        } else {
+            (row, sram_row)
+        };
+        let dram_stride = if d.dram_stride == 0 {
+            dram_row
+        } else {
+            d.dram_stride
+        };
+        let sram_stride = if d.sram_stride == 0 {
+            sram_row
+        } else {
+            u64::from(d.sram_stride)
+        };
+        let dram_plane = if d.dram_plane_stride == 0 {
+            dram_stride * rows
+        } else {
+            d.dram_plane_stride
+        };
+        let sram_plane = if d.sram_plane_stride == 0 {
+            sram_stride * rows
+        } else {
+            u64::from(d.sram_plane_stride)
+        };
+        let (dram_cmd, sram_cmd) = if load {
+            (TlmCommand::Read, TlmCommand::Write)
+        } else {
+            (TlmCommand::Write, TlmCommand::Read)
+        };
+        let mut chunks = Vec::new();
+        let mut sram_delay = SimTime::ZERO;
+        for plane in 0..planes {
+            for r in 0..rows {
+                let dram_addr = d
+                    .dram_addr
+                    .checked_add(plane * dram_plane + r * dram_stride)
+                    .ok_or(Fault {
+                        error: DeviceError::DramOutOfRange,
+                        addr: d.dram_addr,
+                    })?;
+                let sram_addr = u64::from(d.sram_addr) + plane * sram_plane + r * sram_stride;
+                sram_access(&self.sram, sram_cmd, sram_addr, sram_row, &mut sram_delay).await?;
+                let mut at = dram_addr;
+                let end = dram_addr.checked_add(dram_row).ok_or(Fault {
+                    error: DeviceError::DramOutOfRange,
+                    addr: dram_addr,
+                })?;
+                while at < end {
+                    let len = (self.burst - at % self.burst).min(end - at);
+                    chunks.push((at, len as u32));
+                    at += len;
+                }
+            }
+        }
+        let mut p = Payload::new(dram_cmd, d.dram_addr, 0);
+        p.set_extension(BurstList {
+            chunks,
+            fault: None,
+        });
+        let mut dram_done = SimTime::ZERO;
+        self.dram.b_transport(&mut p, &mut dram_done).await;
+        if !p.response.is_ok() {
+            let addr = p
+                .extension::<BurstList>()
+                .and_then(|l| l.fault)
+                .unwrap_or(d.dram_addr);
+            return Err(Fault {
+                error: DeviceError::DramOutOfRange,
+                addr,
+            });
+        }
+        if self.functional {
+            let direction = if load {
+                Direction::Load
+            } else {
+                Direction::Store
+            };
+            self.move_bytes(d, direction)?;
+        }
+        // The SRAM side streams alongside the DRAM side: the slower one decides.
+        ctx.wait(dram_done.max(sram_delay)).await;
+        Ok(())
+    }
+
+    /// An SRAM → SRAM transfer: the `dram_*` fields address the source in SRAM.
+    /// Each row is read, then written, through the SRAM's socket — the banks decide
+    /// how long that takes; no DRAM traffic.
+    async fn copy(&self, ctx: &Ctx, d: &DmaDesc) -> Result<(), Fault> {
+        let overflow = |addr| Fault {
+            error: DeviceError::SramOverflow,
+            addr,
+        };
+        if d.rows == 0 || d.row_bytes == 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: d.dram_addr,
+            });
+        }
+        let src = Side::source(d);
+        let dst = Side::destination(d);
+        let row = u64::from(d.row_bytes);
+        let dst_row = row * u64::from(d.dst_format.bytes()) / u64::from(d.src_format.bytes());
+        let mut delay = SimTime::ZERO;
+        for plane in 0..u64::from(d.planes.max(1)) {
+            for r in 0..u64::from(d.rows) {
+                let from = src
+                    .row(plane, r, row, d.rows)
+                    .ok_or(overflow(d.dram_addr))?;
+                let to = dst
+                    .row(plane, r, dst_row, d.rows)
+                    .ok_or(overflow(d.dram_addr))?;
+                sram_access(&self.sram, TlmCommand::Read, from, row, &mut delay).await?;
+                sram_access(&self.sram, TlmCommand::Write, to, dst_row, &mut delay).await?;
+            }
+        }
+        if self.functional {
+            self.move_bytes(d, Direction::Copy)?;
+        }
+        ctx.wait(delay).await;
+        Ok(())
+    }
+
+    /// Copies the bytes of a transfer (functional runs), plane by plane: gather the
+    /// source rows, transpose the plane if asked, scatter into the destination.
+    fn move_bytes(&self, d: &DmaDesc, direction: Direction) -> Result<(), Fault> {
+        let bad_field = Fault {
+            error: DeviceError::BadField,
+            addr: d.dram_addr,
+        };
+        let eb = u64::from(d.src_format.bytes());
+        let out_eb = u64::from(d.dst_format.bytes());
+        let (rows, row) = (u64::from(d.rows), u64::from(d.row_bytes));
+        let cols = row / eb;
+        if d.transpose && row % eb != 0 {
+            return Err(bad_field);
+        }
+        // Source and destination geometry: (base, row stride, plane stride).
+        let dram = (d.dram_addr, d.dram_stride, d.dram_plane_stride);
+        let sram = (
+            u64::from(d.sram_addr),
+            u64::from(d.sram_stride),
+            u64::from(d.sram_plane_stride),
+        );
+        let (src, dst) = match direction {
+            Direction::Load | Direction::Copy => (dram, sram),
+            Direction::Store => (sram, dram),
+        };
+        let dram_side = (&self.dram, DeviceError::DramOutOfRange);
+        let sram_side = (&self.sram, DeviceError::SramOverflow);
+        let (src_side, dst_side) = match direction {
+            Direction::Load => (dram_side, sram_side),
+            Direction::Store => (sram_side, dram_side),
+            // The `dram_*` fields address the source in SRAM.
+            Direction::Copy => (sram_side, sram_side),
+        };
+        // Rows as written: transposed planes have `cols` rows of `rows` elements;
+        // elements take the destination format's size.
+        let (dst_rows, dst_row) = if d.transpose {
+            (cols, rows * out_eb)
+        } else {
+            (rows, row * out_eb / eb)
+        };
+        let src_stride = if src.1 == 0 { row } else { src.1 };
+        let dst_stride = if dst.1 == 0 { dst_row } else { dst.1 };
+        let src_plane = if src.2 == 0 { src_stride * rows } else { src.2 };
+        let dst_plane = if dst.2 == 0 {
+            dst_stride * dst_rows
+        } else {
+            dst.2
+        };
+        for plane in 0..u64::from(d.planes.max(1)) {
+            let mut block = Vec::with_capacity((rows * row) as usize);
+            for r in 0..rows {
+                let addr = src.0 + plane * src_plane + r * src_stride;
+                block.extend(debug_read(src_side.0, addr, row as usize, src_side.1)?);
+            }
+            if d.transpose {
+                let mut t = vec![0u8; block.len()];
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let from = ((r * cols + c) * eb) as usize;
+                        let to = ((c * rows + r) * eb) as usize;
+                        t[to..to + eb as usize].copy_from_slice(&block[from..from + eb as usize]);
+                    }
+                }
+                block = t;
+            }
+            // Number-format conversion on the fly (int8 has no scale here: refused).
+            let block =
+                treta_numerics::convert(d.src_format, d.dst_format, &block).ok_or(bad_field)?;
+            for (r, chunk) in block.chunks(dst_row as usize).enumerate() {
+                let addr = dst.0 + plane * dst_plane + r as u64 * dst_stride;
+                debug_write(dst_side.0, addr, chunk.to_vec(), dst_side.1)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which way a DMA transfer goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// DRAM → SRAM.
+    Load,
+    /// SRAM → DRAM.
+    Store,
+    /// SRAM → SRAM (the `dram_*` fields address the source).
+    Copy,
+}
+
+/// One side of a copy: base, row stride and plane stride (0 = packed).
+struct Side {
+    base: u64,
+    stride: u64,
+    plane_stride: u64,
+}
+
+impl Side {
+    /// The source of a `DMA_COPY`: the `dram_*` fields.
+    fn source(d: &DmaDesc) -> Side {
+        Side {
+            base: d.dram_addr,
+            stride: d.dram_stride,
+            plane_stride: d.dram_plane_stride,
+        }
+    }
+
+    /// The destination: the `sram_*` fields.
+    fn destination(d: &DmaDesc) -> Side {
+        Side {
+            base: u64::from(d.sram_addr),
+            stride: u64::from(d.sram_stride),
+            plane_stride: u64::from(d.sram_plane_stride),
+        }
+    }
+
+    /// The address of row `r` of `plane` for rows of `row` bytes, `rows` per plane;
+    /// `None` past 2^64.
+    fn row(&self, plane: u64, r: u64, row: u64, rows: u32) -> Option<u64> {
+        let stride = if self.stride == 0 { row } else { self.stride };
+        let plane_stride = if self.plane_stride == 0 {
+            stride.checked_mul(u64::from(rows))?
+        } else {
+            self.plane_stride
+        };
+        self.base
+            .checked_add(plane.checked_mul(plane_stride)?)?
+            .checked_add(r.checked_mul(stride)?)
+    }
+}

@@ -1,0 +1,321 @@
+//! The GEMM core: executes a GEMM descriptor round by round, as its
+//! [`Mapping`] lays it out, fetching each round's operands from the SRAM banks
+//! (the SRAM decides how long that takes, so other engines' traffic and bank
+//! conflicts show up as stalls), and — in functional runs — computes the result.
+
+use super::{debug_read, debug_write, sram_accesses, start_engine, wrong_engine};
+use crate::job::{EnginePort, Fault, Job};
+use crate::mapping::{GemmShape, GemmTiming, Idle, Mapping};
+use crate::EngineStats;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use treta_abi::{Command, DeviceError, GemmDesc, NumberFormat};
+use treta_kernel::timeline::{ArgValue, TrackId};
+use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket};
+use treta_kernel::{Clock, Ctx};
+use treta_numerics::gemm::{gemm, MatRef};
+
+/// One GEMM descriptor executed: what the report's per-GEMM rows and
+/// `--explain-mapping` are built from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GemmRecord {
+    /// Descriptor id.
+    pub id: u32,
+    /// Device cycles it took, stalls included.
+    pub cycles: u64,
+    /// Cycles the mapping planned.
+    pub planned_cycles: u64,
+    /// Cycles spent waiting for SRAM beyond the rounds' compute time.
+    pub stall_cycles: u64,
+    /// m·k·n.
+    pub useful_macs: u64,
+    /// The mapping it ran with.
+    pub mapping: Rc<Mapping>,
+}
+
+impl GemmRecord {
+    /// The mapping's idle PE-cycles with the bandwidth share as measured: the
+    /// stalls the SRAM actually caused, not the planned estimate.
+    pub fn idle(&self, macs: u64) -> Idle {
+        Idle {
+            bandwidth: self.stall_cycles * macs,
+            ..self.mapping.idle
+        }
+    }
+}
+
+/// Where an operand lives and how it is laid out.
+#[derive(Clone, Copy, Debug)]
+struct Region {
+    addr: u64,
+    /// Rows and columns as stored.
+    rows: u64,
+    cols: u64,
+    /// Elements between stored rows.
+    ld: u64,
+    format: NumberFormat,
+}
+
+impl Region {
+    /// The stored `rows × cols` matrix of an operand whose `op()` is
+    /// `op_rows × op_cols`.
+    fn new(
+        addr: u32,
+        op_rows: u32,
+        op_cols: u32,
+        transposed: bool,
+        ld: u32,
+        format: NumberFormat,
+    ) -> Region {
+        let (rows, cols) = if transposed {
+            (u64::from(op_cols), u64::from(op_rows))
+        } else {
+            (u64::from(op_rows), u64::from(op_cols))
+        };
+        Region {
+            addr: u64::from(addr),
+            rows,
+            cols,
+            ld: if ld == 0 { cols } else { u64::from(ld) },
+            format,
+        }
+    }
+
+    /// Elements from the first to past the last.
+    fn elements(&self) -> u64 {
+        (self.rows - 1) * self.ld + self.cols
+    }
+
+    /// Bytes from the first element to past the last.
+    fn bytes(&self) -> u64 {
+        self.elements() * u64::from(self.format.bytes())
+    }
+
+    /// An access of `len` bytes at `offset` into the region, kept inside it.
+    fn access(&self, command: TlmCommand, offset: u64, len: u64) -> Option<(TlmCommand, u64, u64)> {
+        let len = len.min(self.bytes());
+        (len > 0).then(|| (command, self.addr + offset.min(self.bytes() - len), len))
+    }
+}
+
+/// The GEMM core.
+pub struct GemmCore {
+    /// Jobs from the command processor.
+    pub port: EnginePort,
+    /// Operand reads and result writes.
+    pub sram: InitiatorSocket,
+    timing: GemmTiming,
+    clock: Clock,
+    functional: bool,
+    stats: Rc<Cell<EngineStats>>,
+    records: RefCell<Vec<GemmRecord>>,
+    /// Mappings by shape: a program repeats few shapes many times.
+    mappings: RefCell<HashMap<GemmShape, Rc<Mapping>>>,
+    /// Per-round spans (`gemm.rounds`).
+    rounds_track: TrackId,
+}
+
+impl GemmCore {
+    /// A GEMM core of micro-architecture `timing` serving `port`; with
+    /// `functional` it also computes (fp32 accumulation, operands in their
+    /// formats). Its process starts with the simulation.
+    pub fn new(
+        ctx: &Ctx,
+        name: &str,
+        port: EnginePort,
+        timing: GemmTiming,
+        clock: Clock,
+        functional: bool,
+    ) -> Rc<GemmCore> {
+        let core = Rc::new(GemmCore {
+            port: port.clone(),
+            sram: InitiatorSocket::new(&format!("{name}.sram")),
+            timing,
+            clock,
+            functional,
+            stats: Rc::default(),
+            records: RefCell::new(Vec::new()),
+            mappings: RefCell::default(),
+            rounds_track: ctx.timeline().track(&format!("{name}.rounds")),
+        });
+        start_engine(
+            ctx,
+            name,
+            port,
+            core.stats.clone(),
+            core.clone(),
+            GemmCore::handle,
+        );
+        core
+    }
+
+    /// Busy time and commands so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    /// Every GEMM executed, in order.
+    pub fn records(&self) -> Vec<GemmRecord> {
+        self.records.borrow().clone()
+    }
+
+    /// The micro-architecture.
+    pub fn timing(&self) -> GemmTiming {
+        self.timing
+    }
+
+    async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
+        let result = match &job.desc.command {
+            Command::Gemm(g) => self.multiply(&ctx, job.desc.id, g).await,
+            _ => return wrong_engine(job),
+        };
+        (job, result)
+    }
+
+    /// The mapping of `shape`, searched once per shape.
+    fn mapping(&self, shape: &GemmShape) -> Rc<Mapping> {
+        self.mappings
+            .borrow_mut()
+            .entry(*shape)
+            .or_insert_with(|| Rc::new(self.timing.map(shape)))
+            .clone()
+    }
+
+    /// The operand regions of `g`, each checked to lie inside the SRAM.
+    fn regions(&self, g: &GemmDesc) -> Result<[Region; 3], Fault> {
+        let bad = |addr: u32| Fault {
+            error: DeviceError::BadField,
+            addr: u64::from(addr),
+        };
+        let regions = [
+            Region::new(g.a_addr, g.m, g.k, g.transpose_a, g.lda, g.a_format),
+            Region::new(g.b_addr, g.k, g.n, g.transpose_b, g.ldb, g.b_format),
+            Region::new(g.c_addr, g.m, g.n, false, g.ldc, g.c_format),
+        ];
+        for r in &regions {
+            if r.ld < r.cols {
+                // A leading dimension shorter than a row overlaps the rows.
+                return Err(bad(r.addr as u32));
+            }
+            // A zero-time probe of the last byte: the whole region is in the SRAM.
+            let last = r.addr + r.bytes() - 1;
+            debug_read(&self.sram, last, 1, DeviceError::SramOverflow)?;
+        }
+        Ok(regions)
+    }
+
+    async fn multiply(&self, ctx: &Ctx, id: u32, g: &GemmDesc) -> Result<(), Fault> {
+        if g.m == 0 || g.k == 0 || g.n == 0 {
+            return Err(Fault {
+                error: DeviceError::BadField,
+                addr: 0,
+            });
+        }
+        let [a, b, c] = self.regions(g)?;
+        let shape = GemmShape::of(g);
+        let mapping = self.mapping(&shape);
+        let start = ctx.now();
+        let trace = ctx.timeline().enabled();
+        let mut stall = 0;
+        for (i, round) in mapping.rounds.iter().enumerate() {
+            let accesses: Vec<_> = [
+                a.access(TlmCommand::Read, round.a_offset, round.read_a),
+                b.access(TlmCommand::Read, round.b_offset, round.read_b),
+                c.access(TlmCommand::Read, round.c_offset, round.read_c),
+                c.access(TlmCommand::Write, round.c_offset, round.write_c),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let round_start = ctx.now();
+            let fetch = sram_accesses(&self.sram, &accesses).await?;
+            let compute = self.clock.cycles(round.compute);
+            let took = compute.max(fetch);
+            stall += self.clock.cycle_at(took) - round.compute;
+            ctx.wait(took).await;
+            if trace {
+                ctx.timeline().complete(
+                    self.rounds_track,
+                    "round",
+                    round_start,
+                    ctx.now(),
+                    &[
+                        ("gemm", ArgValue::U64(u64::from(id))),
+                        ("round", ArgValue::U64(i as u64)),
+                        ("tiles", ArgValue::U64(u64::from(round.tiles))),
+                        ("compute_cycles", ArgValue::U64(round.compute)),
+                        ("sram_bytes", ArgValue::U64(round.bytes())),
+                    ],
+                );
+            }
+        }
+        if self.functional {
+            self.compute(g, [a, b, c])?;
+        }
+        let cycles = self.clock.cycle_at(ctx.now() - start);
+        self.records.borrow_mut().push(GemmRecord {
+            id,
+            cycles,
+            planned_cycles: mapping.cycles,
+            stall_cycles: stall,
+            useful_macs: shape.useful_macs(),
+            mapping,
+        });
+        Ok(())
+    }
+
+    /// The arithmetic (functional runs): read the operands as stored, multiply
+    /// with fp32 accumulation, round into C's format, write C's rows (the bytes
+    /// between rows of a strided C stay as they were). int8 operands are taken as
+    /// integers: their per-tensor scales are applied by the firmware.
+    fn compute(&self, g: &GemmDesc, [a, b, c]: [Region; 3]) -> Result<(), Fault> {
+        let bad = |addr: u64| Fault {
+            error: DeviceError::BadField,
+            addr,
+        };
+        let load = |r: &Region| -> Result<Vec<f32>, Fault> {
+            let bytes = debug_read(
+                &self.sram,
+                r.addr,
+                r.bytes() as usize,
+                DeviceError::SramOverflow,
+            )?;
+            treta_numerics::decode(r.format, &bytes, Some(1.0)).ok_or(bad(r.addr))
+        };
+        let (m, k, n) = (g.m as usize, g.k as usize, g.n as usize);
+        let (av, bv) = (load(&a)?, load(&b)?);
+        fn view<'d>(data: &'d [f32], r: &Region, rows: usize, cols: usize, t: bool) -> MatRef<'d> {
+            if t {
+                MatRef::transposed(data, rows, cols, r.ld as usize)
+            } else {
+                MatRef::row_major(data, rows, cols, r.ld as usize)
+            }
+        }
+        let mut cv = if g.accumulate {
+            load(&c)?
+        } else {
+            vec![0.0; c.elements() as usize]
+        };
+        gemm(
+            view(&av, &a, m, k, g.transpose_a),
+            view(&bv, &b, k, n, g.transpose_b),
+            &mut cv,
+            c.ld as usize,
+            g.accumulate,
+        )
+        .map_err(|_| bad(c.addr))?;
+        let eb = u64::from(c.format.bytes());
+        for (row, values) in cv.chunks(c.ld as usize).take(m).enumerate() {
+            let bytes =
+                treta_numerics::encode(c.format, &values[..n], Some(1.0)).ok_or(bad(c.addr))?;
+            debug_write(
+                &self.sram,
+                c.addr + row as u64 * c.ld * eb,
+                bytes,
+                DeviceError::SramOverflow,
+            )?;
+        }
+        Ok(())
+    }
+}

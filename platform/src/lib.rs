@@ -2,11 +2,14 @@
 //!
 //! The only crate that knows all the parts: scenario files ([`scenario`]), platform
 //! presets ([`preset`]), SoC assembly ([`soc`]), lowering of workloads to command
-//! programs ([`program`]), runs ([`run`]), Chrome traces ([`trace`]) and reports
-//! ([`report`]). The `treta-vp` binary is a thin command-line front over it.
+//! programs ([`program`]), runs ([`run`]), Chrome traces ([`trace`]), reports
+//! ([`report`]), the flexible-vs-systolic comparison ([`comparison`]) and the
+//! `--explain-mapping` dump ([`explain`]). The `treta-vp` binary is a thin command-line front over it.
 
 #![warn(missing_docs)]
 
+pub mod comparison;
+pub mod explain;
 pub mod preset;
 pub mod program;
 pub mod report;

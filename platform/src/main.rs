@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use treta_vp::{preset, run, scenario};
+use treta_vp::{explain, preset, run, scenario};
 
 /// The TRETA virtual platform.
 #[derive(Parser)]
@@ -44,6 +44,10 @@ enum Command {
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
+        /// Before running, print how each GEMM is mapped onto the GEMM core: the
+        /// chosen arrangement, the alternatives, where idle PE-cycles go.
+        #[arg(long)]
+        explain_mapping: bool,
     },
     /// Check a scenario (syntax, keys, types, ranges, cross-references) without running it.
     Check {
@@ -52,6 +56,9 @@ enum Command {
         /// Override a scenario value, e.g. `--set platform.gemm.rows=32` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Also print how each GEMM is mapped onto the GEMM core (no simulation).
+        #[arg(long)]
+        explain_mapping: bool,
     },
     /// List the platform presets with their parameters, units and sources.
     Presets,
@@ -145,8 +152,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             report,
             sets,
             quiet,
+            explain_mapping,
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
+            if explain_mapping {
+                let program = run::program_of(&loaded)?;
+                writeln!(out, "{}", explain::explain_mapping(&loaded, &program))?;
+            }
             let progress = !quiet && std::io::stderr().is_terminal();
             let result = run::run(
                 &loaded,
@@ -179,8 +191,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::from(1))
             }
         }
-        Command::Check { scenario, sets } => {
+        Command::Check {
+            scenario,
+            sets,
+            explain_mapping,
+        } => {
             let loaded = scenario::load(&scenario, &sets)?;
+            if explain_mapping {
+                let program = run::program_of(&loaded)?;
+                writeln!(out, "{}", explain::explain_mapping(&loaded, &program))?;
+            }
             let p = &loaded.platform;
             writeln!(
                 out,

@@ -9,6 +9,10 @@
 //! | `sim_time_ps`, `cycles`, `clock_mhz` | simulated time, device cycles, clock |
 //! | `engines.<name>.{busy_ps, utilization, commands}` | per engine (`cp`, `dma`, `gemm`, `sfu`); utilization = busy / simulated time |
 //! | `gemms[].{name, m, k, n, count, cycles, utilization, tile_m, tile_k, tile_n, tiles}` | per GEMM of a `gemm_list`, in workload order; cycles summed over its tiles and instances; utilization = useful MACs / (MACs × cycles) |
+//! | `gemms[].{mapping, planned_cycles, stall_cycles}` | the GEMM core's mapping of the largest tile; cycles its mappings planned; cycles it waited for SRAM |
+//! | `gemms[].idle.{edge, fill_drain, bandwidth, imbalance, reduction}` | idle PE-cycles by cause, fractions of MACs × cycles (utilization + these = 1) |
+//! | `engine_comparison.{flexible, systolic, systolic_dataflow, flexible_cycles, systolic_cycles, systolic_per_gemm_best_cycles, flexible_utilization, systolic_utilization, speedup}` | `gemm_list` only: the workload's whole GEMMs on the flexible engine vs a systolic array of the same rows × cols in its best single dataflow (SCALE-Sim v3 timing), from the mapping models |
+//! | `engine_comparison.gemms[].{name, m, k, n, count, flexible, systolic}` | per GEMM: `{mapping, cycles, utilization}` of one instance on each |
 //! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps, row_hits, row_misses, row_conflicts, refreshes}` | DRAM traffic; bandwidth = bytes / simulated time; row-buffer outcomes of the bursts |
 //! | `dram.latency.{mean_ns, max_ns, histogram: [{from_ns, to_ns, count}]}` | burst latency from acceptance into a channel queue (queueing in the controller included, waiting for a free slot not) to the end of its data; power-of-two buckets |
 //! | `sram.{read_bytes, write_bytes, bank_conflicts}` | SRAM traffic; accesses that waited for a busy bank |
@@ -17,6 +21,7 @@
 //! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
 //! | `expectations[].{what, bound, value, pass}` | the scenario's `expect:` checks |
 
+use crate::comparison::{compare, EngineComparison};
 use crate::preset::PlatformConfig;
 use crate::program::{gemm_index_of, Program};
 use crate::scenario::{Bound, EngineName, Scenario};
@@ -25,7 +30,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use treta_kernel::SimTime;
-use treta_models::{EngineStats, LatencyHistogram};
+use treta_models::mapping::Idle;
+use treta_models::{EngineStats, GemmRecord, LatencyHistogram};
 
 /// An engine's figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -63,6 +69,31 @@ pub struct GemmReport {
     pub tile_n: u32,
     /// Tiles per instance.
     pub tiles: u32,
+    /// How the GEMM core laid out its largest tile (arrangement, K-split, loop
+    /// order; or the systolic dataflow).
+    pub mapping: String,
+    /// Cycles the mappings planned, all tiles and instances.
+    pub planned_cycles: u64,
+    /// Cycles the GEMM core waited for SRAM beyond the rounds' compute.
+    pub stall_cycles: u64,
+    /// Idle PE-cycles by cause, as fractions of MACs × cycles (bandwidth as
+    /// measured).
+    pub idle: IdleReport,
+}
+
+/// Idle PE-cycles by cause, as fractions of all PE-cycles.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct IdleReport {
+    /// Edge tiles (PEs mapped onto nothing).
+    pub edge: f64,
+    /// Pipeline fill and drain.
+    pub fill_drain: f64,
+    /// Waiting for SRAM.
+    pub bandwidth: f64,
+    /// Arrays without work in a round, unequal K-split parts.
+    pub imbalance: f64,
+    /// The reduction network adding K-split partial sums.
+    pub reduction: f64,
 }
 
 /// DRAM traffic.
@@ -187,6 +218,10 @@ pub struct Report {
     pub engines: BTreeMap<String, EngineReport>,
     /// Per GEMM, in workload order.
     pub gemms: Vec<GemmReport>,
+    /// Flexible engine vs systolic array on the workload's whole GEMMs
+    /// (`gemm_list` workloads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_comparison: Option<EngineComparison>,
     /// DRAM traffic.
     pub dram: DramReport,
     /// SRAM traffic.
@@ -240,10 +275,19 @@ impl Report {
             .iter()
             .enumerate()
             .map(|(i, g)| {
-                let (cycles, useful) = records
+                let mine: Vec<&GemmRecord> = records
                     .iter()
                     .filter(|r| gemm_index_of(r.id) == i)
-                    .fold((0u64, 0u64), |(c, u), r| (c + r.cycles, u + r.useful_macs));
+                    .collect();
+                let sum = |f: fn(&GemmRecord) -> u64| mine.iter().map(|r| f(r)).sum::<u64>();
+                let cycles = sum(|r| r.cycles);
+                let useful = sum(|r| r.useful_macs);
+                let mut idle = Idle::default();
+                for r in &mine {
+                    idle += r.idle(config.macs());
+                }
+                let pe_cycles = macs * cycles as f64;
+                let share = |v: u64| ratio(v as f64, pe_cycles);
                 let t = program.tilings.get(i).copied();
                 GemmReport {
                     name: g.name.clone(),
@@ -252,11 +296,25 @@ impl Report {
                     n: g.n.get(),
                     count: g.count.get(),
                     cycles,
-                    utilization: ratio(useful as f64, macs * cycles as f64),
+                    utilization: ratio(useful as f64, pe_cycles),
                     tile_m: t.map_or(0, |t| t.tm),
                     tile_k: t.map_or(0, |t| t.tk),
                     tile_n: t.map_or(0, |t| t.tn),
                     tiles: t.map_or(0, |t| t.tiles),
+                    mapping: mine
+                        .iter()
+                        .max_by_key(|r| r.useful_macs)
+                        .map(|r| r.mapping.description.clone())
+                        .unwrap_or_default(),
+                    planned_cycles: sum(|r| r.planned_cycles),
+                    stall_cycles: sum(|r| r.stall_cycles),
+                    idle: IdleReport {
+                        edge: share(idle.edge),
+                        fill_drain: share(idle.fill_drain),
+                        bandwidth: share(idle.bandwidth),
+                        imbalance: share(idle.imbalance),
+                        reduction: share(idle.reduction),
+                    },
                 }
             })
             .collect();
@@ -271,6 +329,7 @@ impl Report {
             clock_mhz: config.clock_mhz,
             engines,
             gemms,
+            engine_comparison: compare(scenario, config),
             dram: DramReport {
                 read_bytes: read,
                 write_bytes: write,
@@ -373,13 +432,13 @@ impl Report {
         if !self.gemms.is_empty() {
             let _ = writeln!(
                 s,
-                "  {:<22} {:>6} {:>6} {:>6} {:>5} {:>10} {:>7}  tile (m,k,n) x tiles",
-                "gemm", "m", "k", "n", "count", "cycles", "util"
+                "  {:<22} {:>6} {:>6} {:>6} {:>5} {:>10} {:>7}  {:<22} mapping (largest tile)",
+                "gemm", "m", "k", "n", "count", "cycles", "util", "tile (m,k,n) x tiles"
             );
             for g in &self.gemms {
                 let _ = writeln!(
                     s,
-                    "  {:<22} {:>6} {:>6} {:>6} {:>5} {:>10} {:>6.1}%  ({},{},{}) x {}",
+                    "  {:<22} {:>6} {:>6} {:>6} {:>5} {:>10} {:>6.1}%  {:<22} {}",
                     g.name,
                     g.m,
                     g.k,
@@ -387,12 +446,21 @@ impl Report {
                     g.count,
                     g.cycles,
                     100.0 * g.utilization,
-                    g.tile_m,
-                    g.tile_k,
-                    g.tile_n,
-                    g.tiles
+                    format!("({},{},{}) x {}", g.tile_m, g.tile_k, g.tile_n, g.tiles),
+                    g.mapping
                 );
             }
+        }
+        if let Some(c) = &self.engine_comparison {
+            let _ = writeln!(
+                s,
+                "  whole GEMMs, flexible vs {} ({}): {:.1}% vs {:.1}% MAC-weighted utilization, {:.2}x fewer cycles",
+                c.systolic,
+                c.systolic_dataflow,
+                100.0 * c.flexible_utilization,
+                100.0 * c.systolic_utilization,
+                c.speedup
+            );
         }
         let _ = writeln!(
             s,

@@ -106,12 +106,12 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     let status = match trace {
         Some(path) => {
             // `commands`: queues, engines, firmware and counters; `tiles` adds a
-            // span per DRAM transaction on each channel it touches; `bursts` adds
-            // a span per burst (below).
+            // span per DRAM transaction on each channel it touches and one per
+            // GEMM round; `bursts` adds a span per burst (below).
             let hidden: &[&str] = if scenario.run.trace_detail >= TraceDetail::Tiles {
                 &[]
             } else {
-                &["dram"]
+                &["dram", "gemm.rounds"]
             };
             let (writer, status) =
                 ChromeTrace::create(path, &format!("treta-vp: {}", loaded.name()), hidden)

@@ -215,7 +215,11 @@ impl GemmCore {
         let [a, b, c] = self.regions(g)?;
         let shape = GemmShape::of(g);
         let mapping = self.mapping(&shape);
-        let start = ctx.now();
+        // Rounds are timed in whole cycles from the first clock edge: a round ends
+        // when its compute is done or its SRAM traffic is, whichever is later.
+        let clock = self.clock;
+        let first = clock.cycle_at(clock.next_edge(ctx.now()));
+        let mut cycle = first;
         let trace = ctx.timeline().enabled();
         let mut stall = 0;
         for (i, round) in mapping.rounds.iter().enumerate() {
@@ -230,10 +234,13 @@ impl GemmCore {
             .collect();
             let round_start = ctx.now();
             let fetch = sram_accesses(&self.sram, &accesses).await?;
-            let compute = self.clock.cycles(round.compute);
-            let took = compute.max(fetch);
-            stall += self.clock.cycle_at(took) - round.compute;
-            ctx.wait(took).await;
+            let fetched = clock.cycle_at(clock.next_edge(round_start + fetch));
+            let computed = cycle + round.compute;
+            let end = computed.max(fetched);
+            stall += end - computed;
+            ctx.wait(clock.cycle_start(end).saturating_sub(ctx.now()))
+                .await;
+            cycle = end;
             if trace {
                 ctx.timeline().complete(
                     self.rounds_track,
@@ -245,6 +252,7 @@ impl GemmCore {
                         ("round", ArgValue::U64(i as u64)),
                         ("tiles", ArgValue::U64(u64::from(round.tiles))),
                         ("compute_cycles", ArgValue::U64(round.compute)),
+                        ("stall_cycles", ArgValue::U64(end - computed)),
                         ("sram_bytes", ArgValue::U64(round.bytes())),
                     ],
                 );
@@ -253,7 +261,7 @@ impl GemmCore {
         if self.functional {
             self.compute(g, [a, b, c])?;
         }
-        let cycles = self.clock.cycle_at(ctx.now() - start);
+        let cycles = cycle - first;
         self.records.borrow_mut().push(GemmRecord {
             id,
             cycles,

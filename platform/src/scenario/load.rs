@@ -114,7 +114,9 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
         });
     }
     let group = u64::from(platform.gemm.group);
-    if platform.gemm.arch == super::GemmArch::Flexible && !platform.macs().is_multiple_of(group * group) {
+    if platform.gemm.arch == super::GemmArch::Flexible
+        && !platform.macs().is_multiple_of(group * group)
+    {
         return Err(ScenarioError::Invalid {
             path: path.to_path_buf(),
             at: "platform.gemm.group".into(),

@@ -499,7 +499,8 @@ pub enum TraceDetail {
     #[default]
     Commands,
     /// Also one span per DRAM transaction (a DMA descriptor's rows) on each
-    /// channel track it touches.
+    /// channel track it touches, and one per GEMM round (the tiles the arrays
+    /// work on between operand changes, with its stall) on `gemm.rounds`.
     Tiles,
     /// Also one span per DRAM burst, over its data's time on the bus, on a
     /// `dram.ch<c>.bursts` track per channel (large: a BERT step has ~1.9 M).

@@ -1,0 +1,145 @@
+//! `--explain-mapping`: how each GEMM descriptor of a program is laid onto the
+//! GEMM core, why (the alternatives and their cycles) and where the idle
+//! PE-cycles go; for GEMM-list workloads, also the flexible-vs-systolic table.
+
+use crate::comparison::{compare, markdown};
+use crate::program::Program;
+use crate::scenario::LoadedScenario;
+use crate::soc::gemm_timing;
+use std::fmt::Write as _;
+use treta_abi::desc::Command;
+use treta_models::mapping::{Dataflow, GemmShape, GemmTiming, Mapping, SystolicArray};
+
+/// Alternatives listed per flexible GEMM shape.
+const ALTERNATIVES: usize = 5;
+
+/// The dump for `loaded`'s `program`.
+pub fn explain_mapping(loaded: &LoadedScenario, program: &Program) -> String {
+    let config = &loaded.platform;
+    let timing = gemm_timing(config);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "GEMM mappings of `{}` on {}",
+        loaded.name(),
+        describe(&timing)
+    );
+    // Distinct shapes in program order, with the descriptors that have them.
+    let mut shapes: Vec<(GemmShape, Vec<u32>)> = Vec::new();
+    for d in program.queues.iter().flatten() {
+        if let Command::Gemm(g) = &d.command {
+            let shape = GemmShape::of(g);
+            match shapes.iter_mut().find(|(s, _)| *s == shape) {
+                Some((_, ids)) => ids.push(d.id),
+                None => shapes.push((shape, vec![d.id])),
+            }
+        }
+    }
+    if shapes.is_empty() {
+        let _ = writeln!(s, "  (no GEMM descriptors)");
+    }
+    for (shape, ids) in &shapes {
+        let _ = writeln!(
+            s,
+            "\n{}×{}×{} (m×k×n; A {} B, B {} B, C {} B per element{}) — {} descriptor{}, first id {:#x}",
+            shape.m,
+            shape.k,
+            shape.n,
+            shape.a_bytes,
+            shape.b_bytes,
+            shape.c_bytes,
+            if shape.accumulate { ", accumulate" } else { "" },
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" },
+            ids[0]
+        );
+        let chosen = timing.map(shape);
+        let _ = writeln!(s, "  chosen: {chosen}");
+        let _ = writeln!(s, "  {}", round_summary(&chosen));
+        match timing {
+            GemmTiming::Flexible(f) => {
+                let _ = writeln!(s, "  fastest alternatives:");
+                for (c, m) in f.search(shape).iter().take(ALTERNATIVES) {
+                    let _ = writeln!(
+                        s,
+                        "    {:<44} {:>9} cycles  {:>5.1}%",
+                        c.to_string(),
+                        m.cycles,
+                        100.0 * m.utilization()
+                    );
+                }
+            }
+            GemmTiming::Systolic(a) => {
+                let _ = writeln!(s, "  other dataflows:");
+                for d in Dataflow::ALL {
+                    let m = SystolicArray { dataflow: d, ..a }.map(shape);
+                    let _ = writeln!(
+                        s,
+                        "    {:<4} {:>9} cycles  {:>5.1}%",
+                        d.name(),
+                        m.cycles,
+                        100.0 * m.utilization()
+                    );
+                }
+            }
+        }
+    }
+    if let Some(c) = compare(&loaded.scenario, config) {
+        let _ = writeln!(
+            s,
+            "\nWhole GEMMs (operands in SRAM): {} vs {}\n",
+            c.flexible, c.systolic
+        );
+        s += &markdown(&c);
+        let _ = writeln!(
+            s,
+            "\nMAC-weighted utilization: flexible {:.1}%, systolic ({}) {:.1}%; speedup {:.2}× \
+             (a systolic array switching to each GEMM's best dataflow: {} cycles)",
+            100.0 * c.flexible_utilization,
+            c.systolic_dataflow,
+            100.0 * c.systolic_utilization,
+            c.speedup,
+            c.systolic_per_gemm_best_cycles
+        );
+    }
+    s
+}
+
+/// The engine in words.
+fn describe(timing: &GemmTiming) -> String {
+    match timing {
+        GemmTiming::Flexible(f) => format!(
+            "the flexible engine: {} PEs as {} groups of {}×{}, preload {}, {} B/cycle operand distribution",
+            f.macs,
+            f.groups(),
+            f.group,
+            f.group,
+            if f.preload { "on" } else { "off" },
+            f.fetch_bytes_per_cycle
+        ),
+        GemmTiming::Systolic(a) => format!(
+            "a {}×{} systolic array, {}{}",
+            a.rows,
+            a.cols,
+            a.dataflow.name(),
+            if a.overlap_folds {
+                ", folds overlapped"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// Rounds, compute per round and SRAM bytes per round (first and last differ).
+fn round_summary(m: &Mapping) -> String {
+    let bytes: u64 = m.rounds.iter().map(|r| r.bytes()).sum();
+    let first = m.rounds.first().map_or(0, |r| r.compute);
+    format!(
+        "{} rounds (first {} cycles), {} SRAM bytes in all ({:.1} B/cycle)",
+        m.rounds.len(),
+        first,
+        bytes,
+        bytes as f64 / m.cycles.max(1) as f64
+    )
+}

@@ -136,6 +136,31 @@ pub struct GemmDesc {
     pub c_format: NumberFormat,
 }
 
+impl GemmDesc {
+    /// `C[m×n] = A[m×k]·B[k×n]` at SRAM addresses `a`, `b`, `c`, all packed, not
+    /// transposed, not accumulating; A and B in `operands`, C in fp32 — the
+    /// common case, to adjust with struct-update syntax.
+    pub fn packed(m: u32, k: u32, n: u32, [a, b, c]: [u32; 3], operands: NumberFormat) -> GemmDesc {
+        GemmDesc {
+            m,
+            k,
+            n,
+            a_addr: a,
+            b_addr: b,
+            c_addr: c,
+            lda: 0,
+            ldb: 0,
+            ldc: 0,
+            transpose_a: false,
+            transpose_b: false,
+            accumulate: false,
+            a_format: operands,
+            b_format: operands,
+            c_format: NumberFormat::Fp32,
+        }
+    }
+}
+
 /// Special-function unit operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SfuOp {

@@ -274,21 +274,16 @@ pub fn lower_gemm(
                 push(b_cmd, &mut out);
                 push(
                     Command::Gemm(GemmDesc {
-                        m: rm as u32,
-                        k: rk as u32,
-                        n: rn as u32,
-                        a_addr: a_sram,
-                        b_addr: b_sram,
-                        c_addr: c_sram,
-                        lda: 0,
-                        ldb: 0,
-                        ldc: 0,
                         transpose_a: job.transpose_a,
                         transpose_b: job.transpose_b,
                         accumulate: kt > 0,
-                        a_format: job.format,
-                        b_format: job.format,
-                        c_format: NumberFormat::Fp32,
+                        ..GemmDesc::packed(
+                            rm as u32,
+                            rk as u32,
+                            rn as u32,
+                            [a_sram, b_sram, c_sram],
+                            job.format,
+                        )
                     }),
                     &mut out,
                 );

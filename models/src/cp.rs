@@ -12,7 +12,7 @@
 //! concurrently and share the engines (an engine serves jobs in arrival order). A bad
 //! descriptor stops its queue and is reported in the error registers, never a panic.
 
-use crate::job::{EnginePort, Fault, Job, JobReply};
+use crate::job::{self, EnginePort, Fault, Job};
 use crate::EngineStats;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -418,21 +418,7 @@ impl CommandProcessor {
             }
         };
         self.ctx.timeline().flow_start(self.tracks[q], flow);
-        let reply = JobReply::new(&self.ctx, "job.done");
-        port.write(Job {
-            desc,
-            queue: q,
-            index,
-            flow,
-            reply: reply.clone(),
-        })
-        .await;
-        loop {
-            if let Some(result) = reply.take() {
-                return result;
-            }
-            reply.done.wait().await;
-        }
+        job::execute(port, Job::new(&self.ctx, desc, q, index, flow)).await
     }
 }
 

@@ -57,5 +57,34 @@ pub struct Job {
     pub reply: Rc<JobReply>,
 }
 
+impl Job {
+    /// A job for `desc` from slot `index` of queue `queue`, traced as flow `flow`,
+    /// with a fresh reply slot.
+    pub fn new(ctx: &Ctx, desc: Descriptor, queue: usize, index: u32, flow: u64) -> Job {
+        Job {
+            desc,
+            queue,
+            index,
+            flow,
+            reply: JobReply::new(ctx, "job.done"),
+        }
+    }
+}
+
 /// The job FIFO between the command processor and one engine.
 pub type EnginePort = Fifo<Job>;
+
+/// Hands `job` to the engine behind `port` and waits for its outcome: what the
+/// command processor does with each descriptor (and tests and benchmarks that
+/// drive one engine alone).
+pub async fn execute(port: &EnginePort, job: Job) -> Result<(), Fault> {
+    let reply = job.reply.clone();
+    port.write(job).await;
+    loop {
+        // The engine may finish before this process first waits.
+        if let Some(result) = reply.take() {
+            return result;
+        }
+        reply.done.wait().await;
+    }
+}

@@ -38,7 +38,7 @@ pub use cp::CommandProcessor;
 pub use dram::{BurstList, Dram};
 pub use engines::{Dma, GemmCore, GemmRecord, Sfu};
 pub use histogram::{Bucket, LatencyHistogram};
-pub use job::{EnginePort, Fault, Job, JobReply};
+pub use job::{execute, EnginePort, Fault, Job, JobReply};
 pub use mapping::{GemmShape, GemmTiming, Mapping};
 pub use sram::{BankCounters, BufferStats, Sram, SramGeometry};
 

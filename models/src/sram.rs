@@ -18,7 +18,8 @@ use crate::bandwidth::BandwidthCounter;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use treta_kernel::tlm::{
-    Command, FwTransport, Payload, ResponseStatus, TargetSocket, TransportFuture,
+    Command, Dmi, DmiAccess, DmiMemory, FwTransport, Payload, ResponseStatus, TargetSocket,
+    TransportFuture,
 };
 use treta_kernel::{Clock, Ctx, SimTime};
 
@@ -71,8 +72,6 @@ struct Buffer {
 }
 
 struct State {
-    /// The bytes (functional runs; stays zero in timing runs).
-    data: Vec<u8>,
     /// Per bank (all buffers'), the cycle until which each port is busy.
     ports: Vec<Vec<u64>>,
     counters: Vec<BankCounters>,
@@ -89,6 +88,9 @@ pub struct Sram {
     /// Per buffer, its trace counter `bandwidth.<sram>.<buffer>`.
     bandwidth: Vec<BandwidthCounter>,
     capacity: u64,
+    /// The bytes (functional runs; stays zero in timing runs), shared with the
+    /// initiators granted DMI.
+    data: DmiMemory,
     state: RefCell<State>,
 }
 
@@ -142,8 +144,10 @@ impl Sram {
             buffers: layout,
             bandwidth,
             capacity: base,
+            data: Rc::new(RefCell::new(
+                vec![0; usize::try_from(base).unwrap_or(0)].into_boxed_slice(),
+            )),
             state: RefCell::new(State {
-                data: vec![0; usize::try_from(base).unwrap_or(0)],
                 ports,
                 counters: vec![BankCounters::default(); banks],
                 buffers: stats,
@@ -313,6 +317,20 @@ impl FwTransport for Sram {
         TransportFuture::done()
     }
 
+    /// The whole SRAM, read and write, for the engines' functional side (their
+    /// timing is modelled by `b_transport`, so the grant adds no latency).
+    fn get_direct_mem_ptr(&self, _trans: &Payload) -> Option<Dmi> {
+        (self.capacity > 0).then(|| Dmi {
+            memory: self.data.clone(),
+            offset: 0,
+            start: 0,
+            end: self.capacity - 1,
+            access: DmiAccess::ReadWrite,
+            read_latency: SimTime::ZERO,
+            write_latency: SimTime::ZERO,
+        })
+    }
+
     fn transport_dbg(&self, trans: &mut Payload) -> usize {
         let len = trans.data_length() as u64;
         if trans
@@ -337,8 +355,8 @@ impl Sram {
         let Some(data) = trans.data_mut() else {
             return;
         };
-        let mut st = self.state.borrow_mut();
-        let Some(cells) = st.data.get_mut(addr..addr + data.len()) else {
+        let mut memory = self.data.borrow_mut();
+        let Some(cells) = memory.get_mut(addr..addr + data.len()) else {
             return;
         };
         match command {

@@ -7,7 +7,7 @@ use treta_abi::{Command, Descriptor, DmaDesc, NumberFormat};
 use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
 use treta_kernel::{Clock, Fifo, SimTime, Simulation};
 use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
-use treta_models::{Dma, Dram, Job, JobReply, Sram, SramGeometry};
+use treta_models::{execute, Dma, Dram, Job, Sram, SramGeometry};
 use treta_numerics::E4M3FN;
 
 /// What a job does.
@@ -75,25 +75,17 @@ fn run_with(
         let times = times.clone();
         sim.spawn("cp", move |ctx| async move {
             for (i, (d, kind)) in jobs.into_iter().zip(kinds).enumerate() {
-                let reply = JobReply::new(&ctx, "done");
                 let command = match kind {
                     Kind::Load => Command::DmaLoad(d),
                     Kind::Store => Command::DmaStore(d),
                     Kind::Copy => Command::DmaCopy(d),
                 };
-                port.write(Job {
-                    desc: Descriptor {
-                        id: i as u32,
-                        command,
-                    },
-                    queue: 0,
-                    index: i as u32,
-                    flow: i as u64,
-                    reply: reply.clone(),
-                })
-                .await;
-                reply.done.wait().await;
-                assert_eq!(reply.take(), Some(Ok(())), "job {i}");
+                let desc = Descriptor {
+                    id: i as u32,
+                    command,
+                };
+                let result = execute(&port, Job::new(&ctx, desc, 0, i as u32, i as u64)).await;
+                assert_eq!(result, Ok(()), "job {i}");
                 times.borrow_mut().push(ctx.now());
             }
         });

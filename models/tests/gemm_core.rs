@@ -10,7 +10,7 @@ use treta_golden::{testdata, GoldenDir};
 use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
 use treta_kernel::{Clock, Fifo, Simulation};
 use treta_models::mapping::{FlexibleEngine, GemmShape};
-use treta_models::{GemmCore, GemmRecord, GemmTiming, Job, JobReply, Sram, SramGeometry};
+use treta_models::{execute, GemmCore, GemmRecord, GemmTiming, Job, Sram, SramGeometry};
 use treta_numerics::gemm::{gemm_reference, MatRef};
 
 const SRAM: SramGeometry = SramGeometry {
@@ -50,13 +50,18 @@ impl Outcome {
     }
 }
 
+/// fp32 values as stored.
+fn bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
 /// Runs `jobs` one after the other on a GEMM core of `timing` at 1 GHz over an
-/// SRAM of `geometry` that starts with `setup` (address, fp32 values).
+/// SRAM of `geometry` that starts with `setup` (address, bytes).
 fn run(
     timing: GemmTiming,
     geometry: SramGeometry,
     functional: bool,
-    setup: &[(u64, &[f32])],
+    setup: &[(u64, Vec<u8>)],
     jobs: Vec<GemmDesc>,
 ) -> Outcome {
     let mut sim = Simulation::new();
@@ -68,10 +73,9 @@ fn run(
     core.sram.bind(&sram.socket).unwrap();
     let host = InitiatorSocket::new("host");
     host.bind(&sram.socket).unwrap();
-    for (addr, values) in setup {
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    for (addr, bytes) in setup {
         let len = bytes.len();
-        let mut p = Payload::with_data(Tlm::Write, *addr, bytes);
+        let mut p = Payload::with_data(Tlm::Write, *addr, bytes.clone());
         assert_eq!(host.transport_dbg(&mut p), len);
     }
     let results = Rc::new(RefCell::new(Vec::new()));
@@ -79,20 +83,12 @@ fn run(
         let results = results.clone();
         sim.spawn("cp", move |ctx| async move {
             for (i, g) in jobs.into_iter().enumerate() {
-                let reply = JobReply::new(&ctx, "done");
-                port.write(Job {
-                    desc: Descriptor {
-                        id: i as u32,
-                        command: Command::Gemm(g),
-                    },
-                    queue: 0,
-                    index: i as u32,
-                    flow: i as u64,
-                    reply: reply.clone(),
-                })
-                .await;
-                reply.done.wait().await;
-                results.borrow_mut().push(reply.take().expect("a reply"));
+                let desc = Descriptor {
+                    id: i as u32,
+                    command: Command::Gemm(g),
+                };
+                let result = execute(&port, Job::new(&ctx, desc, 0, i as u32, i as u64)).await;
+                results.borrow_mut().push(result);
             }
         });
     }
@@ -107,23 +103,7 @@ fn run(
 }
 
 fn fp32_gemm(m: u32, k: u32, n: u32, a: u32, b: u32, c: u32) -> GemmDesc {
-    GemmDesc {
-        m,
-        k,
-        n,
-        a_addr: a,
-        b_addr: b,
-        c_addr: c,
-        lda: 0,
-        ldb: 0,
-        ldc: 0,
-        transpose_a: false,
-        transpose_b: false,
-        accumulate: false,
-        a_format: NumberFormat::Fp32,
-        b_format: NumberFormat::Fp32,
-        c_format: NumberFormat::Fp32,
-    }
+    GemmDesc::packed(m, k, n, [a, b, c], NumberFormat::Fp32)
 }
 
 #[test]
@@ -159,9 +139,9 @@ fn forward_backward_data_and_weight_gradient_match_jax() {
             SRAM,
             true,
             &[
-                (u64::from(a_at), &a),
-                (u64::from(b_at), &b),
-                (u64::from(dc_at), &dc),
+                (u64::from(a_at), bytes(&a)),
+                (u64::from(b_at), bytes(&b)),
+                (u64::from(dc_at), bytes(&dc)),
             ],
             vec![forward, backward_data, weight_gradient],
         );
@@ -185,34 +165,120 @@ fn accumulation_and_leading_dimensions_as_stored() {
     let a: Vec<f32> = (0..m * lda).map(|i| (i % 11) as f32 - 5.0).collect();
     let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.5 - 1.0).collect();
     let c0: Vec<f32> = (0..m * ldc).map(|i| i as f32).collect();
-    let g = GemmDesc {
-        lda: lda as u32,
-        ldc: ldc as u32,
-        accumulate: true,
-        ..fp32_gemm(m as u32, k as u32, n as u32, 0, 4096, 8192)
-    };
+    // At 4-byte-aligned addresses the product is computed on the SRAM's storage;
+    // 2 bytes off, through decoded copies: the same result either way.
+    for shift in [0u32, 2] {
+        let g = GemmDesc {
+            lda: lda as u32,
+            ldc: ldc as u32,
+            accumulate: true,
+            ..fp32_gemm(
+                m as u32,
+                k as u32,
+                n as u32,
+                shift,
+                4096 + shift,
+                8192 + shift,
+            )
+        };
+        let at = |x: u32| u64::from(x + shift);
+        let o = run(
+            treta_engine(2048),
+            SRAM,
+            true,
+            &[
+                (at(0), bytes(&a)),
+                (at(4096), bytes(&b)),
+                (at(8192), bytes(&c0)),
+            ],
+            vec![g],
+        );
+        assert_eq!(o.results, vec![Ok(())]);
+        let got = o.read_f32(at(8192), m * ldc);
+        let product = gemm_reference(
+            MatRef::row_major(&a, m, k, lda),
+            MatRef::row_major(&b, k, n, 0),
+        );
+        for i in 0..m {
+            for j in 0..ldc {
+                let want = if j < n {
+                    c0[i * ldc + j] + product[i * n + j]
+                } else {
+                    c0[i * ldc + j] // padding between C's rows is untouched
+                };
+                assert_eq!(got[i * ldc + j], want, "shift {shift}: C[{i}][{j}]");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_result_written_over_its_own_operand_uses_the_operand_as_it_was() {
+    // C = A·B with C at A's address (4×4 each): every element of C must come from
+    // the old A, not from rows of C already written.
+    let n = 4usize;
+    let a: Vec<f32> = (0..n * n).map(|i| i as f32).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| ((i * 3) % 5) as f32 - 2.0).collect();
+    let g = fp32_gemm(n as u32, n as u32, n as u32, 0, 1024, 0);
     let o = run(
         treta_engine(2048),
         SRAM,
         true,
-        &[(0, &a), (4096, &b), (8192, &c0)],
+        &[(0, bytes(&a)), (1024, bytes(&b))],
         vec![g],
     );
     assert_eq!(o.results, vec![Ok(())]);
-    let got = o.read_f32(8192, m * ldc);
-    let product = gemm_reference(
-        MatRef::row_major(&a, m, k, lda),
+    let want = gemm_reference(
+        MatRef::row_major(&a, n, n, 0),
+        MatRef::row_major(&b, n, n, 0),
+    );
+    assert_eq!(o.read_f32(0, n * n), want);
+}
+
+#[test]
+fn narrow_operands_are_decoded_and_c_rounded_to_its_format() {
+    // Small integers: exact in every format here, and so are their products and
+    // sums (|sum| <= 16·2·2 = 64), so the results must be exact too.
+    let (m, k, n) = (8usize, 16usize, 8usize);
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 5) as f32 - 2.0).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| (i % 3) as f32 - 1.0).collect();
+    let want = gemm_reference(
+        MatRef::row_major(&a, m, k, 0),
         MatRef::row_major(&b, k, n, 0),
     );
-    for i in 0..m {
-        for j in 0..ldc {
-            let want = if j < n {
-                c0[i * ldc + j] + product[i * n + j]
-            } else {
-                c0[i * ldc + j] // padding between C's rows is untouched
-            };
-            assert_eq!(got[i * ldc + j], want, "C[{i}][{j}]");
-        }
+    for (ab, c_format) in [
+        (NumberFormat::Bf16, NumberFormat::Bf16),
+        (NumberFormat::Fp8E4M3, NumberFormat::Fp32),
+        (NumberFormat::Fp8E5M2, NumberFormat::Fp16),
+        (NumberFormat::Fp32, NumberFormat::Bf16),
+    ] {
+        let enc = |f, v: &[f32]| treta_numerics::encode(f, v, None).expect("float format");
+        let g = GemmDesc {
+            a_format: ab,
+            b_format: ab,
+            c_format,
+            ..fp32_gemm(m as u32, k as u32, n as u32, 0, 4096, 8192)
+        };
+        let o = run(
+            treta_engine(2048),
+            SRAM,
+            true,
+            &[(0, enc(ab, &a)), (4096, enc(ab, &b))],
+            vec![g],
+        );
+        assert_eq!(o.results, vec![Ok(())], "{}", ab.name());
+        let eb = c_format.bytes() as usize;
+        let mut p = Payload::with_data(Tlm::Read, 8192, vec![0; m * n * eb]);
+        assert_eq!(o.host.transport_dbg(&mut p), m * n * eb);
+        let raw = p.set_timing_only(0).unwrap_or_default();
+        let got = treta_numerics::decode(c_format, &raw, None).expect("whole elements");
+        assert_eq!(
+            got,
+            want,
+            "{} operands, {} result",
+            ab.name(),
+            c_format.name()
+        );
     }
 }
 

@@ -25,6 +25,7 @@ pub mod gemm;
 pub mod int8;
 
 pub use fp8::{Fp8Format, Rounding, E4M3FN, E5M2};
+use std::sync::OnceLock;
 use treta_abi::NumberFormat;
 
 /// fp32 → bf16 bits, round to nearest even (overflow → ±inf, NaN stays NaN).
@@ -79,59 +80,103 @@ pub fn convert(src: NumberFormat, dst: NumberFormat, bytes: &[u8]) -> Option<Vec
 /// float format). int8 needs its per-tensor `scale` (`None` → `None`); `None` too
 /// when `bytes` is not whole elements.
 pub fn decode(format: NumberFormat, bytes: &[u8], scale: Option<f32>) -> Option<Vec<f32>> {
+    let mut out = Vec::new();
+    decode_into(format, bytes, scale, &mut out)?;
+    Some(out)
+}
+
+/// [`decode`] into `out` (cleared first), reusing its allocation: the GEMM
+/// core decodes operands of every GEMM into the same buffers.
+pub fn decode_into(
+    format: NumberFormat,
+    bytes: &[u8],
+    scale: Option<f32>,
+    out: &mut Vec<f32>,
+) -> Option<()> {
     let eb = format.bytes() as usize;
     if !bytes.len().is_multiple_of(eb) {
         return None;
     }
-    let words = bytes.chunks_exact(eb);
-    Some(match format {
-        NumberFormat::Fp32 => words
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        NumberFormat::Bf16 => words
-            .map(|c| bf16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-        NumberFormat::Fp16 => words
-            .map(|c| fp16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-        NumberFormat::Fp8E4M3 => bytes.iter().map(|&b| E4M3FN.to_f32(b)).collect(),
-        NumberFormat::Fp8E5M2 => bytes.iter().map(|&b| E5M2.to_f32(b)).collect(),
+    out.clear();
+    out.reserve(bytes.len() / eb);
+    match format {
+        NumberFormat::Fp32 => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        ),
+        NumberFormat::Bf16 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|c| bf16_to_f32(u16::from_le_bytes([c[0], c[1]]))),
+        ),
+        NumberFormat::Fp16 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|c| fp16_to_f32(u16::from_le_bytes([c[0], c[1]]))),
+        ),
+        NumberFormat::Fp8E4M3 => {
+            let table = fp8_table(&E4M3_TABLE, E4M3FN);
+            out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
+        }
+        NumberFormat::Fp8E5M2 => {
+            let table = fp8_table(&E5M2_TABLE, E5M2);
+            out.extend(bytes.iter().map(|&b| table[usize::from(b)]));
+        }
         NumberFormat::Int8 => {
             let scale = scale?;
-            bytes
-                .iter()
-                .map(|&b| int8::dequantize(b as i8, scale))
-                .collect()
+            out.extend(bytes.iter().map(|&b| int8::dequantize(b as i8, scale)));
         }
-    })
+    }
+    Some(())
+}
+
+static E4M3_TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+static E5M2_TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+
+/// The fp32 value of each of `format`'s 256 bit patterns, computed once: bulk
+/// decoding (a GEMM's operands) by lookup rather than by arithmetic.
+fn fp8_table(table: &'static OnceLock<[f32; 256]>, format: Fp8Format) -> &'static [f32; 256] {
+    table.get_or_init(|| std::array::from_fn(|b| format.to_f32(b as u8)))
 }
 
 /// Encodes fp32 `values` as packed little-endian elements of `format`, rounding
 /// to nearest even. int8 needs its per-tensor `scale` (`None` → `None`).
 pub fn encode(format: NumberFormat, values: &[f32], scale: Option<f32>) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(values.len() * format.bytes() as usize);
+    let mut out = vec![0; values.len() * format.bytes() as usize];
+    encode_into(format, values, scale, &mut out)?;
+    Some(out)
+}
+
+/// [`encode`] into `out`, which must hold exactly `values.len()` elements
+/// (`None` otherwise): the GEMM core writes C's rows in place.
+pub fn encode_into(
+    format: NumberFormat,
+    values: &[f32],
+    scale: Option<f32>,
+    out: &mut [u8],
+) -> Option<()> {
+    let eb = format.bytes() as usize;
+    if out.len() != values.len() * eb {
+        return None;
+    }
+    let words = out.chunks_exact_mut(eb).zip(values);
     match format {
-        NumberFormat::Fp32 => values
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        NumberFormat::Bf16 => values
-            .iter()
-            .for_each(|&x| out.extend_from_slice(&bf16_from_f32(x).to_le_bytes())),
-        NumberFormat::Fp16 => values
-            .iter()
-            .for_each(|&x| out.extend_from_slice(&fp16_from_f32(x).to_le_bytes())),
-        NumberFormat::Fp8E4M3 => out.extend(values.iter().map(|&x| E4M3FN.from_f32(x))),
-        NumberFormat::Fp8E5M2 => out.extend(values.iter().map(|&x| E5M2.from_f32(x))),
+        NumberFormat::Fp32 => words.for_each(|(w, x)| w.copy_from_slice(&x.to_le_bytes())),
+        NumberFormat::Bf16 => {
+            words.for_each(|(w, &x)| w.copy_from_slice(&bf16_from_f32(x).to_le_bytes()))
+        }
+        NumberFormat::Fp16 => {
+            words.for_each(|(w, &x)| w.copy_from_slice(&fp16_from_f32(x).to_le_bytes()))
+        }
+        NumberFormat::Fp8E4M3 => words.for_each(|(w, &x)| w[0] = E4M3FN.from_f32(x)),
+        NumberFormat::Fp8E5M2 => words.for_each(|(w, &x)| w[0] = E5M2.from_f32(x)),
         NumberFormat::Int8 => {
             let scale = scale?;
-            out.extend(
-                values
-                    .iter()
-                    .map(|&x| int8::quantize(x, scale, Rounding::NearestEven) as u8),
-            );
+            words.for_each(|(w, &x)| w[0] = int8::quantize(x, scale, Rounding::NearestEven) as u8);
         }
     }
-    Some(out)
+    Some(())
 }
 
 /// A small seeded generator for stochastic rounding: SplitMix64, so a run's

@@ -163,23 +163,13 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
         CommandOp::DmaLoad | CommandOp::DmaStore | CommandOp::DmaCopy => dma(c.op),
         CommandOp::Gemm => {
             let f = format(config.gemm.operand_format);
-            Command::Gemm(GemmDesc {
-                m: u(c.m),
-                k: u(c.k),
-                n: u(c.n),
-                a_addr: c.a.unwrap_or(0),
-                b_addr: c.b.unwrap_or(0),
-                c_addr: c.c.unwrap_or(0),
-                lda: 0,
-                ldb: 0,
-                ldc: 0,
-                transpose_a: false,
-                transpose_b: false,
-                accumulate: false,
-                a_format: f,
-                b_format: f,
-                c_format: NumberFormat::Fp32,
-            })
+            Command::Gemm(GemmDesc::packed(
+                u(c.m),
+                u(c.k),
+                u(c.n),
+                [c.a.unwrap_or(0), c.b.unwrap_or(0), c.c.unwrap_or(0)],
+                f,
+            ))
         }
         CommandOp::SoftmaxFwd => sfu(SfuOp::SoftmaxFwd),
         CommandOp::SoftmaxBwd => sfu(SfuOp::SoftmaxBwd),

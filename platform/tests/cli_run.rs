@@ -6,44 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 mod common;
 
-use common::{repo_root, text, treta_vp};
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
-/// A fresh directory under the target dir for this test's outputs.
-fn out_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Runs `scenario`, returning the parsed report and the trace's text.
-fn run(
-    scenario: &str,
-    dir: &Path,
-    tag: &str,
-    extra: &[&str],
-) -> (Output, Option<Value>, Option<String>) {
-    let report = dir.join(format!("{tag}.report.json"));
-    let trace = dir.join(format!("{tag}.trace.json"));
-    let mut args = vec![
-        "run",
-        scenario,
-        "--report",
-        report.to_str().unwrap(),
-        "--trace",
-        trace.to_str().unwrap(),
-        "-q",
-    ];
-    args.extend_from_slice(extra);
-    let out = treta_vp(&args);
-    let report = std::fs::read_to_string(&report)
-        .ok()
-        .map(|s| serde_json::from_str(&s).expect("report is JSON"));
-    let trace = std::fs::read_to_string(&trace).ok();
-    (out, report, trace)
-}
+use common::{out_dir, repo_root, run, text, treta_vp};
 
 fn scenarios() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(repo_root().join("scenarios"))

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use treta_abi::{Command, DeviceError, GemmDesc, NumberFormat};
 use treta_kernel::timeline::{ArgValue, TrackId};
-use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket};
+use treta_kernel::tlm::{Command as TlmCommand, Dmi, InitiatorSocket, Payload};
 use treta_kernel::{Clock, Ctx};
 use treta_numerics::gemm::{gemm, MatRef};
 
@@ -114,6 +114,9 @@ pub struct GemmCore {
     mappings: RefCell<HashMap<GemmShape, Rc<Mapping>>>,
     /// Per-round spans (`gemm.rounds`).
     rounds_track: TrackId,
+    /// The SRAM's DMI grant (`None` inside: asked, none given).
+    dmi: RefCell<Option<Option<Dmi>>>,
+    scratch: RefCell<Scratch>,
 }
 
 impl GemmCore {
@@ -138,6 +141,8 @@ impl GemmCore {
             records: RefCell::new(Vec::new()),
             mappings: RefCell::default(),
             rounds_track: ctx.timeline().track(&format!("{name}.rounds")),
+            dmi: RefCell::default(),
+            scratch: RefCell::default(),
         });
         start_engine(
             ctx,
@@ -277,53 +282,213 @@ impl GemmCore {
     /// with fp32 accumulation, round into C's format, write C's rows (the bytes
     /// between rows of a strided C stay as they were). int8 operands are taken as
     /// integers: their per-tensor scales are applied by the firmware.
+    ///
+    /// The operands are used where they lie in the SRAM's storage (DMI): fp32
+    /// ones in place, others decoded into buffers reused from GEMM to GEMM; an
+    /// fp32 C is accumulated in place. Only when C overlaps A or B (or the SRAM
+    /// grants no DMI) are all three copied first.
     fn compute(&self, g: &GemmDesc, [a, b, c]: [Region; 3]) -> Result<(), Fault> {
-        let bad = |addr: u64| Fault {
-            error: DeviceError::BadField,
-            addr,
+        if self.compute_direct(g, [a, b, c])? {
+            return Ok(());
+        }
+        let mut scratch = self.scratch.borrow_mut();
+        let Scratch {
+            a: av,
+            b: bv,
+            c: cv,
+        } = &mut *scratch;
+        for (r, out) in [(&a, &mut *av), (&b, &mut *bv)] {
+            self.with_bytes(r, |bytes| decode(r, bytes, out))?
+                .ok_or(bad_field(r.addr))?;
+        }
+        if g.accumulate {
+            self.with_bytes(&c, |bytes| decode(&c, bytes, cv))?
+                .ok_or(bad_field(c.addr))?;
+        } else {
+            // Not read: β = 0 overwrites C's elements, the gaps are never written.
+            cv.resize(c.elements() as usize, 0.0);
+        }
+        multiply(g, (av, &a), (bv, &b), (cv, &c))?;
+        self.with_bytes_mut(&c, |bytes| encode_rows(g, &c, cv, bytes))?
+    }
+
+    /// [`compute`](Self::compute) on the SRAM's storage; `false` (nothing done)
+    /// when there is no DMI covering the operands or C overlaps A or B.
+    fn compute_direct(&self, g: &GemmDesc, [a, b, c]: [Region; 3]) -> Result<bool, Fault> {
+        let Some(d) = self.dmi().filter(|d| {
+            [a, b, c]
+                .iter()
+                .all(|r| d.covers(r.addr, r.bytes() as usize))
+        }) else {
+            return Ok(false);
         };
-        let load = |r: &Region| -> Result<Vec<f32>, Fault> {
-            let bytes = debug_read(
+        let span = |r: &Region| (d.offset + (r.addr - d.start) as usize, r.bytes() as usize);
+        let mut memory = d.memory.borrow_mut();
+        let (c_at, c_len) = span(&c);
+        let (below, rest) = memory.split_at_mut(c_at);
+        let (c_bytes, above) = rest.split_at_mut(c_len);
+        let stored = |r: &Region| -> Option<&[u8]> {
+            let (at, len) = span(r);
+            if at + len <= c_at {
+                below.get(at..at + len)
+            } else {
+                let from = at.checked_sub(c_at + c_len)?;
+                above.get(from..from + len)
+            }
+        };
+        let (Some(a_bytes), Some(b_bytes)) = (stored(&a), stored(&b)) else {
+            return Ok(false);
+        };
+        let mut scratch = self.scratch.borrow_mut();
+        let Scratch {
+            a: sa,
+            b: sb,
+            c: sc,
+        } = &mut *scratch;
+        let af = as_f32(&a, a_bytes, sa).ok_or(bad_field(a.addr))?;
+        let bf = as_f32(&b, b_bytes, sb).ok_or(bad_field(b.addr))?;
+        let in_place = is_fp32(&c) && bytemuck::try_cast_slice_mut::<u8, f32>(c_bytes).is_ok();
+        if in_place {
+            let cf =
+                bytemuck::try_cast_slice_mut::<u8, f32>(c_bytes).map_err(|_| bad_field(c.addr))?;
+            multiply(g, (af, &a), (bf, &b), (cf, &c))?;
+        } else {
+            if g.accumulate {
+                decode(&c, c_bytes, sc).ok_or(bad_field(c.addr))?;
+            } else {
+                sc.resize(c.elements() as usize, 0.0);
+            }
+            multiply(g, (af, &a), (bf, &b), (sc, &c))?;
+            encode_rows(g, &c, sc, c_bytes)?;
+        }
+        Ok(true)
+    }
+
+    /// The SRAM's direct-memory grant, asked for once.
+    fn dmi(&self) -> Option<Dmi> {
+        self.dmi
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                self.sram
+                    .get_direct_mem_ptr(&Payload::new(TlmCommand::Read, 0, 0))
+            })
+            .clone()
+    }
+
+    /// Calls `f` with the stored bytes of `r`: borrowed from the SRAM through DMI,
+    /// or read by debug transport from a target that grants none.
+    fn with_bytes<R>(&self, r: &Region, f: impl FnOnce(&[u8]) -> R) -> Result<R, Fault> {
+        let len = r.bytes() as usize;
+        match self.dmi().filter(|d| d.covers(r.addr, len)) {
+            Some(d) => {
+                let memory = d.memory.borrow();
+                let at = d.offset + (r.addr - d.start) as usize;
+                Ok(f(&memory[at..at + len]))
+            }
+            None => Ok(f(&debug_read(
                 &self.sram,
                 r.addr,
-                r.bytes() as usize,
+                len,
                 DeviceError::SramOverflow,
-            )?;
-            treta_numerics::decode(r.format, &bytes, Some(1.0)).ok_or(bad(r.addr))
-        };
-        let (m, k, n) = (g.m as usize, g.k as usize, g.n as usize);
-        let (av, bv) = (load(&a)?, load(&b)?);
-        fn view<'d>(data: &'d [f32], r: &Region, rows: usize, cols: usize, t: bool) -> MatRef<'d> {
-            if t {
-                MatRef::transposed(data, rows, cols, r.ld as usize)
-            } else {
-                MatRef::row_major(data, rows, cols, r.ld as usize)
+            )?)),
+        }
+    }
+
+    /// Calls `f` with the stored bytes of `r` to change them in place (through
+    /// DMI, or read-modify-write by debug transport).
+    fn with_bytes_mut<R>(&self, r: &Region, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, Fault> {
+        let len = r.bytes() as usize;
+        match self.dmi().filter(|d| d.covers(r.addr, len)) {
+            Some(d) => {
+                let mut memory = d.memory.borrow_mut();
+                let at = d.offset + (r.addr - d.start) as usize;
+                Ok(f(&mut memory[at..at + len]))
+            }
+            None => {
+                let mut bytes = debug_read(&self.sram, r.addr, len, DeviceError::SramOverflow)?;
+                let out = f(&mut bytes);
+                debug_write(&self.sram, r.addr, bytes, DeviceError::SramOverflow)?;
+                Ok(out)
             }
         }
-        let mut cv = if g.accumulate {
-            load(&c)?
-        } else {
-            vec![0.0; c.elements() as usize]
-        };
-        gemm(
-            view(&av, &a, m, k, g.transpose_a),
-            view(&bv, &b, k, n, g.transpose_b),
-            &mut cv,
-            c.ld as usize,
-            g.accumulate,
-        )
-        .map_err(|_| bad(c.addr))?;
-        let eb = u64::from(c.format.bytes());
-        for (row, values) in cv.chunks(c.ld as usize).take(m).enumerate() {
-            let bytes =
-                treta_numerics::encode(c.format, &values[..n], Some(1.0)).ok_or(bad(c.addr))?;
-            debug_write(
-                &self.sram,
-                c.addr + row as u64 * c.ld * eb,
-                bytes,
-                DeviceError::SramOverflow,
-            )?;
-        }
-        Ok(())
     }
+}
+
+/// The fault of a GEMM whose operand at `addr` cannot be used as described.
+fn bad_field(addr: u64) -> Fault {
+    Fault {
+        error: DeviceError::BadField,
+        addr,
+    }
+}
+
+/// Whether `r` holds fp32 in this machine's byte order (usable in place).
+fn is_fp32(r: &Region) -> bool {
+    r.format == NumberFormat::Fp32 && cfg!(target_endian = "little")
+}
+
+/// The stored bytes of `r` decoded into `out` (int8 as integers).
+fn decode(r: &Region, bytes: &[u8], out: &mut Vec<f32>) -> Option<()> {
+    treta_numerics::decode_into(r.format, bytes, Some(1.0), out)
+}
+
+/// The elements of `r` as f32: its bytes themselves when they are aligned fp32,
+/// else decoded into `buf`.
+fn as_f32<'x>(r: &Region, bytes: &'x [u8], buf: &'x mut Vec<f32>) -> Option<&'x [f32]> {
+    if is_fp32(r) {
+        if let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(bytes) {
+            return Some(values);
+        }
+    }
+    decode(r, bytes, buf)?;
+    Some(buf)
+}
+
+/// `C (+)= op(A)·op(B)` on decoded (or in-place) elements laid out as stored.
+fn multiply(
+    g: &GemmDesc,
+    (a, ar): (&[f32], &Region),
+    (b, br): (&[f32], &Region),
+    (c, cr): (&mut [f32], &Region),
+) -> Result<(), Fault> {
+    let (m, k, n) = (g.m as usize, g.k as usize, g.n as usize);
+    gemm(
+        view(a, ar, m, k, g.transpose_a),
+        view(b, br, k, n, g.transpose_b),
+        c,
+        cr.ld as usize,
+        g.accumulate,
+    )
+    .map_err(|_| bad_field(cr.addr))
+}
+
+/// C's rows of `values` (laid out as stored) rounded into C's format over its
+/// stored bytes `out`, leaving the gaps between rows alone.
+fn encode_rows(g: &GemmDesc, c: &Region, values: &[f32], out: &mut [u8]) -> Result<(), Fault> {
+    let (m, n) = (g.m as usize, g.n as usize);
+    let (ld, eb) = (c.ld as usize, c.format.bytes() as usize);
+    for row in 0..m {
+        let from = &values[row * ld..row * ld + n];
+        let to = &mut out[row * ld * eb..(row * ld + n) * eb];
+        treta_numerics::encode_into(c.format, from, Some(1.0), to).ok_or(bad_field(c.addr))?;
+    }
+    Ok(())
+}
+
+/// The `rows × cols` operand stored at `r` in `data`, read transposed if `t`.
+fn view<'d>(data: &'d [f32], r: &Region, rows: usize, cols: usize, t: bool) -> MatRef<'d> {
+    if t {
+        MatRef::transposed(data, rows, cols, r.ld as usize)
+    } else {
+        MatRef::row_major(data, rows, cols, r.ld as usize)
+    }
+}
+
+/// Operand buffers of the functional GEMM, kept between GEMMs (large fresh
+/// allocations would cost page faults on every GEMM).
+#[derive(Default)]
+struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
 }

@@ -3,11 +3,12 @@
 //! 1. **timing mode** — the whole BERT-base step of `scenarios/bert_base_step_gemms.yaml`,
 //!    simulated `RUNS` times: GEMM descriptors and workload GEMMs simulated per
 //!    second of wall time;
-//! 2. **functional mode** — every distinct GEMM shape of that step, fp32 (and fp8)
-//!    operands,
+//! 2. **functional mode** — every GEMM of that step (its 8 shapes, each as often
+//!    as the step has it), fp32 (and fp8) operands,
 //!    through a GEMM core that computes (descriptor in, SRAM bytes out, timing
 //!    included) against `matrixmultiply::sgemm` called directly on the same
-//!    shapes: the VP's overhead as a ratio of wall times.
+//!    shapes: the VP's overhead as a ratio of wall times; and the same GEMM
+//!    core in timing mode alone (no DMA, no DRAM), in GEMMs per second.
 //!
 //! `cargo run --release -p treta-vp --example gemm_bench [RUNS]` (default 5);
 //! medians are printed.
@@ -179,6 +180,7 @@ fn functional_mode(runs: usize) {
         })
         .collect();
     let macs: usize = SHAPES.iter().map(|(m, k, n, c)| m * k * n * c).sum();
+    let gemms: usize = SHAPES.iter().map(|s| s.3).sum();
     for format in [NumberFormat::Fp32, NumberFormat::Fp8E4M3] {
         let (mut direct, mut vp, mut timing_only) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
@@ -188,10 +190,11 @@ fn functional_mode(runs: usize) {
         }
         let (direct, vp, timing_only) = (median(direct), median(vp), median(timing_only));
         println!(
-            "functional: {} operands, bert step GEMMs ({macs} MACs) matrixmultiply_s={direct:.4} \
-             vp_s={vp:.4} vp_timing_only_s={timing_only:.4} crate_gflops={:.2} vp_gflops={:.2} \
-             overhead={:.3}x",
+            "functional: {} operands, bert step GEMMs ({gemms} GEMMs, {macs} MACs) \
+             matrixmultiply_s={direct:.4} vp_s={vp:.4} vp_timing_only_s={timing_only:.4} \
+             timing_only_gemms_per_s={:.0} crate_gflops={:.2} vp_gflops={:.2} overhead={:.3}x",
             format.name(),
+            gemms as f64 / timing_only,
             2.0 * macs as f64 / direct / 1e9,
             2.0 * macs as f64 / vp / 1e9,
             vp / direct

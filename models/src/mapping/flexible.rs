@@ -83,6 +83,15 @@ impl fmt::Display for Candidate {
     }
 }
 
+/// Cycles of the reduction network adding `s` partial sums: ⌈log₂ s⌉.
+fn reduction_cycles(s: u64) -> u64 {
+    if s > 1 {
+        u64::from(64 - (s - 1).leading_zeros())
+    } else {
+        0
+    }
+}
+
 /// Divisors of `x`, ascending.
 fn divisors(x: u32) -> Vec<u32> {
     (1..=x).filter(|d| x.is_multiple_of(*d)).collect()
@@ -133,17 +142,55 @@ impl FlexibleEngine {
         all
     }
 
-    /// The fastest mapping of `shape`.
+    /// The fastest mapping of `shape` (the first in [`candidates`](Self::candidates)
+    /// order among equals: the same choice as [`search`](Self::search)'s first).
+    /// Candidates are tried in order of a lower bound on their cycles (their
+    /// rounds' compute, stalls left out), and the search stops once the bound
+    /// exceeds the best found — exact, and most candidates are never built.
     pub fn map(&self, shape: &GemmShape) -> Mapping {
-        let mut best: Option<Mapping> = None;
-        for c in self.candidates() {
+        let mut order: Vec<(u64, usize, Candidate)> = self
+            .candidates()
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (self.lower_bound(shape, &c), i, c))
+            .collect();
+        order.sort_by_key(|&(bound, i, _)| (bound, i));
+        let mut best: Option<(usize, Mapping)> = None;
+        for (bound, i, c) in order {
+            if best.as_ref().is_some_and(|(_, b)| bound > b.cycles) {
+                break;
+            }
             let m = self.evaluate(shape, &c);
-            if best.as_ref().is_none_or(|b| m.cycles < b.cycles) {
-                best = Some(m);
+            let better = best
+                .as_ref()
+                .is_none_or(|(bi, b)| (m.cycles, i) < (b.cycles, *bi));
+            if better {
+                best = Some((i, m));
             }
         }
-        // `candidates` is never empty: every engine has at least one group.
-        best.unwrap_or_else(|| self.evaluate(shape, &self.candidates()[0]))
+        match best {
+            Some((_, m)) => m,
+            // `candidates` is never empty: every engine has at least one group.
+            None => self.evaluate(shape, &self.candidates()[0]),
+        }
+    }
+
+    /// Cycles `cand` needs at least: its rounds' compute without stalls.
+    fn lower_bound(&self, shape: &GemmShape, cand: &Candidate) -> u64 {
+        let g = u64::from(self.group.max(1));
+        let (r, c) = (u64::from(cand.array_rows), u64::from(cand.array_cols));
+        let s = u64::from(cand.k_split);
+        let slots = u64::from(cand.arrays / cand.k_split);
+        let rounds = (shape.m.div_ceil(r) * shape.n.div_ceil(c)).div_ceil(slots);
+        let (fill_drain, per_round_fd) = self.fill_drain(g);
+        rounds * (shape.k.div_ceil(s) + reduction_cycles(s) + per_round_fd)
+            + if self.preload { fill_drain } else { 0 }
+    }
+
+    /// The groups' fill and drain, and what of it each round pays.
+    fn fill_drain(&self, g: u64) -> (u64, u64) {
+        let fill_drain = 2 * g - 2;
+        (fill_drain, if self.preload { 0 } else { fill_drain })
     }
 
     /// The mapping of `shape` with arrangement `cand`, round by round.
@@ -162,13 +209,8 @@ impl FlexibleEngine {
         let (tm, tn) = (m.div_ceil(r), n.div_ceil(c));
         let tiles = tm * tn;
         let k_part = k.div_ceil(s);
-        let fill_drain = 2 * g - 2;
-        let reduction = if s > 1 {
-            u64::from(64 - (s - 1).leading_zeros())
-        } else {
-            0
-        };
-        let per_round_fd = if self.preload { 0 } else { fill_drain };
+        let (fill_drain, per_round_fd) = self.fill_drain(g);
+        let reduction = reduction_cycles(s);
         let compute = k_part + reduction + per_round_fd;
         let bw = u64::from(self.fetch_bytes_per_cycle.max(1));
         let tile_at = |t: u64| match cand.order {
@@ -295,6 +337,28 @@ mod tests {
         let m = treta().map(&GemmShape::mkn(16, 8192, 16));
         assert!(m.description.contains("k-split 32"), "{m}");
         assert!(m.idle.reduction > 0);
+    }
+
+    #[test]
+    fn the_pruned_search_chooses_what_the_full_search_ranks_first() {
+        for e in [
+            treta(),
+            FlexibleEngine {
+                preload: true,
+                fetch_bytes_per_cycle: 96,
+                ..treta()
+            },
+        ] {
+            for (m, k, n) in [(128, 768, 768), (17, 197, 3), (3072, 128, 768), (16, 8192, 16), (1, 1, 1)] {
+                let shape = GemmShape {
+                    a_bytes: 2,
+                    b_bytes: 2,
+                    ..GemmShape::mkn(m, k, n)
+                };
+                let all = e.search(&shape);
+                assert_eq!(e.map(&shape), all[0].1, "{m}×{k}×{n} on {e:?}");
+            }
+        }
     }
 
     #[test]

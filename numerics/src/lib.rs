@@ -23,6 +23,7 @@ pub mod bfp;
 pub mod fp8;
 pub mod gemm;
 pub mod int8;
+pub mod sfu;
 
 pub use fp8::{Fp8Format, Rounding, E4M3FN, E5M2};
 use std::sync::OnceLock;

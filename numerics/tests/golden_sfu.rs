@@ -255,7 +255,7 @@ fn hardware_mode_errors_are_what_the_parameters_predict() {
             "exp deg {}, {}-bit tables, {} Newton",
             params.exp_degree, params.lut_bits, params.newton_steps
         );
-        let mut row = |op: &str, vectors: &str, (max, mean): (f64, f64), bound: f64| {
+        let row = |op: &str, vectors: &str, (max, mean): (f64, f64), bound: f64| {
             println!("| {label} | {op} | {vectors} | {max:.2e} | {mean:.2e} | {bound:.2e} |");
             assert!(
                 max <= bound,

@@ -12,7 +12,7 @@
 //! | 0x01 / 0x02 | `DMA_LOAD` (DRAM→SRAM) / `DMA_STORE` (SRAM→DRAM) | w1 DRAM address; w2 SRAM address \| rows; w3 row bytes \| SRAM row stride; w4 DRAM row stride; w5 planes \| SRAM plane stride; w6 DRAM plane stride; w7 source format \| destination format. Flag 0: transpose. Strides of 0 mean packed. |
 //! | 0x03 | `DMA_COPY` (SRAM→SRAM) | as `DMA_LOAD`, with w1, w4 and w6 addressing the source in SRAM instead of DRAM (re-layouts, transposes and format conversions between buffers without a DRAM round trip) |
 //! | 0x10 | `GEMM` C = op(A)·op(B) (+ C) | w1 m \| k; w2 n \| A address; w3 B address \| C address; w4 lda \| ldb; w5 ldc \| formats of A, B, C. Flags: 0 transpose A, 1 transpose B, 2 accumulate. Leading dimensions are in elements, 0 = packed. |
-//! | 0x20–0x26 | `SOFTMAX_FWD/BWD`, `LAYERNORM_FWD/BWD`, `GELU_FWD/BWD`, `VECTOR` | w1 rows \| cols; w2 source \| destination; w3 aux0 \| aux1; w4 aux2 \| vector op \| format; w5 scalar (f32 bits). |
+//! | 0x20–0x26 | `SOFTMAX_FWD/BWD`, `LAYERNORM_FWD/BWD`, `GELU_FWD/BWD`, `VECTOR` | w1 rows \| cols; w2 source \| destination; w3 aux0 \| aux1; w4 aux2 \| vector op \| format; w5 scalar 0 (f32 bits) \| aux3; w6 scalars 1 \| 2; w7 scalar 3. Flag 2: accumulate (reductions add to what their destination holds). Operands per op: [`SfuOp`], [`VectorOp`]. |
 //! | 0x30 | `SEM_SIGNAL` | w1 semaphore (0–15) |
 //! | 0x31 | `SEM_WAIT` | w1 semaphore \| count: wait until it holds `count`, then take them |
 //! | 0x32 | `FENCE` | — : wait until this queue's earlier commands completed |
@@ -161,20 +161,30 @@ impl GemmDesc {
     }
 }
 
-/// Special-function unit operations.
+/// Special-function unit operations, over `rows` independent rows of `cols`
+/// elements.
+///
+/// Formats: the descriptor's `format` is that of the activation and gradient
+/// tensors (rows × cols: src, dst, and the aux operands shaped like them);
+/// parameters (γ, β), saved statistics, reductions (dγ, dβ, column sums, the
+/// loss) and optimizer state are fp32.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SfuOp {
-    /// Row-wise softmax: dst = softmax(src · scalar).
+    /// Row-wise softmax: dst = softmax(src · scalars\[0\]). A fully masked
+    /// (all −inf) row gives zeros.
     SoftmaxFwd,
     /// Softmax backward: dst = P ⊙ (dY − rowsum(dY ⊙ P)); src = dY, aux0 = P.
     SoftmaxBwd,
-    /// LayerNorm forward: aux0 = gamma, aux1 = beta, aux2 = saved mean/rstd.
+    /// LayerNorm forward: src = X, aux0 = γ, aux1 = β (cols each), dst = Y; aux2
+    /// receives (mean, rstd) per row (rows × 2); scalars\[0\] = ε.
     LayerNormFwd,
-    /// LayerNorm backward: src = dY, aux0 = gamma, aux1 = x̂, aux2 = rstd.
+    /// LayerNorm backward: src = dY, aux0 = γ, aux1 = X (the forward input),
+    /// aux2 = the forward's (mean, rstd); dst = dX; aux3 receives dγ then dβ
+    /// (2 × cols), summed over the rows (added to aux3 with accumulate).
     LayerNormBwd,
-    /// GELU (tanh) forward.
+    /// GELU (tanh form) forward: dst = gelu(src).
     GeluFwd,
-    /// GELU backward: src = dY, aux0 = pre-activation.
+    /// GELU backward: src = dY, aux0 = X (the pre-activation); dst = dX.
     GeluBwd,
     /// An element-wise vector operation.
     Vector(VectorOp),
@@ -207,7 +217,8 @@ impl SfuOp {
     }
 }
 
-/// Element-wise operations of `VECTOR` (code in parentheses).
+/// Element-wise operations of `VECTOR` (code in parentheses); `s0`–`s3` are
+/// the descriptor's scalars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum VectorOp {
@@ -217,21 +228,34 @@ pub enum VectorOp {
     Sub = 1,
     /// dst = src ⊙ aux0 (2).
     Mul = 2,
-    /// dst = src · scalar (3).
+    /// dst = src · s0 (3).
     Scale = 3,
-    /// dst = src + aux0 broadcast over rows (a bias) (4).
+    /// dst = src + aux0 broadcast over rows (a bias, 1 × cols) (4).
     AddBias = 4,
-    /// dst = src − scalar · aux0: an SGD step with learning rate `scalar` (5).
+    /// An SGD step on fp32 master weights: dst = src − f32(s0 · aux0), aux0 the
+    /// gradient (5).
     SgdUpdate = 5,
     /// dst = src (6).
     Copy = 6,
-    /// dst = column sums of src (a bias gradient), 1 × cols (7).
+    /// dst = column sums of src, 1 × cols fp32 (a bias gradient; added to dst
+    /// with accumulate) (7).
     ColumnSum = 7,
+    /// MSE: src = Y, aux0 = target; dst = dY = (Y − target)·s0 with s0 = 1/(all
+    /// elements of the loss); aux1 receives the loss share 0.5·s0·Σ(Y − target)²
+    /// (one fp32, added to with accumulate) (8).
+    MseLoss = 8,
+    /// SGD with momentum on fp32 master weights: src = W, aux0 = gradient,
+    /// aux1 = velocity (read and written): v = s1·v + g; dst = W − s0·v (9).
+    SgdMomentum = 9,
+    /// Adam on fp32 master weights: src = W, aux0 = gradient, aux1 = m, aux2 = v
+    /// (read and written): m = s1·m + (1 − s1)·g, v = s2·v + (1 − s2)·g²,
+    /// dst = W − s0·m/(√v + s3), s0 the bias-corrected learning rate (10).
+    Adam = 10,
 }
 
 impl VectorOp {
     /// Every op, in code order.
-    pub const ALL: [VectorOp; 8] = [
+    pub const ALL: [VectorOp; 11] = [
         VectorOp::Add,
         VectorOp::Sub,
         VectorOp::Mul,
@@ -240,6 +264,9 @@ impl VectorOp {
         VectorOp::SgdUpdate,
         VectorOp::Copy,
         VectorOp::ColumnSum,
+        VectorOp::MseLoss,
+        VectorOp::SgdMomentum,
+        VectorOp::Adam,
     ];
 
     fn from_code(code: u8) -> Option<VectorOp> {
@@ -266,10 +293,16 @@ pub struct SfuDesc {
     pub aux1_addr: u32,
     /// SRAM address of the third auxiliary operand.
     pub aux2_addr: u32,
-    /// Element format.
+    /// SRAM address of the fourth auxiliary operand (LayerNorm backward's dγ, dβ).
+    pub aux3_addr: u32,
+    /// Format of the activation and gradient tensors (see [`SfuOp`]).
     pub format: NumberFormat,
-    /// Scalar operand (softmax scale, learning rate, ...).
-    pub scalar: f32,
+    /// Scalar operands (softmax scale, ε, learning rate, momentum, Adam's β₁, β₂,
+    /// ε; per op).
+    pub scalars: [f32; 4],
+    /// Reductions add to what their destination holds (partial sums over tiles of
+    /// rows).
+    pub accumulate: bool,
 }
 
 /// Why 64 bytes are not a valid descriptor.
@@ -408,8 +441,11 @@ impl Descriptor {
                 w[4] = u64::from(s.aux2_addr)
                     | (u64::from(vop) << 32)
                     | (u64::from(s.format.code()) << 40);
-                w[5] = u64::from(s.scalar.to_bits());
-                (s.op.opcode(), 0)
+                let bits = s.scalars.map(f32::to_bits);
+                w[5] = pack(bits[0], s.aux3_addr);
+                w[6] = pack(bits[1], bits[2]);
+                w[7] = u64::from(bits[3]);
+                (s.op.opcode(), if s.accumulate { FLAG_ACCUMULATE } else { 0 })
             }
             Command::SemSignal { sem } => {
                 w[1] = u64::from(*sem);
@@ -509,8 +545,10 @@ impl Descriptor {
                     aux0_addr: lo(w[3]),
                     aux1_addr: hi(w[3]),
                     aux2_addr: lo(w[4]),
+                    aux3_addr: hi(w[5]),
                     format: format_at(w[4], 5, "SFU format")?,
-                    scalar: f32::from_bits(lo(w[5])),
+                    scalars: [lo(w[5]), lo(w[6]), hi(w[6]), lo(w[7])].map(f32::from_bits),
+                    accumulate: flags & FLAG_ACCUMULATE != 0,
                 })
             }
             0x30 | 0x31 => {

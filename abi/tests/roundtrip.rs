@@ -102,12 +102,12 @@ fn sfu() -> impl Strategy<Value = SfuDesc> {
             any::<u32>(),
             any::<u32>(),
         ),
-        format(),
+        (format(), any::<u32>(), any::<bool>()),
         // Finite scalars: NaN != NaN would fail the equality, not the round trip.
-        -1.0e30f32..1.0e30f32,
+        proptest::array::uniform4(-1.0e30f32..1.0e30f32),
     )
         .prop_map(
-            |(op, (rows, cols), (src, dst, a0, a1, a2), format, scalar)| SfuDesc {
+            |(op, (rows, cols), (src, dst, a0, a1, a2), (format, a3, accumulate), scalars)| SfuDesc {
                 op,
                 rows,
                 cols,
@@ -116,8 +116,10 @@ fn sfu() -> impl Strategy<Value = SfuDesc> {
                 aux0_addr: a0,
                 aux1_addr: a1,
                 aux2_addr: a2,
+                aux3_addr: a3,
                 format,
-                scalar,
+                scalars,
+                accumulate,
             },
         )
 }

@@ -36,7 +36,7 @@ mod sram;
 pub use bus::Bus;
 pub use cp::CommandProcessor;
 pub use dram::{BurstList, Dram};
-pub use engines::{Dma, GemmCore, GemmRecord, Sfu};
+pub use engines::{sfu, Dma, GemmCore, GemmRecord, Sfu};
 pub use histogram::{Bucket, LatencyHistogram};
 pub use job::{execute, EnginePort, Fault, Job, JobReply};
 pub use mapping::{GemmShape, GemmTiming, Mapping};

@@ -7,7 +7,9 @@
 
 use crate::scenario::{
     Dataflow, DramKind, DramMapping, GemmArch, PagePolicyName, PlatformSpec, RefreshName,
+    SfuNumerics,
 };
+use treta_numerics::sfu::HardwareParams;
 use treta_abi::NumberFormat;
 use treta_models::dram_ctrl::DramSpec;
 
@@ -133,6 +135,29 @@ pub struct DmaConfig {
 pub struct SfuConfig {
     /// Elements per cycle.
     pub lanes: u32,
+    /// Pipeline depth [cycles].
+    pub pipeline_depth: u32,
+    /// Elements of a row kept between passes.
+    pub row_buffer: u32,
+    /// Arithmetic of functional runs.
+    pub numerics: SfuNumerics,
+    /// Hardware exp polynomial degree.
+    pub exp_degree: u32,
+    /// Hardware table index bits.
+    pub lut_bits: u32,
+    /// Hardware Newton steps.
+    pub newton_steps: u32,
+}
+
+impl SfuConfig {
+    /// The hardware approximations' parameters.
+    pub fn hardware_params(&self) -> HardwareParams {
+        HardwareParams {
+            exp_degree: self.exp_degree,
+            lut_bits: self.lut_bits,
+            newton_steps: self.newton_steps,
+        }
+    }
 }
 
 impl DramKind {
@@ -242,6 +267,20 @@ impl PlatformConfig {
             ),
             ("dma.burst_bytes", self.dma.burst_bytes.to_string(), "bytes"),
             ("sfu.lanes", self.sfu.lanes.to_string(), "elements/cycle"),
+            ("sfu.pipeline_depth", self.sfu.pipeline_depth.to_string(), "cycles"),
+            ("sfu.row_buffer", self.sfu.row_buffer.to_string(), "elements"),
+            (
+                "sfu.numerics",
+                match self.sfu.numerics {
+                    SfuNumerics::Exact => "exact",
+                    SfuNumerics::Hardware => "hardware",
+                }
+                .into(),
+                "",
+            ),
+            ("sfu.exp_degree", self.sfu.exp_degree.to_string(), ""),
+            ("sfu.lut_bits", self.sfu.lut_bits.to_string(), "bits"),
+            ("sfu.newton_steps", self.sfu.newton_steps.to_string(), ""),
         ]
     }
 }
@@ -326,6 +365,21 @@ const TRETA_SOURCES: &[(&str, &str)] = &[
     ),
     ("dma.burst_bytes", "guess: one 64-byte DRAM burst"),
     ("sfu.lanes", "guess: 64 lanes"),
+    ("sfu.pipeline_depth", "guess: exp, reciprocal and a reduction tree in series"),
+    (
+        "sfu.row_buffer",
+        "guess: a 4096-element row buffer, so rows up to the FFN width are read once",
+    ),
+    (
+        "sfu.numerics",
+        "exact: functional runs compare with JAX; `hardware` for the approximations' effect",
+    ),
+    (
+        "sfu.exp_degree",
+        "guess: degree 4 (rel. error 5e-6, below bf16's resolution)",
+    ),
+    ("sfu.lut_bits", "guess: 128-entry tables"),
+    ("sfu.newton_steps", "guess: one Newton step (rel. error ~1e-5)"),
 ];
 
 /// The single buffer of an SRAM whose scenario names none.
@@ -369,7 +423,15 @@ fn treta() -> PlatformConfig {
             refresh: RefreshName::AllBank,
         },
         dma: DmaConfig { burst_bytes: 64 },
-        sfu: SfuConfig { lanes: 64 },
+        sfu: SfuConfig {
+            lanes: 64,
+            pipeline_depth: 12,
+            row_buffer: 4096,
+            numerics: SfuNumerics::Exact,
+            exp_degree: 4,
+            lut_bits: 7,
+            newton_steps: 1,
+        },
     };
     c.sram.buffers = vec![unified(&c.sram)];
     c
@@ -473,6 +535,16 @@ pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
     }
     set_u32(&mut c.dma.burst_bytes, spec.dma.burst_bytes);
     set_u32(&mut c.sfu.lanes, spec.sfu.lanes);
+    set_u32(&mut c.sfu.pipeline_depth, spec.sfu.pipeline_depth);
+    set_u32(&mut c.sfu.row_buffer, spec.sfu.row_buffer);
+    if let Some(n) = spec.sfu.numerics {
+        c.sfu.numerics = n;
+    }
+    set_u32(&mut c.sfu.exp_degree, spec.sfu.exp_degree);
+    set_u32(&mut c.sfu.lut_bits, spec.sfu.lut_bits);
+    if let Some(n) = spec.sfu.newton_steps {
+        c.sfu.newton_steps = n;
+    }
     c
 }
 

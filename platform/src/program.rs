@@ -2,9 +2,9 @@
 //! `gemm_list`, the literal descriptors of a `commands` program.
 
 use crate::preset::PlatformConfig;
-use crate::scenario::{CommandOp, CommandSpec, Scenario, WorkloadKind};
+use crate::scenario::{CommandOp, CommandSpec, Scenario, VectorName, WorkloadKind};
 use treta_abi::regs::QUEUES;
-use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp};
+use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
 use treta_firmware::lower::{lower_gemm, GemmJob, Region, SramPlan, Tiling};
 
 /// Where the driver's rings live in device DRAM.
@@ -119,6 +119,16 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
     let u = |v: Option<crate::scenario::Positive>| v.map_or(0, |p| p.get());
     let format = |default: NumberFormat| c.format.map_or(default, |f| f.0);
     let sfu = |op: SfuOp| {
+        // Defaults: softmax scale 1, LayerNorm ε 1e-5 (the golden data's).
+        let mut scalars = match op {
+            SfuOp::SoftmaxFwd => [1.0, 0.0, 0.0, 0.0],
+            SfuOp::LayerNormFwd => [1e-5, 0.0, 0.0, 0.0],
+            _ => [0.0; 4],
+        };
+        if let Some(given) = &c.scalars {
+            scalars = [0.0; 4];
+            scalars.iter_mut().zip(given).for_each(|(s, &g)| *s = g);
+        }
         Command::Sfu(SfuDesc {
             op,
             rows: u(c.rows),
@@ -127,9 +137,11 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
             dst_addr: c.c.unwrap_or(0),
             aux0_addr: c.a.unwrap_or(0),
             aux1_addr: c.b.unwrap_or(0),
-            aux2_addr: 0,
+            aux2_addr: c.aux2.unwrap_or(0),
+            aux3_addr: c.aux3.unwrap_or(0),
             format: format(NumberFormat::Fp32),
-            scalar: 1.0,
+            scalars,
+            accumulate: c.accumulate.unwrap_or(false),
         })
     };
     let dma = |op: CommandOp| {
@@ -177,6 +189,19 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
         CommandOp::LayernormBwd => sfu(SfuOp::LayerNormBwd),
         CommandOp::GeluFwd => sfu(SfuOp::GeluFwd),
         CommandOp::GeluBwd => sfu(SfuOp::GeluBwd),
+        CommandOp::Vector => sfu(SfuOp::Vector(match c.vector {
+            Some(VectorName::Add) | None => VectorOp::Add,
+            Some(VectorName::Sub) => VectorOp::Sub,
+            Some(VectorName::Mul) => VectorOp::Mul,
+            Some(VectorName::Scale) => VectorOp::Scale,
+            Some(VectorName::AddBias) => VectorOp::AddBias,
+            Some(VectorName::SgdUpdate) => VectorOp::SgdUpdate,
+            Some(VectorName::Copy) => VectorOp::Copy,
+            Some(VectorName::ColumnSum) => VectorOp::ColumnSum,
+            Some(VectorName::MseLoss) => VectorOp::MseLoss,
+            Some(VectorName::SgdMomentum) => VectorOp::SgdMomentum,
+            Some(VectorName::Adam) => VectorOp::Adam,
+        })),
         CommandOp::SemSignal => Command::SemSignal {
             sem: c.sem.unwrap_or(0),
         },

@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
-use treta_abi::desc::Command;
 use treta_firmware::{Driver, DriverError, Layout};
 use treta_kernel::{RunOutcome, SimTime, Simulation, StarvationPolicy};
 
@@ -23,8 +22,6 @@ const DONE_CODE: u32 = u32::MAX;
 /// Why a run failed (exit status 2).
 #[derive(Debug)]
 pub enum RunError {
-    /// The scenario asks for something this version cannot do.
-    Unsupported(String),
     /// The workload cannot be lowered onto the platform.
     Program(String),
     /// The platform cannot be assembled.
@@ -42,7 +39,7 @@ pub enum RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RunError::Unsupported(m) | RunError::Program(m) => f.write_str(m),
+            RunError::Program(m) => f.write_str(m),
             RunError::Soc(e) => write!(f, "{e}"),
             RunError::Trace(e) => write!(f, "trace: {e}"),
             RunError::Firmware(e) => write!(f, "firmware: {e}"),
@@ -66,25 +63,6 @@ pub struct RunSettings<'a> {
 /// Simulated time per slice when a progress bar is shown.
 const PROGRESS_SLICE: SimTime = SimTime::from_us(20);
 
-/// Refuses a functional run of a program with SFU commands, naming the first:
-/// their math arrives with the SFU issue (#6), and running them without it would
-/// report bytes that were never computed.
-fn refuse_math(program: &Program) -> Result<(), RunError> {
-    for (q, queue) in program.queues.iter().enumerate() {
-        for (slot, desc) in queue.iter().enumerate() {
-            if matches!(desc.command, Command::Sfu(_)) {
-                return Err(RunError::Unsupported(format!(
-                    "run.mode: functional: queue {q} slot {slot} (descriptor id {}) is an SFU \
-                     command, whose functional math is not modelled yet (#6); functional \
-                     runs support DMA and GEMM commands today; use run.mode: timing",
-                    desc.id
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Runs `loaded` as `settings` say.
 pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report, RunError> {
     let _span = tracing::info_span!("run", scenario = %loaded.name()).entered();
@@ -96,9 +74,6 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
         program::build(scenario, config).map_err(RunError::Program)?
     };
     let functional = scenario.run.mode == Mode::Functional;
-    if functional {
-        refuse_math(&program)?;
-    }
     let total: usize = program.queues.iter().map(Vec::len).sum();
     tracing::info!(descriptors = total, "program built");
     let mut sim = Simulation::new();

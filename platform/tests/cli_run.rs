@@ -249,22 +249,6 @@ fn device_errors_are_exit_2_naming_the_descriptor() {
 }
 
 #[test]
-fn functional_mode_is_refused_for_sfu_programs_naming_the_descriptor() {
-    let out = treta_vp(&[
-        "run",
-        "scenarios/command_program.yaml",
-        "--set",
-        "run.mode=functional",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("queue 0 slot 3 (descriptor id 3) is an SFU command"),
-        "{stderr}"
-    );
-}
-
-#[test]
 fn functional_and_timing_runs_give_identical_reports_and_traces() {
     let dir = out_dir("functional_vs_timing");
     for name in [
@@ -272,6 +256,7 @@ fn functional_and_timing_runs_give_identical_reports_and_traces() {
         "memtest_strided",
         "memtest_random",
         "gemm_single",
+        "command_program",
     ] {
         let path = format!("scenarios/{name}.yaml");
         let (out_t, report_t, trace_t) = run(&path, &dir, &format!("{name}_t"), &[]);

@@ -3,7 +3,7 @@
 //! (the SRAM decides how long that takes, so other engines' traffic and bank
 //! conflicts show up as stalls), and — in functional runs — computes the result.
 
-use super::{debug_read, debug_write, sram_accesses, start_engine, wrong_engine};
+use super::{debug_read, sram_accesses, start_engine, wrong_engine, Storage};
 use crate::job::{EnginePort, Fault, Job};
 use crate::mapping::{GemmShape, GemmTiming, Idle, Mapping};
 use crate::EngineStats;
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use treta_abi::{Command, DeviceError, GemmDesc, NumberFormat};
 use treta_kernel::timeline::{ArgValue, TrackId};
-use treta_kernel::tlm::{Command as TlmCommand, Dmi, InitiatorSocket, Payload};
+use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket};
 use treta_kernel::{Clock, Ctx};
 use treta_numerics::gemm::{gemm, MatRef};
 
@@ -114,8 +114,8 @@ pub struct GemmCore {
     mappings: RefCell<HashMap<GemmShape, Rc<Mapping>>>,
     /// Per-round spans (`gemm.rounds`).
     rounds_track: TrackId,
-    /// The SRAM's DMI grant (`None` inside: asked, none given).
-    dmi: RefCell<Option<Option<Dmi>>>,
+    /// The SRAM's bytes, for the arithmetic.
+    storage: Storage,
     scratch: RefCell<Scratch>,
 }
 
@@ -141,7 +141,7 @@ impl GemmCore {
             records: RefCell::new(Vec::new()),
             mappings: RefCell::default(),
             rounds_track: ctx.timeline().track(&format!("{name}.rounds")),
-            dmi: RefCell::default(),
+            storage: Storage::default(),
             scratch: RefCell::default(),
         });
         start_engine(
@@ -298,24 +298,24 @@ impl GemmCore {
             c: cv,
         } = &mut *scratch;
         for (r, out) in [(&a, &mut *av), (&b, &mut *bv)] {
-            self.with_bytes(r, |bytes| decode(r, bytes, out))?
+            self.storage.read(&self.sram, r.addr, r.bytes(), |bytes| decode(r, bytes, out))?
                 .ok_or(bad_field(r.addr))?;
         }
         if g.accumulate {
-            self.with_bytes(&c, |bytes| decode(&c, bytes, cv))?
+            self.storage.read(&self.sram, c.addr, c.bytes(), |bytes| decode(&c, bytes, cv))?
                 .ok_or(bad_field(c.addr))?;
         } else {
             // Not read: β = 0 overwrites C's elements, the gaps are never written.
             cv.resize(c.elements() as usize, 0.0);
         }
         multiply(g, (av, &a), (bv, &b), (cv, &c))?;
-        self.with_bytes_mut(&c, |bytes| encode_rows(g, &c, cv, bytes))?
+        self.storage.write(&self.sram, c.addr, c.bytes(), |bytes| encode_rows(g, &c, cv, bytes))?
     }
 
     /// [`compute`](Self::compute) on the SRAM's storage; `false` (nothing done)
     /// when there is no DMI covering the operands or C overlaps A or B.
     fn compute_direct(&self, g: &GemmDesc, [a, b, c]: [Region; 3]) -> Result<bool, Fault> {
-        let Some(d) = self.dmi().filter(|d| {
+        let Some(d) = self.storage.grant(&self.sram).filter(|d| {
             [a, b, c]
                 .iter()
                 .all(|r| d.covers(r.addr, r.bytes() as usize))
@@ -362,55 +362,6 @@ impl GemmCore {
             encode_rows(g, &c, sc, c_bytes)?;
         }
         Ok(true)
-    }
-
-    /// The SRAM's direct-memory grant, asked for once.
-    fn dmi(&self) -> Option<Dmi> {
-        self.dmi
-            .borrow_mut()
-            .get_or_insert_with(|| {
-                self.sram
-                    .get_direct_mem_ptr(&Payload::new(TlmCommand::Read, 0, 0))
-            })
-            .clone()
-    }
-
-    /// Calls `f` with the stored bytes of `r`: borrowed from the SRAM through DMI,
-    /// or read by debug transport from a target that grants none.
-    fn with_bytes<R>(&self, r: &Region, f: impl FnOnce(&[u8]) -> R) -> Result<R, Fault> {
-        let len = r.bytes() as usize;
-        match self.dmi().filter(|d| d.covers(r.addr, len)) {
-            Some(d) => {
-                let memory = d.memory.borrow();
-                let at = d.offset + (r.addr - d.start) as usize;
-                Ok(f(&memory[at..at + len]))
-            }
-            None => Ok(f(&debug_read(
-                &self.sram,
-                r.addr,
-                len,
-                DeviceError::SramOverflow,
-            )?)),
-        }
-    }
-
-    /// Calls `f` with the stored bytes of `r` to change them in place (through
-    /// DMI, or read-modify-write by debug transport).
-    fn with_bytes_mut<R>(&self, r: &Region, f: impl FnOnce(&mut [u8]) -> R) -> Result<R, Fault> {
-        let len = r.bytes() as usize;
-        match self.dmi().filter(|d| d.covers(r.addr, len)) {
-            Some(d) => {
-                let mut memory = d.memory.borrow_mut();
-                let at = d.offset + (r.addr - d.start) as usize;
-                Ok(f(&mut memory[at..at + len]))
-            }
-            None => {
-                let mut bytes = debug_read(&self.sram, r.addr, len, DeviceError::SramOverflow)?;
-                let out = f(&mut bytes);
-                debug_write(&self.sram, r.addr, bytes, DeviceError::SramOverflow)?;
-                Ok(out)
-            }
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod dma;
 mod gemm;
-mod sfu;
+pub mod sfu;
 
 pub use dma::Dma;
 pub use gemm::{GemmCore, GemmRecord};
@@ -12,11 +12,11 @@ pub use sfu::Sfu;
 
 use crate::job::{EnginePort, Fault, Job};
 use crate::EngineStats;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use treta_abi::{Command, DeviceError};
 use treta_kernel::timeline::{ArgValue, TrackId};
-use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket, Payload};
+use treta_kernel::tlm::{Command as TlmCommand, Dmi, InitiatorSocket, Payload};
 use treta_kernel::{Ctx, SimTime};
 
 /// Serves jobs from `port` forever with `run`, recording busy time and spans.
@@ -93,6 +93,12 @@ fn descriptor_args(command: &Command) -> Vec<(&'static str, ArgValue<'static>)> 
             ("cols", u(sd.cols)),
             ("src_addr", u(sd.src_addr)),
             ("dst_addr", u(sd.dst_addr)),
+            ("aux0_addr", u(sd.aux0_addr)),
+            ("aux1_addr", u(sd.aux1_addr)),
+            ("aux2_addr", u(sd.aux2_addr)),
+            ("aux3_addr", u(sd.aux3_addr)),
+            ("scalar0", ArgValue::F64(f64::from(sd.scalars[0]))),
+            ("accumulate", ArgValue::Bool(sd.accumulate)),
             ("format", ArgValue::Str(sd.format.name())),
         ],
         _ => Vec::new(),
@@ -129,6 +135,76 @@ fn debug_write(
         return Err(Fault { error, addr });
     }
     Ok(())
+}
+
+/// An engine's functional access to the SRAM's bytes: through the SRAM's DMI
+/// grant (asked for once; no copies), or by debug transport from a target that
+/// grants none. Zero time: the timing is modelled by the engine's accesses.
+#[derive(Default)]
+struct Storage {
+    /// `None`: not asked yet; `Some(None)`: asked, none given.
+    grant: RefCell<Option<Option<Dmi>>>,
+}
+
+impl Storage {
+    /// The grant of the target behind `socket`.
+    fn grant(&self, socket: &InitiatorSocket) -> Option<Dmi> {
+        self.grant
+            .borrow_mut()
+            .get_or_insert_with(|| socket.get_direct_mem_ptr(&Payload::new(TlmCommand::Read, 0, 0)))
+            .clone()
+    }
+
+    /// Calls `f` with the `len` bytes at `addr`.
+    fn read<R>(
+        &self,
+        socket: &InitiatorSocket,
+        addr: u64,
+        len: u64,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, Fault> {
+        let len = usize::try_from(len).map_err(|_| overflow(addr))?;
+        match self.grant(socket).filter(|d| d.covers(addr, len)) {
+            Some(d) => {
+                let memory = d.memory.borrow();
+                let at = d.offset + (addr - d.start) as usize;
+                Ok(f(&memory[at..at + len]))
+            }
+            None => Ok(f(&debug_read(socket, addr, len, DeviceError::SramOverflow)?)),
+        }
+    }
+
+    /// Calls `f` with the `len` bytes at `addr` to change them in place.
+    fn write<R>(
+        &self,
+        socket: &InitiatorSocket,
+        addr: u64,
+        len: u64,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, Fault> {
+        let len = usize::try_from(len).map_err(|_| overflow(addr))?;
+        match self.grant(socket).filter(|d| d.covers(addr, len)) {
+            Some(d) => {
+                let mut memory = d.memory.borrow_mut();
+                let at = d.offset + (addr - d.start) as usize;
+                Ok(f(&mut memory[at..at + len]))
+            }
+            None => {
+                let mut bytes = debug_read(socket, addr, len, DeviceError::SramOverflow)?;
+                let out = f(&mut bytes);
+                debug_write(socket, addr, bytes, DeviceError::SramOverflow)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// An SRAM overflow at `addr`.
+fn overflow(addr: u64) -> Fault {
+    Fault {
+        error: DeviceError::SramOverflow,
+        addr,
+    }
 }
 
 /// Accesses `len` bytes of SRAM at `addr` through `socket`, adding its time to

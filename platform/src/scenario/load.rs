@@ -106,6 +106,13 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
             ),
         });
     }
+    if let Err(message) = treta_numerics::sfu::Hardware::new(platform.sfu.hardware_params()) {
+        return Err(ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            at: "platform.sfu".into(),
+            message,
+        });
+    }
     if platform.macs() > u64::from(u32::MAX) {
         return Err(ScenarioError::Invalid {
             path: path.to_path_buf(),
@@ -412,7 +419,13 @@ fn check_command(c: &CommandSpec) -> Result<(), String> {
         ("sem", c.sem.is_some()),
         ("count", c.count.is_some()),
         ("format", c.format.is_some()),
+        ("aux2", c.aux2.is_some()),
+        ("aux3", c.aux3.is_some()),
+        ("scalars", c.scalars.is_some()),
+        ("accumulate", c.accumulate.is_some()),
+        ("vector", c.vector.is_some()),
     ];
+    const SFU_OPTIONAL: &[&str] = &["a", "b", "aux2", "aux3", "scalars", "accumulate", "format"];
     let (required, optional): (&[&str], &[&str]) = match c.op {
         CommandOp::Nop | CommandOp::Fence => (&[], &[]),
         CommandOp::DmaLoad | CommandOp::DmaStore => {
@@ -425,7 +438,8 @@ fn check_command(c: &CommandSpec) -> Result<(), String> {
         | CommandOp::LayernormFwd
         | CommandOp::LayernormBwd
         | CommandOp::GeluFwd
-        | CommandOp::GeluBwd => (&["sram", "c", "rows", "cols"], &["a", "b", "format"]),
+        | CommandOp::GeluBwd => (&["sram", "c", "rows", "cols"], SFU_OPTIONAL),
+        CommandOp::Vector => (&["vector", "sram", "c", "rows", "cols"], SFU_OPTIONAL),
         CommandOp::SemSignal => (&["sem"], &[]),
         CommandOp::SemWait => (&["sem"], &["count"]),
         CommandOp::Irq => (&[], &["count"]),
@@ -441,6 +455,9 @@ fn check_command(c: &CommandSpec) -> Result<(), String> {
         if is_set && !required.contains(&field) && !optional.contains(&field) {
             return Err(format!("`{op}` takes no `{field}`"));
         }
+    }
+    if c.scalars.as_ref().is_some_and(|v| v.len() > 4) {
+        return Err("`scalars` takes at most four values".into());
     }
     if let Some(sem) = c.sem {
         if sem >= treta_abi::desc::SEMAPHORES {

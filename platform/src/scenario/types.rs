@@ -213,6 +213,35 @@ pub struct SfuSpec {
     /// Elements processed per cycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lanes: Option<Positive>,
+    /// Pipeline depth [cycles].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_depth: Option<Positive>,
+    /// Elements of a row kept between passes (longer rows are re-read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_buffer: Option<Positive>,
+    /// Arithmetic of functional runs: `exact` (fp32) or `hardware` (the
+    /// approximations below).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numerics: Option<SfuNumerics>,
+    /// Hardware exp: degree of the 2^f polynomial (1–8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp_degree: Option<Positive>,
+    /// Hardware reciprocal and rsqrt: table index bits (1–12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lut_bits: Option<Positive>,
+    /// Hardware reciprocal and rsqrt: Newton steps after the table (0–4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newton_steps: Option<u32>,
+}
+
+/// The SFU's arithmetic in functional runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SfuNumerics {
+    /// fp32, as JAX.
+    Exact,
+    /// Base-2 exp with a polynomial, reciprocal and rsqrt by table and Newton.
+    Hardware,
 }
 
 /// The GEMM micro-architecture.
@@ -377,7 +406,8 @@ pub struct CommandSpec {
     /// The command: `nop`, `dma_load`, `dma_store`, `dma_copy` (SRAM `a` → SRAM
     /// `sram`, `stride` between source rows), `gemm`, `softmax_fwd`,
     /// `softmax_bwd`, `layernorm_fwd`, `layernorm_bwd`, `gelu_fwd`, `gelu_bwd`,
-    /// `sem_signal`, `sem_wait`, `fence`, `irq`.
+    /// `vector`, `sem_signal`, `sem_wait`, `fence`, `irq`. SFU commands: source
+    /// `sram`, destination `c`, auxiliary operands `a`, `b`, `aux2`, `aux3`.
     pub op: CommandOp,
     /// Queue to submit to (0–3).
     #[serde(default)]
@@ -424,6 +454,52 @@ pub struct CommandSpec {
     /// Operand format (the preset's when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
+    /// SFU: SRAM address of the third auxiliary operand (LayerNorm statistics,
+    /// Adam's v).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aux2: Option<u32>,
+    /// SFU: SRAM address of the fourth auxiliary operand (LayerNorm backward's dγ,
+    /// dβ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aux3: Option<u32>,
+    /// SFU: the scalar operands, up to four (softmax scale, ε, learning rate, …);
+    /// absent: softmax scale 1, LayerNorm ε 1e-5, others 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scalars: Option<Vec<f32>>,
+    /// SFU: reductions add to their destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accumulate: Option<bool>,
+    /// `vector`: which element-wise operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<VectorName>,
+}
+
+/// The element-wise operations of a `vector` command (see the abi's `VectorOp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VectorName {
+    /// dst = src + a.
+    Add,
+    /// dst = src − a.
+    Sub,
+    /// dst = src ⊙ a.
+    Mul,
+    /// dst = src · scalar.
+    Scale,
+    /// dst = src + bias row a.
+    AddBias,
+    /// dst = src − lr · a.
+    SgdUpdate,
+    /// dst = src.
+    Copy,
+    /// dst = column sums of src.
+    ColumnSum,
+    /// dst = (src − a)·s0; b += loss.
+    MseLoss,
+    /// SGD with momentum (velocity at b).
+    SgdMomentum,
+    /// Adam (m at b, v at aux2).
+    Adam,
 }
 
 /// Command names in a `commands` workload.
@@ -452,6 +528,8 @@ pub enum CommandOp {
     GeluFwd,
     /// `GELU_BWD`.
     GeluBwd,
+    /// `VECTOR`: an element-wise operation (`vector`).
+    Vector,
     /// `SEM_SIGNAL`.
     SemSignal,
     /// `SEM_WAIT`.

@@ -12,7 +12,9 @@ mod hal;
 pub use hal::VpHal;
 
 use crate::preset::PlatformConfig;
-use crate::scenario::{Dataflow, GemmArch};
+use crate::scenario::{Dataflow, GemmArch, SfuNumerics};
+use treta_models::sfu::{SfuMath, SfuParams};
+use treta_numerics::sfu::Hardware;
 use crate::scenario::{DramMapping, PagePolicyName};
 use std::rc::Rc;
 use treta_abi::regs::PerfCounter;
@@ -69,6 +71,8 @@ pub enum SocError {
     Bind(BindError),
     /// The DRAM configuration is impossible (scenario loading checks this first).
     Dram(String),
+    /// The SFU's approximation parameters are out of range (loading checks first).
+    Sfu(String),
 }
 
 impl std::fmt::Display for SocError {
@@ -77,6 +81,7 @@ impl std::fmt::Display for SocError {
             SocError::Clock(e) => write!(f, "platform.clock_mhz: {e}"),
             SocError::Bind(e) => write!(f, "SoC assembly: {e}"),
             SocError::Dram(e) => write!(f, "platform.dram: {e}"),
+            SocError::Sfu(e) => write!(f, "platform.sfu: {e}"),
         }
     }
 }
@@ -167,7 +172,19 @@ impl Soc {
         let dma = Dma::new(ctx, "dma", dma_port, config.dma.burst_bytes, functional);
         let timing = gemm_timing(config);
         let gemm = GemmCore::new(ctx, "gemm", gemm_port, timing, clock, functional);
-        let sfu = Sfu::new(ctx, "sfu", sfu_port, config.sfu.lanes, clock);
+        let math = match config.sfu.numerics {
+            SfuNumerics::Exact => SfuMath::Exact,
+            SfuNumerics::Hardware => SfuMath::Hardware(
+                Hardware::new(config.sfu.hardware_params()).map_err(SocError::Sfu)?,
+            ),
+        };
+        let params = SfuParams {
+            lanes: config.sfu.lanes,
+            pipeline_depth: config.sfu.pipeline_depth,
+            row_buffer: config.sfu.row_buffer,
+            math,
+        };
+        let sfu = Sfu::new(ctx, "sfu", sfu_port, params, clock, functional);
         let bus = Bus::new(
             "bus",
             &[

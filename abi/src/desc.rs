@@ -269,6 +269,23 @@ impl VectorOp {
         VectorOp::Adam,
     ];
 
+    /// The name in scenarios and reports, e.g. `mse_loss`.
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorOp::Add => "add",
+            VectorOp::Sub => "sub",
+            VectorOp::Mul => "mul",
+            VectorOp::Scale => "scale",
+            VectorOp::AddBias => "add_bias",
+            VectorOp::SgdUpdate => "sgd_update",
+            VectorOp::Copy => "copy",
+            VectorOp::ColumnSum => "column_sum",
+            VectorOp::MseLoss => "mse_loss",
+            VectorOp::SgdMomentum => "sgd_momentum",
+            VectorOp::Adam => "adam",
+        }
+    }
+
     fn from_code(code: u8) -> Option<VectorOp> {
         VectorOp::ALL.get(code as usize).copied()
     }
@@ -445,7 +462,10 @@ impl Descriptor {
                 w[5] = pack(bits[0], s.aux3_addr);
                 w[6] = pack(bits[1], bits[2]);
                 w[7] = u64::from(bits[3]);
-                (s.op.opcode(), if s.accumulate { FLAG_ACCUMULATE } else { 0 })
+                (
+                    s.op.opcode(),
+                    if s.accumulate { FLAG_ACCUMULATE } else { 0 },
+                )
             }
             Command::SemSignal { sem } => {
                 w[1] = u64::from(*sem);

@@ -107,19 +107,21 @@ fn sfu() -> impl Strategy<Value = SfuDesc> {
         proptest::array::uniform4(-1.0e30f32..1.0e30f32),
     )
         .prop_map(
-            |(op, (rows, cols), (src, dst, a0, a1, a2), (format, a3, accumulate), scalars)| SfuDesc {
-                op,
-                rows,
-                cols,
-                src_addr: src,
-                dst_addr: dst,
-                aux0_addr: a0,
-                aux1_addr: a1,
-                aux2_addr: a2,
-                aux3_addr: a3,
-                format,
-                scalars,
-                accumulate,
+            |(op, (rows, cols), (src, dst, a0, a1, a2), (format, a3, accumulate), scalars)| {
+                SfuDesc {
+                    op,
+                    rows,
+                    cols,
+                    src_addr: src,
+                    dst_addr: dst,
+                    aux0_addr: a0,
+                    aux1_addr: a1,
+                    aux2_addr: a2,
+                    aux3_addr: a3,
+                    format,
+                    scalars,
+                    accumulate,
+                }
             },
         )
 }

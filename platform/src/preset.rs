@@ -9,9 +9,9 @@ use crate::scenario::{
     Dataflow, DramKind, DramMapping, GemmArch, PagePolicyName, PlatformSpec, RefreshName,
     SfuNumerics,
 };
-use treta_numerics::sfu::HardwareParams;
 use treta_abi::NumberFormat;
 use treta_models::dram_ctrl::DramSpec;
+use treta_numerics::sfu::HardwareParams;
 
 /// The platform a run simulates, fully resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -267,8 +267,16 @@ impl PlatformConfig {
             ),
             ("dma.burst_bytes", self.dma.burst_bytes.to_string(), "bytes"),
             ("sfu.lanes", self.sfu.lanes.to_string(), "elements/cycle"),
-            ("sfu.pipeline_depth", self.sfu.pipeline_depth.to_string(), "cycles"),
-            ("sfu.row_buffer", self.sfu.row_buffer.to_string(), "elements"),
+            (
+                "sfu.pipeline_depth",
+                self.sfu.pipeline_depth.to_string(),
+                "cycles",
+            ),
+            (
+                "sfu.row_buffer",
+                self.sfu.row_buffer.to_string(),
+                "elements",
+            ),
             (
                 "sfu.numerics",
                 match self.sfu.numerics {

@@ -13,6 +13,7 @@
 //! | `gemms[].idle.{edge, fill_drain, bandwidth, imbalance, reduction}` | idle PE-cycles by cause, fractions of MACs × cycles (utilization + these = 1) |
 //! | `engine_comparison.{flexible, systolic, systolic_dataflow, flexible_cycles, systolic_cycles, systolic_per_gemm_best_cycles, flexible_utilization, systolic_utilization, speedup}` | `gemm_list` only: the workload's whole GEMMs on the flexible engine vs a systolic array of the same rows × cols in its best single dataflow (SCALE-Sim v3 timing), from the mapping models |
 //! | `engine_comparison.gemms[].{name, m, k, n, count, flexible, systolic}` | per GEMM: `{mapping, cycles, utilization}` of one instance on each |
+//! | `sfu_ops[].{op, commands, rows, elements, cycles, stall_cycles, time_ps}` | per kind of SFU operation (`softmax_fwd`, …, `vector.mse_loss`), in order of first use |
 //! | `dram.{read_bytes, write_bytes, bandwidth_gbps, peak_gbps, row_hits, row_misses, row_conflicts, refreshes}` | DRAM traffic; bandwidth = bytes / simulated time; row-buffer outcomes of the bursts |
 //! | `dram.latency.{mean_ns, max_ns, histogram: [{from_ns, to_ns, count}]}` | burst latency from acceptance into a channel queue (queueing in the controller included, waiting for a free slot not) to the end of its data; power-of-two buckets |
 //! | `sram.{read_bytes, write_bytes, bank_conflicts}` | SRAM traffic; accesses that waited for a busy bank |
@@ -29,8 +30,11 @@ use crate::soc::Soc;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use treta_abi::SfuOp;
+use treta_kernel::Clock;
 use treta_kernel::SimTime;
 use treta_models::mapping::Idle;
+use treta_models::sfu::SfuRecord;
 use treta_models::{EngineStats, GemmRecord, LatencyHistogram};
 
 /// An engine's figures.
@@ -94,6 +98,25 @@ pub struct IdleReport {
     pub imbalance: f64,
     /// The reduction network adding K-split partial sums.
     pub reduction: f64,
+}
+
+/// One kind of SFU operation, all its descriptors together.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SfuOpReport {
+    /// `softmax_fwd`, `layernorm_bwd`, `vector.mse_loss`, …
+    pub op: String,
+    /// Descriptors.
+    pub commands: u64,
+    /// Rows over all its descriptors.
+    pub rows: u64,
+    /// Elements (rows × cols) over all its descriptors.
+    pub elements: u64,
+    /// SFU cycles, stalls included.
+    pub cycles: u64,
+    /// Cycles waiting for SRAM.
+    pub stall_cycles: u64,
+    /// Time [ps].
+    pub time_ps: u64,
 }
 
 /// DRAM traffic.
@@ -222,6 +245,8 @@ pub struct Report {
     /// (`gemm_list` workloads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_comparison: Option<EngineComparison>,
+    /// Per kind of SFU operation, in order of first use.
+    pub sfu_ops: Vec<SfuOpReport>,
     /// DRAM traffic.
     pub dram: DramReport,
     /// SRAM traffic.
@@ -234,6 +259,42 @@ pub struct Report {
     pub interrupts: Vec<u32>,
     /// The scenario's expectations.
     pub expectations: Vec<ExpectationResult>,
+}
+
+/// The SFU's records grouped by operation, in order of first use.
+fn sfu_ops(records: &[SfuRecord], clock: Clock) -> Vec<SfuOpReport> {
+    let mut out: Vec<SfuOpReport> = Vec::new();
+    for r in records {
+        let name = match r.op {
+            SfuOp::Vector(v) => format!("vector.{}", v.name()),
+            op => op.mnemonic().to_lowercase(),
+        };
+        let i = match out.iter().position(|o| o.op == name) {
+            Some(i) => i,
+            None => {
+                out.push(SfuOpReport {
+                    op: name,
+                    commands: 0,
+                    rows: 0,
+                    elements: 0,
+                    cycles: 0,
+                    stall_cycles: 0,
+                    time_ps: 0,
+                });
+                out.len() - 1
+            }
+        };
+        let o = &mut out[i];
+        o.commands += 1;
+        o.rows += u64::from(r.rows);
+        o.elements += u64::from(r.rows) * u64::from(r.cols);
+        o.cycles += r.cycles;
+        o.stall_cycles += r.stall_cycles;
+    }
+    for o in &mut out {
+        o.time_ps = clock.cycles(o.cycles).as_ps();
+    }
+    out
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -330,6 +391,7 @@ impl Report {
             engines,
             gemms,
             engine_comparison: compare(scenario, config),
+            sfu_ops: sfu_ops(&soc.sfu.records(), soc.clock),
             dram: DramReport {
                 read_bytes: read,
                 write_bytes: write,
@@ -461,6 +523,26 @@ impl Report {
                 100.0 * c.systolic_utilization,
                 c.speedup
             );
+        }
+        if !self.sfu_ops.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {:<22} {:>8} {:>10} {:>12} {:>10} {:>8} {:>14}",
+                "sfu op", "commands", "rows", "elements", "cycles", "stall", "time"
+            );
+            for o in &self.sfu_ops {
+                let _ = writeln!(
+                    s,
+                    "  {:<22} {:>8} {:>10} {:>12} {:>10} {:>8} {:>14}",
+                    o.op,
+                    o.commands,
+                    o.rows,
+                    o.elements,
+                    o.cycles,
+                    o.stall_cycles,
+                    SimTime::from_ps(o.time_ps).to_string()
+                );
+            }
         }
         let _ = writeln!(
             s,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 mod common;
 
-use common::{out_dir, repo_root, run, text, treta_vp};
+use common::{out_dir, repo_root, run, text};
 
 fn scenarios() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(repo_root().join("scenarios"))

@@ -298,18 +298,22 @@ impl GemmCore {
             c: cv,
         } = &mut *scratch;
         for (r, out) in [(&a, &mut *av), (&b, &mut *bv)] {
-            self.storage.read(&self.sram, r.addr, r.bytes(), |bytes| decode(r, bytes, out))?
+            self.storage
+                .read(&self.sram, r.addr, r.bytes(), |bytes| decode(r, bytes, out))?
                 .ok_or(bad_field(r.addr))?;
         }
         if g.accumulate {
-            self.storage.read(&self.sram, c.addr, c.bytes(), |bytes| decode(&c, bytes, cv))?
+            self.storage
+                .read(&self.sram, c.addr, c.bytes(), |bytes| decode(&c, bytes, cv))?
                 .ok_or(bad_field(c.addr))?;
         } else {
             // Not read: β = 0 overwrites C's elements, the gaps are never written.
             cv.resize(c.elements() as usize, 0.0);
         }
         multiply(g, (av, &a), (bv, &b), (cv, &c))?;
-        self.storage.write(&self.sram, c.addr, c.bytes(), |bytes| encode_rows(g, &c, cv, bytes))?
+        self.storage.write(&self.sram, c.addr, c.bytes(), |bytes| {
+            encode_rows(g, &c, cv, bytes)
+        })?
     }
 
     /// [`compute`](Self::compute) on the SRAM's storage; `false` (nothing done)

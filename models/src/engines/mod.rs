@@ -170,7 +170,12 @@ impl Storage {
                 let at = d.offset + (addr - d.start) as usize;
                 Ok(f(&memory[at..at + len]))
             }
-            None => Ok(f(&debug_read(socket, addr, len, DeviceError::SramOverflow)?)),
+            None => Ok(f(&debug_read(
+                socket,
+                addr,
+                len,
+                DeviceError::SramOverflow,
+            )?)),
         }
     }
 

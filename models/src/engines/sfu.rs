@@ -359,7 +359,8 @@ impl Sfu {
             let computed = cycle + here * row_cycles + fill;
             let end = computed.max(fetched);
             stall += end - computed;
-            ctx.wait(clock.cycle_start(end).saturating_sub(ctx.now())).await;
+            ctx.wait(clock.cycle_start(end).saturating_sub(ctx.now()))
+                .await;
             cycle = end;
             row += here;
         }
@@ -430,7 +431,11 @@ fn apply(s: &SfuDesc, v: &mut [Vec<f32>; 6], m: &impl Math) {
             }
         }
         SfuOp::SoftmaxBwd => {
-            for ((dp, p), out) in src.chunks(cols).zip(aux0.chunks(cols)).zip(dst.chunks_mut(cols)) {
+            for ((dp, p), out) in src
+                .chunks(cols)
+                .zip(aux0.chunks(cols))
+                .zip(dst.chunks_mut(cols))
+            {
                 softmax_bwd_row(p, dp, out);
             }
         }

@@ -13,8 +13,6 @@ pub use hal::VpHal;
 
 use crate::preset::PlatformConfig;
 use crate::scenario::{Dataflow, GemmArch, SfuNumerics};
-use treta_models::sfu::{SfuMath, SfuParams};
-use treta_numerics::sfu::Hardware;
 use crate::scenario::{DramMapping, PagePolicyName};
 use std::rc::Rc;
 use treta_abi::regs::PerfCounter;
@@ -23,9 +21,11 @@ use treta_kernel::tlm::{BindError, InitiatorSocket};
 use treta_kernel::{Clock, Ctx, Fifo, SimTime};
 use treta_models::dram_ctrl::{Mapping, PagePolicy};
 use treta_models::mapping::{self as gemm_mapping, FlexibleEngine, SystolicArray};
+use treta_models::sfu::{SfuMath, SfuParams};
 use treta_models::{
     Bus, CommandProcessor, Dma, Dram, GemmCore, GemmTiming, Sfu, Sram, SramGeometry,
 };
+use treta_numerics::sfu::Hardware;
 
 /// The address map of the control processor.
 pub mod map {

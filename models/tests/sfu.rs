@@ -1,0 +1,409 @@
+//! The SFU as firmware sees it: descriptors in, SRAM contents out. Its timing is
+//! the closed form `rows × passes × ⌈cols/lanes⌉ + pipeline depth` when the SRAM
+//! keeps up, and stalls when it does not; its arithmetic matches JAX through
+//! descriptors (softmax, LayerNorm forward and backward with dγ/dβ accumulated over
+//! two tiles of rows, GELU, MSE, SGD bit for bit); bad descriptors fault.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use treta_abi::{Command, Descriptor, DeviceError, NumberFormat, SfuDesc, SfuOp, VectorOp};
+use treta_golden::{testdata, GoldenDir};
+use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
+use treta_kernel::{Clock, Fifo, Simulation};
+use treta_models::sfu::{passes, sfu_cycles, SfuMath, SfuParams, SfuRecord};
+use treta_models::{execute, Fault, Job, Sfu, Sram, SramGeometry};
+use treta_numerics::sfu::{Hardware, HardwareParams};
+
+const SRAM: SramGeometry = SramGeometry {
+    bytes: 1 << 22,
+    banks: 32,
+    width: 64,
+    ports: 2,
+    latency: 1,
+};
+
+fn params(math: SfuMath) -> SfuParams {
+    SfuParams {
+        lanes: 64,
+        pipeline_depth: 12,
+        row_buffer: 4096,
+        math,
+    }
+}
+
+struct Outcome {
+    results: Vec<Result<(), Fault>>,
+    records: Vec<SfuRecord>,
+    host: InitiatorSocket,
+    sram: Rc<Sram>,
+}
+
+impl Outcome {
+    fn read(&self, addr: u32, count: usize) -> Vec<f32> {
+        let mut p = Payload::with_data(Tlm::Read, u64::from(addr), vec![0; count * 4]);
+        assert_eq!(self.host.transport_dbg(&mut p), count * 4);
+        p.set_timing_only(0)
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }
+}
+
+fn bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn run(
+    params: SfuParams,
+    geometry: SramGeometry,
+    functional: bool,
+    setup: &[(u32, &[f32])],
+    jobs: Vec<SfuDesc>,
+) -> Outcome {
+    let mut sim = Simulation::new();
+    let ctx = sim.ctx().clone();
+    let clock = Clock::from_mhz(1000).unwrap();
+    let sram = Sram::new(&ctx, "sram", clock, geometry);
+    let port = Fifo::new(&ctx, "sfu.jobs", 2);
+    let sfu = Sfu::new(&ctx, "sfu", port.clone(), params, clock, functional);
+    sfu.sram.bind(&sram.socket).unwrap();
+    let host = InitiatorSocket::new("host");
+    host.bind(&sram.socket).unwrap();
+    for (addr, values) in setup {
+        let data = bytes(values);
+        let len = data.len();
+        let mut p = Payload::with_data(Tlm::Write, u64::from(*addr), data);
+        assert_eq!(host.transport_dbg(&mut p), len);
+    }
+    let results = Rc::new(RefCell::new(Vec::new()));
+    {
+        let results = results.clone();
+        sim.spawn("cp", move |ctx| async move {
+            for (i, s) in jobs.into_iter().enumerate() {
+                let desc = Descriptor {
+                    id: i as u32,
+                    command: Command::Sfu(s),
+                };
+                let r = execute(&port, Job::new(&ctx, desc, 0, i as u32, i as u64)).await;
+                results.borrow_mut().push(r);
+            }
+        });
+    }
+    sim.run().unwrap();
+    let results = results.borrow().clone();
+    Outcome {
+        results,
+        records: sfu.records(),
+        host,
+        sram,
+    }
+}
+
+fn desc(op: SfuOp, rows: u32, cols: u32) -> SfuDesc {
+    SfuDesc {
+        op,
+        rows,
+        cols,
+        src_addr: 0,
+        dst_addr: 1 << 20,
+        aux0_addr: 2 << 20,
+        aux1_addr: 3 << 20,
+        aux2_addr: (3 << 20) + (1 << 19),
+        aux3_addr: (3 << 20) + (3 << 18),
+        format: NumberFormat::Fp32,
+        scalars: [1.0, 0.0, 0.0, 0.0],
+        accumulate: false,
+    }
+}
+
+#[test]
+fn cycles_are_the_closed_form_when_the_sram_keeps_up() {
+    let ops = [
+        SfuOp::SoftmaxFwd,
+        SfuOp::SoftmaxBwd,
+        SfuOp::LayerNormFwd,
+        SfuOp::LayerNormBwd,
+        SfuOp::GeluFwd,
+        SfuOp::Vector(VectorOp::Add),
+    ];
+    for op in ops {
+        for (rows, cols) in [(1, 1), (1, 64), (3, 65), (128, 128), (17, 768), (40, 3072)] {
+            let o = run(
+                params(SfuMath::Exact),
+                SRAM,
+                false,
+                &[],
+                vec![desc(op, rows, cols)],
+            );
+            assert_eq!(o.results, vec![Ok(())], "{op:?}");
+            let r = &o.records[0];
+            let want = sfu_cycles(op, u64::from(rows), u64::from(cols), 64, 12);
+            assert_eq!(
+                (r.cycles, r.stall_cycles),
+                (want, 0),
+                "{op:?} {rows}×{cols}"
+            );
+        }
+    }
+    // One row: passes × ⌈W/lanes⌉ + fill, e.g. softmax over 197 keys.
+    assert_eq!(sfu_cycles(SfuOp::SoftmaxFwd, 1, 197, 64, 12), 3 * 4 + 12);
+    assert_eq!(passes(SfuOp::LayerNormBwd), 2);
+}
+
+#[test]
+fn a_narrow_sram_stalls_and_long_rows_are_read_in_every_pass() {
+    let narrow = SramGeometry {
+        banks: 1,
+        width: 4,
+        ..SRAM
+    };
+    let job = desc(SfuOp::SoftmaxFwd, 64, 512);
+    let o = run(
+        params(SfuMath::Exact),
+        narrow,
+        false,
+        &[],
+        vec![job.clone()],
+    );
+    let r = &o.records[0];
+    assert!(r.stall_cycles > 0);
+    assert_eq!(r.cycles, sfu_cycles(r.op, 64, 512, 64, 12) + r.stall_cycles);
+    // Rows longer than the row buffer: the source is read in all three passes.
+    let short_buffer = SfuParams {
+        row_buffer: 256,
+        ..params(SfuMath::Exact)
+    };
+    let buffered = run(params(SfuMath::Exact), SRAM, false, &[], vec![job.clone()]);
+    let reread = run(short_buffer, SRAM, false, &[], vec![job]);
+    let row_bytes = 64 * 512 * 4;
+    assert_eq!(buffered.sram.read_bytes(), row_bytes);
+    assert_eq!(reread.sram.read_bytes(), 3 * row_bytes);
+}
+
+#[test]
+fn descriptors_compute_what_jax_does() {
+    let units = GoldenDir::open(testdata().join("units")).expect("units");
+    let t = |n: &str| units.tensor(n).expect("tensor").data;
+    // Softmax forward and backward over 197-element rows (masked rows included).
+    let (x, dp) = (t("softmax.L197.x"), t("softmax.L197.dp"));
+    let rows = (x.len() / 197) as u32;
+    let fwd = desc(SfuOp::SoftmaxFwd, rows, 197);
+    let bwd = SfuDesc {
+        src_addr: 2 << 20,
+        aux0_addr: 1 << 20,
+        dst_addr: 3 << 20,
+        ..desc(SfuOp::SoftmaxBwd, rows, 197)
+    };
+    let o = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[(0, &x), (2 << 20, &dp)],
+        vec![fwd, bwd],
+    );
+    assert!(o.results.iter().all(Result::is_ok), "{:?}", o.results);
+    let n = x.len();
+    for (name, at) in [("softmax.L197.p", 1u32 << 20), ("softmax.L197.dx", 3 << 20)] {
+        let r = units.compare(name, &o.read(at, n)).expect("compare");
+        assert!(r.pass, "{r}");
+    }
+    // LayerNorm over 768: forward, then backward in two descriptors of 3 rows,
+    // the second accumulating dγ and dβ onto the first's.
+    let w = 768u32;
+    let (x, gamma, beta, dy) = (
+        t("layernorm.W768.x"),
+        t("layernorm.W768.gamma"),
+        t("layernorm.W768.beta"),
+        t("layernorm.W768.dy"),
+    );
+    let rows = (x.len() / 768) as u32;
+    assert_eq!(rows, 6);
+    let (x_at, g_at, b_at, y_at, st_at, dy_at, dx_at, dgb_at) = (
+        0u32, 40_000, 44_000, 100_000, 200_000, 300_000, 400_000, 500_000,
+    );
+    let forward = SfuDesc {
+        src_addr: x_at,
+        aux0_addr: g_at,
+        aux1_addr: b_at,
+        dst_addr: y_at,
+        aux2_addr: st_at,
+        scalars: [1e-5, 0.0, 0.0, 0.0],
+        ..desc(SfuOp::LayerNormFwd, rows, w)
+    };
+    let half = |first: bool| {
+        let skip_rows = if first { 0 } else { 3 };
+        SfuDesc {
+            src_addr: dy_at + skip_rows * w * 4,
+            aux0_addr: g_at,
+            aux1_addr: x_at + skip_rows * w * 4,
+            aux2_addr: st_at + skip_rows * 8,
+            dst_addr: dx_at + skip_rows * w * 4,
+            aux3_addr: dgb_at,
+            accumulate: !first,
+            ..desc(SfuOp::LayerNormBwd, 3, w)
+        }
+    };
+    let o = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[(x_at, &x), (g_at, &gamma), (b_at, &beta), (dy_at, &dy)],
+        vec![forward, half(true), half(false)],
+    );
+    assert!(o.results.iter().all(Result::is_ok), "{:?}", o.results);
+    let stats = o.read(st_at, 12);
+    let mean: Vec<f32> = stats.iter().step_by(2).copied().collect();
+    let rstd: Vec<f32> = stats.iter().skip(1).step_by(2).copied().collect();
+    let dgb = o.read(dgb_at, 2 * 768);
+    for (name, got) in [
+        ("layernorm.W768.y", o.read(y_at, x.len())),
+        ("layernorm.W768.mean", mean),
+        ("layernorm.W768.rstd", rstd),
+        ("layernorm.W768.dx", o.read(dx_at, x.len())),
+        ("layernorm.W768.dgamma", dgb[..768].to_vec()),
+        ("layernorm.W768.dbeta", dgb[768..].to_vec()),
+    ] {
+        let r = units.compare(name, &got).expect("compare");
+        assert!(r.pass, "{r}");
+    }
+}
+
+#[test]
+fn layer_vector_operations_match_jax() {
+    let tiny = GoldenDir::open(testdata().join("tiny")).expect("tiny");
+    let t = |n: &str| tiny.tensor(n).expect("tensor").data;
+    let (h, dpost) = (t("act.ffn.h_pre"), t("grad.act.ffn.h_post"));
+    let (y, target) = (t("output.y"), t("input.target"));
+    let (w2, g2) = (t("layer.ffn.w2"), t("grad.layer.ffn.w2"));
+    let cols = 64u32;
+    let rows = (h.len() / 64) as u32;
+    let d = 32u32;
+    let yrows = (y.len() / 32) as u32;
+    let jobs = vec![
+        SfuDesc {
+            src_addr: 0,
+            dst_addr: 100_000,
+            ..desc(SfuOp::GeluFwd, rows, cols)
+        },
+        SfuDesc {
+            src_addr: 200_000,
+            aux0_addr: 0,
+            dst_addr: 300_000,
+            ..desc(SfuOp::GeluBwd, rows, cols)
+        },
+        SfuDesc {
+            src_addr: 400_000,
+            aux0_addr: 420_000,
+            dst_addr: 440_000,
+            aux1_addr: 460_000,
+            scalars: [1.0 / y.len() as f32, 0.0, 0.0, 0.0],
+            ..desc(SfuOp::Vector(VectorOp::MseLoss), yrows, d)
+        },
+        SfuDesc {
+            src_addr: 500_000,
+            aux0_addr: 520_000,
+            dst_addr: 540_000,
+            scalars: [0.01, 0.0, 0.0, 0.0],
+            ..desc(SfuOp::Vector(VectorOp::SgdUpdate), 64, 32)
+        },
+    ];
+    let o = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[
+            (0, &h),
+            (200_000, &dpost),
+            (400_000, &y),
+            (420_000, &target),
+            (500_000, &w2),
+            (520_000, &g2),
+        ],
+        jobs,
+    );
+    assert!(o.results.iter().all(Result::is_ok), "{:?}", o.results);
+    for (name, at, n) in [
+        ("act.ffn.h_post", 100_000, h.len()),
+        ("grad.act.ffn.h_pre", 300_000, h.len()),
+        ("grad.act.ln2.out", 440_000, y.len()),
+        ("output.loss", 460_000, 1),
+    ] {
+        let r = tiny.compare(name, &o.read(at, n)).expect("compare");
+        assert!(r.pass, "{r}");
+    }
+    let sgd = o.read(540_000, w2.len());
+    let want = t("sgd.layer.ffn.w2");
+    assert!(
+        sgd.iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the SGD step is bit-exact"
+    );
+}
+
+#[test]
+fn hardware_mode_differs_from_exact_within_its_prediction() {
+    let units = GoldenDir::open(testdata().join("units")).expect("units");
+    let x = units.tensor("softmax.L64.x").expect("x").data;
+    let rows = (x.len() / 64) as u32;
+    let hw = Hardware::new(HardwareParams::default()).expect("valid");
+    let bound = 2.0 * hw.predicted().exp + hw.predicted().recip + 1e-6;
+    let job = desc(SfuOp::SoftmaxFwd, rows, 64);
+    let exact = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[(0, &x)],
+        vec![job.clone()],
+    );
+    let approx = run(
+        params(SfuMath::Hardware(hw)),
+        SRAM,
+        true,
+        &[(0, &x)],
+        vec![job],
+    );
+    let (e, a) = (exact.read(1 << 20, x.len()), approx.read(1 << 20, x.len()));
+    assert_ne!(e, a, "the approximations change the result");
+    for (p, q) in e.iter().zip(&a) {
+        if *p > 1e-30 {
+            assert!(
+                (f64::from(*q) / f64::from(*p) - 1.0).abs() <= bound,
+                "{p} vs {q}"
+            );
+        } else {
+            assert!(q.abs() <= 1e-30, "{p} vs {q}");
+        }
+    }
+    assert_eq!(
+        exact.records, approx.records,
+        "timing does not depend on the arithmetic"
+    );
+}
+
+#[test]
+fn bad_descriptors_fault() {
+    let empty = desc(SfuOp::GeluFwd, 0, 8);
+    let past_end = SfuDesc {
+        dst_addr: (1 << 22) - 16,
+        ..desc(SfuOp::GeluFwd, 1, 8)
+    };
+    let o = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[],
+        vec![empty, past_end],
+    );
+    let errors: Vec<DeviceError> = o
+        .results
+        .iter()
+        .map(|r| r.expect_err("fault").error)
+        .collect();
+    assert_eq!(
+        errors,
+        vec![DeviceError::BadField, DeviceError::SramOverflow]
+    );
+    assert!(o.records.is_empty());
+}

@@ -16,9 +16,9 @@
 //! platform creates and binds them. A model never calls another model's methods: it
 //! talks through TLM sockets (memory-mapped traffic) or [`EnginePort`] FIFOs (jobs
 //! from the command processor). DRAM timing comes from a JEDEC-style controller
-//! ([`dram_ctrl`]); SRAM, GEMM and SFU timing is first-order (bandwidth, folds,
-//! passes), the place where the memory (#4), GEMM (#5) and SFU (#6) issues deepen
-//! the models.
+//! ([`dram_ctrl`]); SRAM timing from banks and ports; the GEMM core's from its
+//! [`mapping`] executed round by round against the SRAM; the SFU's from passes
+//! over rows, also against the SRAM ([`sfu`]).
 
 #![warn(missing_docs)]
 

@@ -23,14 +23,39 @@ pub struct GemmJob {
     pub transpose_a: bool,
     /// B stored transposed (n×k).
     pub transpose_b: bool,
-    /// Operand format of A and B.
+    /// Format of A and B in DRAM.
     pub format: NumberFormat,
+    /// Format of A and B in SRAM, for the GEMM core (the DMA converts on the fly;
+    /// mixed precision keeps fp32 in DRAM and multiplies in 8 bits).
+    pub compute_format: NumberFormat,
     /// DRAM address of A.
     pub a: u64,
     /// DRAM address of B.
     pub b: u64,
     /// DRAM address of C (fp32).
     pub c: u64,
+    /// Elements between stored rows of A, B and C in DRAM (0 = packed): views of
+    /// wider tensors, e.g. one attention head's columns.
+    pub ld: [u64; 3],
+}
+
+impl GemmJob {
+    /// C = A·B, all packed in DRAM, A and B in `format` throughout.
+    pub fn packed(m: u32, k: u32, n: u32, [a, b, c]: [u64; 3], format: NumberFormat) -> GemmJob {
+        GemmJob {
+            m,
+            k,
+            n,
+            transpose_a: false,
+            transpose_b: false,
+            format,
+            compute_format: format,
+            a,
+            b,
+            c,
+            ld: [0; 3],
+        }
+    }
 }
 
 /// The tile sizes chosen for a GEMM.
@@ -134,7 +159,7 @@ fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> [u64; 3] {
 /// Chooses tiles for `job` that fit `plan`: whole dimensions when they fit, else
 /// halving the largest of N, M, K (keeping multiples of 16 where possible).
 pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerError> {
-    let eb = u64::from(job.format.bytes());
+    let eb = u64::from(job.compute_format.bytes());
     let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     while !plan.fits(footprint(tm, tk, tn, eb)) {
         let largest = tm.max(tk).max(tn);
@@ -171,15 +196,16 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
     })
 }
 
-/// A packed 2D DMA: `rows` rows of `row_bytes`, `stride` bytes apart in DRAM.
-fn dma(
+/// A 2D DMA, packed in SRAM: `rows` rows of `row_bytes` (on the source side),
+/// `stride` bytes apart in DRAM, converted from `formats.0` to `formats.1`.
+pub(crate) fn dma(
     load: bool,
     dram: u64,
     sram: u32,
     rows: u64,
     row_bytes: u64,
     stride: u64,
-    format: NumberFormat,
+    formats: (NumberFormat, NumberFormat),
 ) -> Command {
     let d = DmaDesc {
         dram_addr: dram,
@@ -192,8 +218,8 @@ fn dma(
         sram_plane_stride: 0,
         dram_plane_stride: 0,
         transpose: false,
-        src_format: format,
-        dst_format: format,
+        src_format: formats.0,
+        dst_format: formats.1,
     };
     if load {
         Command::DmaLoad(d)
@@ -210,8 +236,14 @@ pub fn lower_gemm(
     id_base: u32,
 ) -> Result<(Vec<Descriptor>, Tiling), LowerError> {
     let t = choose_tiling(job, plan)?;
-    let eb = u64::from(job.format.bytes());
+    let eb = u64::from(job.compute_format.bytes());
+    let de = u64::from(job.format.bytes());
+    let conv = (job.format, job.compute_format);
     let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+    let packed = |ld: u64, row: u64| if ld == 0 { row } else { ld };
+    let lda = packed(job.ld[0], if job.transpose_a { m } else { k });
+    let ldb = packed(job.ld[1], if job.transpose_b { k } else { n });
+    let ldc = packed(job.ld[2], n);
     let (tm, tk, tn) = (u64::from(t.tm), u64::from(t.tk), u64::from(t.tn));
     let [a_bytes, b_bytes, _] = footprint(tm, tk, tn, eb);
     let [a_sram, b_sram, c_sram] = plan.place(a_bytes, b_bytes);
@@ -231,44 +263,44 @@ pub fn lower_gemm(
                 let a_cmd = if job.transpose_a {
                     dma(
                         true,
-                        job.a + (p * m + i) * eb,
+                        job.a + (p * lda + i) * de,
                         a_sram,
                         rk,
-                        rm * eb,
-                        m * eb,
-                        job.format,
+                        rm * de,
+                        lda * de,
+                        conv,
                     )
                 } else {
                     dma(
                         true,
-                        job.a + (i * k + p) * eb,
+                        job.a + (i * lda + p) * de,
                         a_sram,
                         rm,
-                        rk * eb,
-                        k * eb,
-                        job.format,
+                        rk * de,
+                        lda * de,
+                        conv,
                     )
                 };
                 push(a_cmd, &mut out);
                 let b_cmd = if job.transpose_b {
                     dma(
                         true,
-                        job.b + (j * k + p) * eb,
+                        job.b + (j * ldb + p) * de,
                         b_sram,
                         rn,
-                        rk * eb,
-                        k * eb,
-                        job.format,
+                        rk * de,
+                        ldb * de,
+                        conv,
                     )
                 } else {
                     dma(
                         true,
-                        job.b + (p * n + j) * eb,
+                        job.b + (p * ldb + j) * de,
                         b_sram,
                         rk,
-                        rn * eb,
-                        n * eb,
-                        job.format,
+                        rn * de,
+                        ldb * de,
+                        conv,
                     )
                 };
                 push(b_cmd, &mut out);
@@ -282,7 +314,7 @@ pub fn lower_gemm(
                             rk as u32,
                             rn as u32,
                             [a_sram, b_sram, c_sram],
-                            job.format,
+                            job.compute_format,
                         )
                     }),
                     &mut out,
@@ -291,12 +323,12 @@ pub fn lower_gemm(
             push(
                 dma(
                     false,
-                    job.c + (i * n + j) * 4,
+                    job.c + (i * ldc + j) * 4,
                     c_sram,
                     rm,
                     rn * 4,
-                    n * 4,
-                    NumberFormat::Fp32,
+                    ldc * 4,
+                    (NumberFormat::Fp32, NumberFormat::Fp32),
                 ),
                 &mut out,
             );
@@ -310,17 +342,7 @@ mod tests {
     use super::*;
 
     fn job(m: u32, k: u32, n: u32) -> GemmJob {
-        GemmJob {
-            m,
-            k,
-            n,
-            transpose_a: false,
-            transpose_b: false,
-            format: NumberFormat::Fp8E4M3,
-            a: 0,
-            b: 1 << 24,
-            c: 1 << 26,
-        }
+        GemmJob::packed(m, k, n, [0, 1 << 24, 1 << 26], NumberFormat::Fp8E4M3)
     }
 
     fn unified(bytes: u64) -> SramPlan {

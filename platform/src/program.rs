@@ -79,15 +79,19 @@ pub fn build(scenario: &Scenario, config: &PlatformConfig) -> Result<Program, St
                 let mut tiling = None;
                 for _ in 0..g.count.get() {
                     let job = GemmJob {
-                        m,
-                        k,
-                        n,
                         transpose_a: g.transpose_a,
                         transpose_b: g.transpose_b,
-                        format,
-                        a: alloc(u64::from(m) * u64::from(k) * eb, &g.name)?,
-                        b: alloc(u64::from(k) * u64::from(n) * eb, &g.name)?,
-                        c: alloc(u64::from(m) * u64::from(n) * 4, &g.name)?,
+                        ..GemmJob::packed(
+                            m,
+                            k,
+                            n,
+                            [
+                                alloc(u64::from(m) * u64::from(k) * eb, &g.name)?,
+                                alloc(u64::from(k) * u64::from(n) * eb, &g.name)?,
+                                alloc(u64::from(m) * u64::from(n) * 4, &g.name)?,
+                            ],
+                            format,
+                        )
                     };
                     let (descs, t) = lower_gemm(&job, &sram_plan(config), 0)
                         .map_err(|e| format!("workload.gemms[{gi}] ({}): {e}", g.name))?;

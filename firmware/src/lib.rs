@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod driver;
+pub mod encoder;
 mod hal;
 pub mod lower;
 

@@ -10,6 +10,7 @@
 
 pub mod comparison;
 pub mod explain;
+pub mod golden_check;
 pub mod preset;
 pub mod program;
 pub mod report;

@@ -209,6 +209,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 match loaded.scenario.workload.kind {
                     scenario::WorkloadKind::GemmList => "gemm_list",
                     scenario::WorkloadKind::Commands => "commands",
+                    scenario::WorkloadKind::EncoderTrainingStep => "encoder_training_step",
                 },
                 p.preset,
                 p.macs(),

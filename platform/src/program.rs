@@ -2,9 +2,10 @@
 //! `gemm_list`, the literal descriptors of a `commands` program.
 
 use crate::preset::PlatformConfig;
-use crate::scenario::{CommandOp, CommandSpec, Scenario, VectorName, WorkloadKind};
+use crate::scenario::{CommandOp, CommandSpec, LoadedScenario, VectorName, WorkloadKind};
 use treta_abi::regs::QUEUES;
 use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
+use treta_firmware::encoder::{lower_training_step, StepConfig, StepProgram};
 use treta_firmware::lower::{lower_gemm, GemmJob, Region, SramPlan, Tiling};
 
 /// Where the driver's rings live in device DRAM.
@@ -21,6 +22,8 @@ pub struct Program {
     pub queues: Vec<Vec<Descriptor>>,
     /// For each GEMM of a `gemm_list` (by index), the tiling the lowering chose.
     pub tilings: Vec<Tiling>,
+    /// An `encoder_training_step`'s lowering: its tensors and plan.
+    pub step: Option<StepProgram>,
 }
 
 /// The GEMM index a descriptor id of a lowered `gemm_list` belongs to.
@@ -46,13 +49,35 @@ fn sram_plan(config: &PlatformConfig) -> SramPlan {
     }
 }
 
-/// Builds the program of `scenario` for `config`.
-pub fn build(scenario: &Scenario, config: &PlatformConfig) -> Result<Program, String> {
+/// Builds the program of `loaded`.
+pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
+    let (scenario, config) = (&loaded.scenario, &loaded.platform);
     let mut program = Program {
         queues: vec![Vec::new(); QUEUES],
         tilings: Vec::new(),
+        step: None,
     };
     match scenario.workload.kind {
+        WorkloadKind::EncoderTrainingStep => {
+            let dims = loaded
+                .encoder
+                .ok_or("workload: an encoder_training_step without dimensions")?;
+            let w = &scenario.workload;
+            let step_config = StepConfig {
+                lr: w.lr.unwrap_or(0.01),
+                gemm_format: w.gemm_format.map_or(NumberFormat::Fp32, |f| f.0),
+                ..StepConfig::default()
+            };
+            let sram = Region {
+                base: 0,
+                bytes: config.sram.bytes,
+            };
+            let step =
+                lower_training_step(&dims, &step_config, sram, TENSOR_BASE, config.dram.bytes)
+                    .map_err(|e| format!("workload: {e}"))?;
+            program.queues[0] = step.descriptors.clone();
+            program.step = Some(step);
+        }
         WorkloadKind::GemmList => {
             let mut next = TENSOR_BASE;
             let mut alloc = |bytes: u64, what: &str| -> Result<u64, String> {

@@ -21,8 +21,10 @@
 //! | `peak_tops`, `achieved_tops` | 2 × MACs × clock; 2 × useful MACs / simulated time |
 //! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
 //! | `expectations[].{what, bound, value, pass}` | the scenario's `expect:` checks |
+//! | `golden.{dir, pass, tensors[].{name, max_abs_err, tolerance, pass}}` | `encoder_training_step` with `golden`: every tensor the run computes that the manifest lists (parameters as their SGD-updated `sgd.*`) |
 
 use crate::comparison::{compare, EngineComparison};
+use crate::golden_check::GoldenReport;
 use crate::preset::PlatformConfig;
 use crate::program::{gemm_index_of, Program};
 use crate::scenario::{Bound, EngineName, Scenario};
@@ -259,6 +261,9 @@ pub struct Report {
     pub interrupts: Vec<u32>,
     /// The scenario's expectations.
     pub expectations: Vec<ExpectationResult>,
+    /// An `encoder_training_step` with `golden`: every tensor compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub golden: Option<GoldenReport>,
 }
 
 /// The SFU's records grouped by operation, in order of first use.
@@ -424,6 +429,7 @@ impl Report {
             achieved_tops: ratio(2.0 * useful as f64, secs) / 1e12,
             interrupts,
             expectations: Vec::new(),
+            golden: None,
         };
         report.expectations = report.check(scenario);
         report
@@ -467,9 +473,9 @@ impl Report {
         out
     }
 
-    /// Whether every expectation held.
+    /// Whether every expectation held and every golden tensor matched.
     pub fn passed(&self) -> bool {
-        self.expectations.iter().all(|e| e.pass)
+        self.expectations.iter().all(|e| e.pass) && self.golden.as_ref().is_none_or(|g| g.pass)
     }
 
     /// The readable summary printed after a run.
@@ -580,6 +586,30 @@ impl Report {
             "  GEMM throughput: {:.3} TOPS achieved of {:.2} TOPS peak",
             self.achieved_tops, self.peak_tops
         );
+        if let Some(g) = &self.golden {
+            let failed: Vec<&crate::golden_check::TensorCheck> =
+                g.tensors.iter().filter(|t| !t.pass).collect();
+            let _ = writeln!(
+                s,
+                "  golden {}: {} of {} tensors within tolerance{}",
+                g.dir,
+                g.tensors.len() - failed.len(),
+                g.tensors.len(),
+                if g.pass { "" } else { " — FAILED" }
+            );
+            let mut worst = failed.clone();
+            worst.sort_by(|a, b| {
+                (b.max_abs_err / b.tolerance.max(f64::MIN_POSITIVE))
+                    .total_cmp(&(a.max_abs_err / a.tolerance.max(f64::MIN_POSITIVE)))
+            });
+            for t in worst.iter().take(5) {
+                let _ = writeln!(
+                    s,
+                    "    {}: max |err| {:.3e} > tolerance {:.3e}",
+                    t.name, t.max_abs_err, t.tolerance
+                );
+            }
+        }
         for e in &self.expectations {
             let _ = writeln!(
                 s,

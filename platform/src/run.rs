@@ -1,5 +1,6 @@
 //! Running a scenario: assemble the SoC, start the firmware, simulate, report.
 
+use crate::golden_check;
 use crate::program::{self, Program, RING_BASE, RING_SIZE};
 use crate::report::Report;
 use crate::scenario::{LoadedScenario, Mode, TraceDetail};
@@ -9,12 +10,16 @@ use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
-use treta_firmware::{Driver, DriverError, Layout};
+use treta_firmware::{Driver, DriverError, Hal, Layout};
 use treta_kernel::{RunOutcome, SimTime, Simulation, StarvationPolicy};
 
-/// Where the firmware process leaves its result: the program's own interrupts, or
-/// the driver's error; `None` while it has not finished.
-type FirmwareOutcome = Rc<RefCell<Option<Result<Vec<u32>, DriverError>>>>;
+/// What the firmware brings back: the program's own interrupts and the tensors it
+/// read back (golden name, values).
+type Returned = (Vec<u32>, Vec<(String, Vec<f32>)>);
+
+/// Where the firmware process leaves its result, or the driver's error; `None`
+/// while it has not finished.
+type FirmwareOutcome = Rc<RefCell<Option<Result<Returned, DriverError>>>>;
 
 /// The `IRQ` code the driver uses to learn that a whole program has run.
 const DONE_CODE: u32 = u32::MAX;
@@ -71,7 +76,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     let config = &loaded.platform;
     let program = {
         let _span = tracing::info_span!("lower").entered();
-        program::build(scenario, config).map_err(RunError::Program)?
+        program::build(loaded).map_err(RunError::Program)?
     };
     let functional = scenario.run.mode == Mode::Functional;
     let total: usize = program.queues.iter().map(Vec::len).sum();
@@ -106,6 +111,14 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
     let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());
     let outcome: FirmwareOutcome = Rc::default();
+    // A golden run: the host loads inputs and parameters, reads results back.
+    let (loads, readbacks) = match (&loaded.golden, &program.step) {
+        (Some(golden), Some(step)) => (
+            golden_check::loads(golden, step).map_err(RunError::Program)?,
+            golden_check::readbacks(golden, step),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
     {
         let outcome = outcome.clone();
         let queues = program.queues.clone();
@@ -114,7 +127,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
             // the simulated time the report gives.
             let track = ctx.timeline().track("firmware");
             ctx.timeline().begin(track, "run", &[]);
-            let result = firmware(hal, queues).await;
+            let result = firmware(hal, queues, loads, readbacks).await;
             ctx.timeline().end(track);
             *outcome.borrow_mut() = Some(result);
         });
@@ -133,8 +146,8 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     if let Some(e) = status.as_ref().and_then(TraceStatus::error) {
         return Err(RunError::Trace(e));
     }
-    let interrupts = match outcome.borrow_mut().take() {
-        Some(Ok(irqs)) => irqs,
+    let (interrupts, results) = match outcome.borrow_mut().take() {
+        Some(Ok(returned)) => returned,
         Some(Err(e)) => return Err(RunError::Firmware(e)),
         None => {
             let stuck: Vec<String> = soc
@@ -153,7 +166,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
             )));
         }
     };
-    Ok(Report::build(
+    let mut report = Report::build(
         &loaded.name(),
         scenario,
         config,
@@ -161,7 +174,11 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
         &soc,
         end,
         interrupts,
-    ))
+    );
+    if let (Some(golden), Some(dir)) = (&loaded.golden, &scenario.workload.golden) {
+        report.golden = Some(golden_check::compare(golden, dir, &results));
+    }
+    Ok(report)
 }
 
 /// Runs `sim` in slices of simulated time, showing descriptors completed on a bar.
@@ -189,16 +206,23 @@ fn run_with_progress(sim: &mut Simulation, soc: &Soc, total: u64) -> Result<RunO
     Ok(outcome)
 }
 
-/// The firmware of a run: bring the device up, submit the program in ring-sized
-/// batches, wait for each batch.
+/// The firmware of a run: load `loads` into DRAM, bring the device up, submit the
+/// program in ring-sized batches, wait for each batch, read `readbacks` back.
 async fn firmware(
     hal: VpHal,
     queues: Vec<Vec<treta_abi::Descriptor>>,
-) -> Result<Vec<u32>, DriverError> {
+    loads: Vec<golden_check::Load>,
+    readbacks: Vec<golden_check::Readback>,
+) -> Result<Returned, DriverError> {
     let layout = Layout {
         ring_base: RING_BASE,
         ring_size: RING_SIZE,
     };
+    for (addr, bytes) in &loads {
+        hal.write_mem(*addr, bytes)
+            .await
+            .map_err(DriverError::Bus)?;
+    }
     let mut driver = Driver::init(hal, layout).await?;
     let batch = (RING_SIZE - 8) as usize;
     let longest = queues.iter().map(Vec::len).max().unwrap_or(0);
@@ -213,10 +237,24 @@ async fn firmware(
         driver.drain(DONE_CODE).await?;
         start += batch;
     }
-    Ok(driver.interrupts.clone())
+    let mut results = Vec::with_capacity(readbacks.len());
+    for (name, addr, elements) in readbacks {
+        let mut bytes = vec![0u8; elements * 4];
+        driver
+            .hal()
+            .read_mem(addr, &mut bytes)
+            .await
+            .map_err(DriverError::Bus)?;
+        let values = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        results.push((name, values));
+    }
+    Ok((driver.interrupts.clone(), results))
 }
 
 /// The program the run executes (for `--explain` style dumps and tests).
 pub fn program_of(loaded: &LoadedScenario) -> Result<Program, RunError> {
-    program::build(&loaded.scenario, &loaded.platform).map_err(RunError::Program)
+    program::build(loaded).map_err(RunError::Program)
 }

@@ -6,6 +6,8 @@ use crate::preset::{self, PlatformConfig};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use treta_firmware::encoder::EncoderDims;
+use treta_golden::GoldenDir;
 
 /// A scenario read and checked, with its resolved platform.
 #[derive(Clone, Debug)]
@@ -16,6 +18,10 @@ pub struct LoadedScenario {
     pub scenario: Scenario,
     /// The platform: preset plus overrides.
     pub platform: PlatformConfig,
+    /// `encoder_training_step`: the layer's dimensions.
+    pub encoder: Option<EncoderDims>,
+    /// `encoder_training_step` with `golden`: the directory, its manifest read.
+    pub golden: Option<GoldenDir>,
 }
 
 impl LoadedScenario {
@@ -143,11 +149,101 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
             message,
         });
     }
+    let (encoder, golden) = encoder_of(&scenario, path)?;
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         scenario,
         platform,
+        encoder,
+        golden,
     })
+}
+
+/// The layer dimensions and golden directory of an `encoder_training_step`.
+fn encoder_of(
+    s: &Scenario,
+    path: &Path,
+) -> Result<(Option<EncoderDims>, Option<GoldenDir>), ScenarioError> {
+    let w = &s.workload;
+    let invalid = |at: &str, message: String| ScenarioError::Invalid {
+        path: path.to_path_buf(),
+        at: at.to_string(),
+        message,
+    };
+    if w.kind != WorkloadKind::EncoderTrainingStep {
+        for (key, set) in [
+            ("model", w.model.is_some()),
+            ("dims", w.dims.is_some()),
+            ("golden", w.golden.is_some()),
+            ("lr", w.lr.is_some()),
+            ("gemm_format", w.gemm_format.is_some()),
+        ] {
+            if set {
+                return Err(invalid(
+                    &format!("workload.{key}"),
+                    "only an `encoder_training_step` workload takes it".into(),
+                ));
+            }
+        }
+        return Ok((None, None));
+    }
+    let golden = match &w.golden {
+        Some(dir) => {
+            let dir = path.parent().unwrap_or(Path::new(".")).join(dir);
+            Some(GoldenDir::open(&dir).map_err(|e| invalid("workload.golden", e.to_string()))?)
+        }
+        None => None,
+    };
+    let from_golden = golden.as_ref().and_then(|g| {
+        let c = &g.manifest.config;
+        let dim = |k: &str| {
+            c.get(k)
+                .and_then(|v| v.as_u64())
+                .and_then(|v| u32::try_from(v).ok())
+        };
+        Some(EncoderDims {
+            b: dim("B")?,
+            s: dim("S")?,
+            d: dim("D")?,
+            h: dim("H")?,
+            f: dim("F")?,
+        })
+    });
+    let dims = match (&w.model, &w.dims) {
+        (Some(_), Some(_)) => {
+            return Err(invalid("workload.dims", "give `model` or `dims`, not both".into()))
+        }
+        (Some(name), None) => EncoderDims::named(name).ok_or_else(|| {
+            invalid(
+                "workload.model",
+                format!("unknown model `{name}` (bert-base, bert-large, vit-b16)"),
+            )
+        })?,
+        (None, Some(d)) => EncoderDims {
+            b: d.b.get(),
+            s: d.s.get(),
+            d: d.d.get(),
+            h: d.h.get(),
+            f: d.f.get(),
+        },
+        (None, None) => from_golden.ok_or_else(|| {
+            invalid(
+                "workload",
+                "an encoder_training_step needs `model`, `dims` or a `golden` directory whose manifest gives B, S, D, H, F".into(),
+            )
+        })?,
+    };
+    if let (Some(g), true) = (from_golden, golden.is_some()) {
+        if g != dims {
+            return Err(invalid(
+                "workload.dims",
+                format!("{dims:?} differs from the golden data's {g:?}"),
+            ));
+        }
+    }
+    dims.check()
+        .map_err(|e| invalid("workload.dims", e.to_string()))?;
+    Ok((Some(dims), golden))
 }
 
 /// Named SRAM buffers: at least one, unique names, a total that matches
@@ -341,6 +437,14 @@ fn check(s: &Scenario, path: &Path) -> Result<(), ScenarioError> {
                 return Err(invalid(
                     "workload.commands".into(),
                     "only a `commands` workload has commands".into(),
+                ));
+            }
+        }
+        WorkloadKind::EncoderTrainingStep => {
+            if !w.gemms.is_empty() || !w.commands.is_empty() {
+                return Err(invalid(
+                    "workload".into(),
+                    "an encoder_training_step takes no `gemms` or `commands`".into(),
                 ));
             }
         }

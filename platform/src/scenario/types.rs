@@ -352,6 +352,43 @@ pub struct Workload {
     /// The descriptors of a `commands` workload.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<CommandSpec>,
+    /// `encoder_training_step`: a named layer shape (`bert-base`, `bert-large`,
+    /// `vit-b16`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `encoder_training_step`: explicit dimensions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dims: Option<EncoderDimsSpec>,
+    /// `encoder_training_step`: a golden directory (the format of
+    /// `../shared/golden`, relative to the scenario file) whose inputs and
+    /// parameters are loaded and whose tensors the run's are compared with; it
+    /// gives the dimensions when neither `model` nor `dims` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub golden: Option<String>,
+    /// `encoder_training_step`: SGD learning rate (0.01 by default, the golden
+    /// data's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f32>,
+    /// `encoder_training_step`: the format the GEMMs multiply in (fp32 by
+    /// default; the DMA converts from fp32 master copies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gemm_format: Option<Format>,
+}
+
+/// An encoder layer's dimensions.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderDimsSpec {
+    /// Batch.
+    pub b: Positive,
+    /// Sequence length.
+    pub s: Positive,
+    /// Model width.
+    pub d: Positive,
+    /// Heads.
+    pub h: Positive,
+    /// FFN width.
+    pub f: Positive,
 }
 
 /// Kinds of workload.
@@ -362,6 +399,9 @@ pub enum WorkloadKind {
     GemmList,
     /// A raw program of command descriptors.
     Commands,
+    /// One training step of a BERT-style encoder layer (`model`, `dims` or
+    /// `golden`).
+    EncoderTrainingStep,
 }
 
 /// One GEMM of a `gemm_list`: C[m×n] = op(A)[m×k] · op(B)[k×n].

@@ -1,0 +1,1099 @@
+//! Lowering of a BERT-style post-LN encoder layer's training step — forward,
+//! MSE loss, backward (every gradient, the input's included) and an SGD update —
+//! into one command stream.
+//!
+//! ```text
+//! q,k,v = x·Wq+bq, x·Wk+bk, x·Wv+bv            (per head h: columns h·Dh..)
+//! P = softmax(q_h·k_hᵀ / √Dh)  ctx_h = P·v_h    attn = ctx·Wo + bo
+//! y1 = LN1(x + attn)  h = y1·W1 + b1  g = gelu(h)  f = g·W2 + b2  y = LN2(y1 + f)
+//! loss = ½·mean((y − target)²)
+//! ```
+//!
+//! Every tensor lives in DRAM in fp32, row-major, tokens (B·S) as rows; the
+//! per-head score, probability and their gradients are `[B, H, S, S]`. Each
+//! operation is lowered on its own into tiles that fit the SRAM: GEMMs through
+//! [`lower_gemm`] (head slices as strided views, transposed operands read
+//! transposed), row operations (softmax, LayerNorm, GELU, the vector operations)
+//! into tiles of rows with their vectors (γ, β, a bias) loaded once and their
+//! reductions (dγ, dβ, bias gradients, the loss) accumulated in SRAM across the
+//! tiles. The stream runs in one queue, in order: this first lowering neither
+//! double-buffers nor overlaps engines (a plan entry per operation says what each
+//! costs). GEMM operands may be multiplied in a narrower format than DRAM's
+//! (`compute_format`, converted by the DMA), with fp32 accumulation and fp32
+//! master weights.
+
+use crate::lower::{dma, lower_gemm, GemmJob, LowerError, Region, SramPlan};
+use treta_abi::{Command, Descriptor, NumberFormat, SfuDesc, SfuOp, VectorOp};
+
+/// The dimensions of an encoder layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncoderDims {
+    /// Batch.
+    pub b: u32,
+    /// Sequence length.
+    pub s: u32,
+    /// Model width.
+    pub d: u32,
+    /// Attention heads (d must divide by h).
+    pub h: u32,
+    /// FFN width.
+    pub f: u32,
+}
+
+impl EncoderDims {
+    /// Named configurations: `bert-base`, `bert-large`, `vit-b16` (B = 1; S = 128
+    /// for BERT, 197 tokens for ViT-B/16 at 224×224).
+    pub fn named(name: &str) -> Option<EncoderDims> {
+        let (s, d, h, f) = match name {
+            "bert-base" => (128, 768, 12, 3072),
+            "bert-large" => (128, 1024, 16, 4096),
+            "vit-b16" => (197, 768, 12, 3072),
+            _ => return None,
+        };
+        Some(EncoderDims { b: 1, s, d, h, f })
+    }
+
+    /// Tokens: B·S.
+    pub fn tokens(&self) -> u64 {
+        u64::from(self.b) * u64::from(self.s)
+    }
+
+    /// Head width D/H.
+    pub fn dh(&self) -> u32 {
+        self.d / self.h.max(1)
+    }
+
+    /// Whether the dimensions make a layer.
+    pub fn check(&self) -> Result<(), LowerError> {
+        if [self.b, self.s, self.d, self.h, self.f].contains(&0) {
+            return Err(LowerError(format!(
+                "{self:?}: every dimension must be positive"
+            )));
+        }
+        if self.d % self.h != 0 {
+            return Err(LowerError(format!(
+                "d = {} does not divide into h = {} heads",
+                self.d, self.h
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How to train.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepConfig {
+    /// SGD learning rate.
+    pub lr: f32,
+    /// LayerNorm ε.
+    pub eps: f32,
+    /// Format the GEMMs multiply in (the DMA converts from fp32).
+    pub gemm_format: NumberFormat,
+}
+
+impl Default for StepConfig {
+    /// The golden data's: lr 0.01, ε 1e-5, fp32 GEMMs.
+    fn default() -> StepConfig {
+        StepConfig {
+            lr: 0.01,
+            eps: 1e-5,
+            gemm_format: NumberFormat::Fp32,
+        }
+    }
+}
+
+/// An fp32 tensor in DRAM, row-major.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DramTensor {
+    /// Name: the golden data's where the layout is the same (`input.x`,
+    /// `layer.attn.wq`, `act.attn.probs`, `grad.layer.ffn.w1`, …), else internal.
+    pub name: String,
+    /// Address.
+    pub addr: u64,
+    /// Rows.
+    pub rows: u64,
+    /// Columns.
+    pub cols: u64,
+}
+
+impl DramTensor {
+    /// Bytes.
+    pub fn bytes(&self) -> u64 {
+        self.rows * self.cols * 4
+    }
+}
+
+/// One operation of the plan: what it is, on which engine, how it was tiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanEntry {
+    /// Operation, e.g. `fwd.q_proj`.
+    pub op: String,
+    /// `gemm` or `sfu`.
+    pub engine: &'static str,
+    /// Shape and tiling, in words.
+    pub detail: String,
+    /// Descriptors it became.
+    pub descriptors: usize,
+}
+
+/// A lowered training step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepProgram {
+    /// The command stream (one queue).
+    pub descriptors: Vec<Descriptor>,
+    /// Every tensor, in allocation order.
+    pub tensors: Vec<DramTensor>,
+    /// One entry per operation, in order.
+    pub plan: Vec<PlanEntry>,
+}
+
+impl StepProgram {
+    /// The tensor `name`.
+    pub fn tensor(&self, name: &str) -> Option<&DramTensor> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+}
+
+/// A strided view of a DRAM tensor: `addr`, `ld` elements between rows.
+#[derive(Clone, Copy, Debug)]
+struct View {
+    addr: u64,
+    ld: u64,
+}
+
+/// Where an SFU operand comes from or goes to.
+#[derive(Clone, Copy, Debug)]
+enum Operand {
+    /// `cols` fp32 per row, one row per row of the operation.
+    Rows { view: View, cols: u64, write: bool },
+    /// `len` fp32, read once before the first tile.
+    Vector { addr: u64, len: u64 },
+    /// `len` fp32 summed over all tiles, written once after the last.
+    Sum { addr: u64, len: u64 },
+    /// Not used.
+    None,
+}
+
+/// Descriptor slots of an SFU operation: src, dst, aux0, aux1, aux2, aux3.
+type Slots = [Operand; 6];
+
+struct Builder {
+    sram: Region,
+    gemm_plan: SramPlan,
+    next: u64,
+    end: u64,
+    tensors: Vec<DramTensor>,
+    out: Vec<Descriptor>,
+    plan: Vec<PlanEntry>,
+}
+
+const ALIGN: u64 = 64;
+
+impl Builder {
+    fn alloc(&mut self, name: &str, rows: u64, cols: u64) -> Result<View, LowerError> {
+        let addr = self.next;
+        let bytes = rows * cols * 4;
+        self.next = (addr + bytes).div_ceil(ALIGN) * ALIGN;
+        if self.next > self.end {
+            return Err(LowerError(format!(
+                "the tensors do not fit in DRAM (at {name}: {} bytes needed, {} available)",
+                self.next, self.end
+            )));
+        }
+        self.tensors.push(DramTensor {
+            name: name.to_string(),
+            addr,
+            rows,
+            cols,
+        });
+        Ok(View { addr, ld: cols })
+    }
+
+    fn emit(&mut self, command: Command) {
+        let id = self.out.len() as u32;
+        self.out.push(Descriptor { id, command });
+    }
+
+    /// C[m×n] = op(A)·op(B) with the views' strides.
+    #[allow(clippy::too_many_arguments)] // a GEMM's operands and shape
+    fn gemm(
+        &mut self,
+        op: &str,
+        (a, ta): (View, bool),
+        (b, tb): (View, bool),
+        c: View,
+        (m, k, n): (u64, u64, u64),
+        format: NumberFormat,
+    ) -> Result<(), LowerError> {
+        let job = GemmJob {
+            transpose_a: ta,
+            transpose_b: tb,
+            compute_format: format,
+            ld: [a.ld, b.ld, c.ld],
+            ..GemmJob::packed(
+                m as u32,
+                k as u32,
+                n as u32,
+                [a.addr, b.addr, c.addr],
+                NumberFormat::Fp32,
+            )
+        };
+        let first = self.out.len() as u32;
+        let (descs, t) = lower_gemm(&job, &self.gemm_plan, first)
+            .map_err(|e| LowerError(format!("{op}: {e}")))?;
+        self.plan.push(PlanEntry {
+            op: op.to_string(),
+            engine: "gemm",
+            detail: format!(
+                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {}",
+                if ta { ", Aᵀ" } else { "" },
+                if tb { ", Bᵀ" } else { "" },
+                t.tiles,
+                t.tm,
+                t.tk,
+                t.tn,
+                format.name()
+            ),
+            descriptors: descs.len(),
+        });
+        self.out.extend(descs);
+        Ok(())
+    }
+
+    /// An SFU operation over `rows` rows of `cols`, tiled by rows to fit the SRAM.
+    fn rows_op(
+        &mut self,
+        name: &str,
+        op: SfuOp,
+        (rows, cols): (u64, u64),
+        slots: Slots,
+        scalars: [f32; 4],
+    ) -> Result<(), LowerError> {
+        let first = self.out.len();
+        // Vectors and sums stay in SRAM for the whole operation; row tiles share
+        // the rest.
+        let mut at = u64::from(self.sram.base);
+        let mut fixed = [0u64; 6];
+        for (i, o) in slots.iter().enumerate() {
+            if let Operand::Vector { len, .. } | Operand::Sum { len, .. } = *o {
+                fixed[i] = at;
+                at += (len * 4).div_ceil(ALIGN) * ALIGN;
+            }
+        }
+        let per_row: u64 = slots
+            .iter()
+            .map(|o| match o {
+                Operand::Rows { cols, .. } => cols * 4,
+                _ => 0,
+            })
+            .sum();
+        let free = (u64::from(self.sram.base) + self.sram.bytes).saturating_sub(at);
+        // Leave room for each row operand's alignment.
+        let tile = ((free.saturating_sub(6 * ALIGN)) / per_row.max(1)).min(rows);
+        if tile == 0 {
+            return Err(LowerError(format!(
+                "{name}: one row of {cols} ({per_row} bytes with its operands) does not fit the {}-byte SRAM",
+                self.sram.bytes
+            )));
+        }
+        let sram32 = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        for (i, o) in slots.iter().enumerate() {
+            if let Operand::Vector { addr, len } = *o {
+                self.emit(dma(true, addr, sram32(fixed[i]), 1, len * 4, len * 4, FP32));
+            }
+        }
+        let mut row = 0;
+        let mut tiles = 0;
+        while row < rows {
+            let here = tile.min(rows - row);
+            let mut addrs = fixed;
+            let mut cursor = at;
+            for (i, o) in slots.iter().enumerate() {
+                if let Operand::Rows { view, cols, write } = *o {
+                    addrs[i] = cursor;
+                    cursor += (here * cols * 4).div_ceil(ALIGN) * ALIGN;
+                    if !write {
+                        let from = view.addr + row * view.ld * 4;
+                        self.emit(dma(
+                            true,
+                            from,
+                            sram32(addrs[i]),
+                            here,
+                            cols * 4,
+                            view.ld * 4,
+                            FP32,
+                        ));
+                    }
+                }
+            }
+            self.emit(Command::Sfu(SfuDesc {
+                op,
+                rows: here as u32,
+                cols: cols as u32,
+                src_addr: sram32(addrs[0]),
+                dst_addr: sram32(addrs[1]),
+                aux0_addr: sram32(addrs[2]),
+                aux1_addr: sram32(addrs[3]),
+                aux2_addr: sram32(addrs[4]),
+                aux3_addr: sram32(addrs[5]),
+                format: NumberFormat::Fp32,
+                scalars,
+                accumulate: row > 0,
+            }));
+            for (i, o) in slots.iter().enumerate() {
+                if let Operand::Rows {
+                    view,
+                    cols,
+                    write: true,
+                } = *o
+                {
+                    let to = view.addr + row * view.ld * 4;
+                    self.emit(dma(
+                        false,
+                        to,
+                        sram32(addrs[i]),
+                        here,
+                        cols * 4,
+                        view.ld * 4,
+                        FP32,
+                    ));
+                }
+            }
+            row += here;
+            tiles += 1;
+        }
+        for (i, o) in slots.iter().enumerate() {
+            if let Operand::Sum { addr, len } = *o {
+                self.emit(dma(
+                    false,
+                    addr,
+                    sram32(fixed[i]),
+                    1,
+                    len * 4,
+                    len * 4,
+                    FP32,
+                ));
+            }
+        }
+        self.plan.push(PlanEntry {
+            op: name.to_string(),
+            engine: "sfu",
+            detail: format!(
+                "{} {rows}×{cols} in {tiles} tiles of ≤{tile} rows",
+                mnemonic(op)
+            ),
+            descriptors: self.out.len() - first,
+        });
+        Ok(())
+    }
+
+    /// An element-wise vector operation over tensors shaped `rows × cols`.
+    fn vector(
+        &mut self,
+        name: &str,
+        op: VectorOp,
+        (rows, cols): (u64, u64),
+        slots: Slots,
+        scalars: [f32; 4],
+    ) -> Result<(), LowerError> {
+        self.rows_op(name, SfuOp::Vector(op), (rows, cols), slots, scalars)
+    }
+}
+
+const FP32: (NumberFormat, NumberFormat) = (NumberFormat::Fp32, NumberFormat::Fp32);
+
+fn mnemonic(op: SfuOp) -> String {
+    match op {
+        SfuOp::Vector(v) => format!("vector.{}", v.name()),
+        other => other.mnemonic().to_lowercase(),
+    }
+}
+
+fn rows_in(view: View, cols: u64) -> Operand {
+    Operand::Rows {
+        view,
+        cols,
+        write: false,
+    }
+}
+
+fn rows_out(view: View, cols: u64) -> Operand {
+    Operand::Rows {
+        view,
+        cols,
+        write: true,
+    }
+}
+
+const NONE: Operand = Operand::None;
+
+/// The parameters of the layer, in the golden data's names and shapes.
+const PARAMS: [(&str, Shape); 16] = [
+    ("layer.attn.wq", Shape::DD),
+    ("layer.attn.bq", Shape::D),
+    ("layer.attn.wk", Shape::DD),
+    ("layer.attn.bk", Shape::D),
+    ("layer.attn.wv", Shape::DD),
+    ("layer.attn.bv", Shape::D),
+    ("layer.attn.wo", Shape::DD),
+    ("layer.attn.bo", Shape::D),
+    ("layer.ln1.gamma", Shape::D),
+    ("layer.ln1.beta", Shape::D),
+    ("layer.ffn.w1", Shape::DF),
+    ("layer.ffn.b1", Shape::F),
+    ("layer.ffn.w2", Shape::FD),
+    ("layer.ffn.b2", Shape::D),
+    ("layer.ln2.gamma", Shape::D),
+    ("layer.ln2.beta", Shape::D),
+];
+
+#[derive(Clone, Copy)]
+enum Shape {
+    DD,
+    D,
+    DF,
+    F,
+    FD,
+}
+
+impl Shape {
+    fn dims(self, e: &EncoderDims) -> (u64, u64) {
+        let (d, f) = (u64::from(e.d), u64::from(e.f));
+        match self {
+            Shape::DD => (d, d),
+            Shape::D => (1, d),
+            Shape::DF => (d, f),
+            Shape::F => (1, f),
+            Shape::FD => (f, d),
+        }
+    }
+}
+
+/// The names of the layer's parameters (in DRAM at the names, updated in place by
+/// the SGD step; their gradients at `grad.<name>`).
+pub fn parameter_names() -> Vec<&'static str> {
+    PARAMS.iter().map(|(n, _)| *n).collect()
+}
+
+/// Lowers one training step of one layer: tensors from `dram_base` (within
+/// `dram_bytes`), SRAM `sram` for tiles.
+pub fn lower_training_step(
+    dims: &EncoderDims,
+    config: &StepConfig,
+    sram: Region,
+    dram_base: u64,
+    dram_bytes: u64,
+) -> Result<StepProgram, LowerError> {
+    dims.check()?;
+    let mut b = Builder {
+        sram,
+        gemm_plan: SramPlan::Unified(sram),
+        next: dram_base,
+        end: dram_bytes,
+        tensors: Vec::new(),
+        out: Vec::new(),
+        plan: Vec::new(),
+    };
+    let e = dims;
+    let (t, d, f, h, s) = (
+        e.tokens(),
+        u64::from(e.d),
+        u64::from(e.f),
+        u64::from(e.h),
+        u64::from(e.s),
+    );
+    let dh = u64::from(e.dh());
+    let heads = u64::from(e.b) * h;
+    let gf = config.gemm_format;
+    let scale = 1.0 / (dh as f32).sqrt();
+    // Inputs and parameters (loaded by the host), then activations and gradients.
+    let x = b.alloc("input.x", t, d)?;
+    let target = b.alloc("input.target", t, d)?;
+    let mut p = std::collections::HashMap::new();
+    for (name, shape) in PARAMS {
+        let (r, c) = shape.dims(e);
+        p.insert(name, b.alloc(name, r, c)?);
+    }
+    let mut grads = std::collections::HashMap::new();
+    for (name, shape) in PARAMS {
+        let (r, c) = shape.dims(e);
+        grads.insert(name, b.alloc(&format!("grad.{name}"), r, c)?);
+    }
+    let prm = |n: &str| p[n];
+    let grd = |n: &str| grads[n];
+    let q = b.alloc("act.attn.q_merged", t, d)?;
+    let k = b.alloc("act.attn.k_merged", t, d)?;
+    let v = b.alloc("act.attn.v_merged", t, d)?;
+    let scores = b.alloc("act.attn.scores_unscaled", heads * s, s)?;
+    let probs = b.alloc("act.attn.probs", heads * s, s)?;
+    let ctx = b.alloc("act.attn.ctx_merged", t, d)?;
+    let attn = b.alloc("act.attn.out", t, d)?;
+    let z1 = b.alloc("act.ln1.in", t, d)?;
+    let y1 = b.alloc("act.ln1.out", t, d)?;
+    let st1 = b.alloc("act.ln1.stats", t, 2)?;
+    let hp = b.alloc("act.ffn.h_pre", t, f)?;
+    let g = b.alloc("act.ffn.h_post", t, f)?;
+    let fo = b.alloc("act.ffn.out", t, d)?;
+    let z2 = b.alloc("act.ln2.in", t, d)?;
+    let y = b.alloc("output.y", t, d)?;
+    let st2 = b.alloc("act.ln2.stats", t, 2)?;
+    let loss = b.alloc("output.loss", 1, 1)?;
+    let dy = b.alloc("grad.act.ln2.out", t, d)?;
+    let dz2 = b.alloc("grad.act.ln2.in", t, d)?;
+    let dg = b.alloc("grad.act.ffn.h_post", t, f)?;
+    let dh_pre = b.alloc("grad.act.ffn.h_pre", t, f)?;
+    let dy1_ffn = b.alloc("grad.act.ln1.out.ffn", t, d)?;
+    let dy1 = b.alloc("grad.act.ln1.out", t, d)?;
+    let dz1 = b.alloc("grad.act.ln1.in", t, d)?;
+    let dctx = b.alloc("grad.act.attn.ctx_merged", t, d)?;
+    let dp = b.alloc("grad.act.attn.probs", heads * s, s)?;
+    let ds = b.alloc("grad.act.attn.scores", heads * s, s)?;
+    let ds_scaled = b.alloc("grad.act.attn.scores_unscaled", heads * s, s)?;
+    let dq = b.alloc("grad.act.attn.q_merged", t, d)?;
+    let dk = b.alloc("grad.act.attn.k_merged", t, d)?;
+    let dv = b.alloc("grad.act.attn.v_merged", t, d)?;
+    let dxq = b.alloc("grad.input.x.q", t, d)?;
+    let dxk = b.alloc("grad.input.x.k", t, d)?;
+    let dxv = b.alloc("grad.input.x.v", t, d)?;
+    let dx = b.alloc("grad.input.x", t, d)?;
+    let vec_in = |view: View, len: u64| Operand::Vector {
+        addr: view.addr,
+        len,
+    };
+    let sum_out = |view: View, len: u64| Operand::Sum {
+        addr: view.addr,
+        len,
+    };
+    let td = (t, d);
+    // y = x·W + b: the GEMM, then the bias over its rows (in place).
+    let linear = |b: &mut Builder, op: &str, x: View, w: View, bias: View, out: View, (m, k, n)| {
+        b.gemm(op, (x, false), (w, false), out, (m, k, n), gf)?;
+        b.vector(
+            &format!("{op}.bias"),
+            VectorOp::AddBias,
+            (m, n),
+            [
+                rows_in(out, n),
+                rows_out(out, n),
+                vec_in(bias, n),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )
+    };
+    // ---- forward
+    linear(
+        &mut b,
+        "fwd.q_proj",
+        x,
+        prm("layer.attn.wq"),
+        prm("layer.attn.bq"),
+        q,
+        (t, d, d),
+    )?;
+    linear(
+        &mut b,
+        "fwd.k_proj",
+        x,
+        prm("layer.attn.wk"),
+        prm("layer.attn.bk"),
+        k,
+        (t, d, d),
+    )?;
+    linear(
+        &mut b,
+        "fwd.v_proj",
+        x,
+        prm("layer.attn.wv"),
+        prm("layer.attn.bv"),
+        v,
+        (t, d, d),
+    )?;
+    let head = |base: View, bi: u64, hi: u64| View {
+        addr: base.addr + (bi * s * d + hi * dh) * 4,
+        ld: d,
+    };
+    let block = |base: View, i: u64| View {
+        addr: base.addr + i * s * s * 4,
+        ld: s,
+    };
+    for bi in 0..u64::from(e.b) {
+        for hi in 0..h {
+            let i = bi * h + hi;
+            b.gemm(
+                &format!("fwd.qk_t.b{bi}h{hi}"),
+                (head(q, bi, hi), false),
+                (head(k, bi, hi), true),
+                block(scores, i),
+                (s, dh, s),
+                gf,
+            )?;
+        }
+    }
+    let sq = (heads * s, s);
+    b.rows_op(
+        "fwd.softmax",
+        SfuOp::SoftmaxFwd,
+        sq,
+        [
+            rows_in(scores, s),
+            rows_out(probs, s),
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [scale, 0.0, 0.0, 0.0],
+    )?;
+    for bi in 0..u64::from(e.b) {
+        for hi in 0..h {
+            let i = bi * h + hi;
+            b.gemm(
+                &format!("fwd.pv.b{bi}h{hi}"),
+                (block(probs, i), false),
+                (head(v, bi, hi), false),
+                head(ctx, bi, hi),
+                (s, s, dh),
+                gf,
+            )?;
+        }
+    }
+    linear(
+        &mut b,
+        "fwd.o_proj",
+        ctx,
+        prm("layer.attn.wo"),
+        prm("layer.attn.bo"),
+        attn,
+        (t, d, d),
+    )?;
+    b.vector(
+        "fwd.residual1",
+        VectorOp::Add,
+        td,
+        [
+            rows_in(x, d),
+            rows_out(z1, d),
+            rows_in(attn, d),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    let layernorm =
+        |b: &mut Builder, op: &str, z: View, gamma: View, beta: View, out: View, st: View| {
+            b.rows_op(
+                op,
+                SfuOp::LayerNormFwd,
+                td,
+                [
+                    rows_in(z, d),
+                    rows_out(out, d),
+                    vec_in(gamma, d),
+                    vec_in(beta, d),
+                    rows_out(st, 2),
+                    NONE,
+                ],
+                [config.eps, 0.0, 0.0, 0.0],
+            )
+        };
+    layernorm(
+        &mut b,
+        "fwd.ln1",
+        z1,
+        prm("layer.ln1.gamma"),
+        prm("layer.ln1.beta"),
+        y1,
+        st1,
+    )?;
+    linear(
+        &mut b,
+        "fwd.ffn1",
+        y1,
+        prm("layer.ffn.w1"),
+        prm("layer.ffn.b1"),
+        hp,
+        (t, d, f),
+    )?;
+    b.rows_op(
+        "fwd.gelu",
+        SfuOp::GeluFwd,
+        (t, f),
+        [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
+        [0.0; 4],
+    )?;
+    linear(
+        &mut b,
+        "fwd.ffn2",
+        g,
+        prm("layer.ffn.w2"),
+        prm("layer.ffn.b2"),
+        fo,
+        (t, f, d),
+    )?;
+    b.vector(
+        "fwd.residual2",
+        VectorOp::Add,
+        td,
+        [
+            rows_in(y1, d),
+            rows_out(z2, d),
+            rows_in(fo, d),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    layernorm(
+        &mut b,
+        "fwd.ln2",
+        z2,
+        prm("layer.ln2.gamma"),
+        prm("layer.ln2.beta"),
+        y,
+        st2,
+    )?;
+    // ---- loss
+    b.vector(
+        "loss.mse",
+        VectorOp::MseLoss,
+        td,
+        [
+            rows_in(y, d),
+            rows_out(dy, d),
+            rows_in(target, d),
+            sum_out(loss, 1),
+            NONE,
+            NONE,
+        ],
+        [1.0 / (t * d) as f32, 0.0, 0.0, 0.0],
+    )?;
+    // ---- backward
+    let layernorm_bwd = |b: &mut Builder,
+                         op: &str,
+                         dout: View,
+                         z: View,
+                         gamma: View,
+                         st: View,
+                         dz: View,
+                         dgb: View| {
+        b.rows_op(
+            op,
+            SfuOp::LayerNormBwd,
+            td,
+            [
+                rows_in(dout, d),
+                rows_out(dz, d),
+                vec_in(gamma, d),
+                rows_in(z, d),
+                rows_in(st, 2),
+                sum_out(dgb, 2 * d),
+            ],
+            [0.0; 4],
+        )
+    };
+    // dγ and dβ land side by side in a scratch pair, then go to their gradients.
+    let pair2 = b.alloc("grad.ln2.pair", 2, d)?;
+    layernorm_bwd(
+        &mut b,
+        "bwd.ln2",
+        dy,
+        z2,
+        prm("layer.ln2.gamma"),
+        st2,
+        dz2,
+        pair2,
+    )?;
+    let column_sum = |b: &mut Builder, op: &str, src: View, (rows, cols): (u64, u64), to: View| {
+        b.vector(
+            op,
+            VectorOp::ColumnSum,
+            (rows, cols),
+            [
+                rows_in(src, cols),
+                sum_out(to, cols),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )
+    };
+    // Linear backward: dW = xᵀ·dy, db = column sums of dy, dx = dy·Wᵀ.
+    let linear_bwd = |b: &mut Builder,
+                      op: &str,
+                      xin: View,
+                      w: View,
+                      dout: View,
+                      (m, k, n): (u64, u64, u64),
+                      dw: View,
+                      db: View,
+                      dxin: View| {
+        b.gemm(
+            &format!("{op}.wgrad"),
+            (xin, true),
+            (dout, false),
+            dw,
+            (k, m, n),
+            gf,
+        )?;
+        column_sum(b, &format!("{op}.bgrad"), dout, (m, n), db)?;
+        b.gemm(
+            &format!("{op}.dgrad"),
+            (dout, false),
+            (w, true),
+            dxin,
+            (m, n, k),
+            gf,
+        )
+    };
+    linear_bwd(
+        &mut b,
+        "bwd.ffn2",
+        g,
+        prm("layer.ffn.w2"),
+        dz2,
+        (t, f, d),
+        grd("layer.ffn.w2"),
+        grd("layer.ffn.b2"),
+        dg,
+    )?;
+    b.rows_op(
+        "bwd.gelu",
+        SfuOp::GeluBwd,
+        (t, f),
+        [
+            rows_in(dg, f),
+            rows_out(dh_pre, f),
+            rows_in(hp, f),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    linear_bwd(
+        &mut b,
+        "bwd.ffn1",
+        y1,
+        prm("layer.ffn.w1"),
+        dh_pre,
+        (t, d, f),
+        grd("layer.ffn.w1"),
+        grd("layer.ffn.b1"),
+        dy1_ffn,
+    )?;
+    b.vector(
+        "bwd.residual2",
+        VectorOp::Add,
+        td,
+        [
+            rows_in(dz2, d),
+            rows_out(dy1, d),
+            rows_in(dy1_ffn, d),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    let pair1 = b.alloc("grad.ln1.pair", 2, d)?;
+    layernorm_bwd(
+        &mut b,
+        "bwd.ln1",
+        dy1,
+        z1,
+        prm("layer.ln1.gamma"),
+        st1,
+        dz1,
+        pair1,
+    )?;
+    linear_bwd(
+        &mut b,
+        "bwd.o_proj",
+        ctx,
+        prm("layer.attn.wo"),
+        dz1,
+        (t, d, d),
+        grd("layer.attn.wo"),
+        grd("layer.attn.bo"),
+        dctx,
+    )?;
+    for bi in 0..u64::from(e.b) {
+        for hi in 0..h {
+            let i = bi * h + hi;
+            b.gemm(
+                &format!("bwd.pv.dp.b{bi}h{hi}"),
+                (head(dctx, bi, hi), false),
+                (head(v, bi, hi), true),
+                block(dp, i),
+                (s, dh, s),
+                gf,
+            )?;
+            b.gemm(
+                &format!("bwd.pv.dv.b{bi}h{hi}"),
+                (block(probs, i), true),
+                (head(dctx, bi, hi), false),
+                head(dv, bi, hi),
+                (s, s, dh),
+                gf,
+            )?;
+        }
+    }
+    b.rows_op(
+        "bwd.softmax",
+        SfuOp::SoftmaxBwd,
+        sq,
+        [
+            rows_in(dp, s),
+            rows_out(ds, s),
+            rows_in(probs, s),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    // The scores were scaled inside the softmax: their gradient carries the scale.
+    b.vector(
+        "bwd.softmax.scale",
+        VectorOp::Scale,
+        sq,
+        [
+            rows_in(ds, s),
+            rows_out(ds_scaled, s),
+            NONE,
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [scale, 0.0, 0.0, 0.0],
+    )?;
+    for bi in 0..u64::from(e.b) {
+        for hi in 0..h {
+            let i = bi * h + hi;
+            b.gemm(
+                &format!("bwd.qk_t.dq.b{bi}h{hi}"),
+                (block(ds_scaled, i), false),
+                (head(k, bi, hi), false),
+                head(dq, bi, hi),
+                (s, s, dh),
+                gf,
+            )?;
+            b.gemm(
+                &format!("bwd.qk_t.dk.b{bi}h{hi}"),
+                (block(ds_scaled, i), true),
+                (head(q, bi, hi), false),
+                head(dk, bi, hi),
+                (s, s, dh),
+                gf,
+            )?;
+        }
+    }
+    for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
+        linear_bwd(
+            &mut b,
+            &format!("bwd.{proj}_proj"),
+            x,
+            prm(&format!("layer.attn.w{proj}")),
+            dproj,
+            (t, d, d),
+            grd(&format!("layer.attn.w{proj}")),
+            grd(&format!("layer.attn.b{proj}")),
+            dxp,
+        )?;
+    }
+    b.vector(
+        "bwd.dx.q",
+        VectorOp::Add,
+        td,
+        [
+            rows_in(dz1, d),
+            rows_out(dx, d),
+            rows_in(dxq, d),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    b.vector(
+        "bwd.dx.k",
+        VectorOp::Add,
+        td,
+        [
+            rows_in(dx, d),
+            rows_out(dx, d),
+            rows_in(dxk, d),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    b.vector(
+        "bwd.dx.v",
+        VectorOp::Add,
+        td,
+        [
+            rows_in(dx, d),
+            rows_out(dx, d),
+            rows_in(dxv, d),
+            NONE,
+            NONE,
+            NONE,
+        ],
+        [0.0; 4],
+    )?;
+    // dγ, dβ from their pairs (a DMA copy of each half through SRAM).
+    for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
+        for (half, which) in [(0, "gamma"), (1, "beta")] {
+            let src = View {
+                addr: pair.addr + half * d * 4,
+                ld: d,
+            };
+            b.vector(
+                &format!("bwd.{ln}.d{which}"),
+                VectorOp::Copy,
+                (1, d),
+                [
+                    rows_in(src, d),
+                    rows_out(grd(&format!("layer.{ln}.{which}")), d),
+                    NONE,
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+        }
+    }
+    // ---- SGD, in place: W = W − f32(lr·dW).
+    for (name, shape) in PARAMS {
+        let (r, c) = shape.dims(e);
+        b.vector(
+            &format!("sgd.{name}"),
+            VectorOp::SgdUpdate,
+            (r, c),
+            [
+                rows_in(prm(name), c),
+                rows_out(prm(name), c),
+                rows_in(grd(name), c),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [config.lr, 0.0, 0.0, 0.0],
+        )?;
+    }
+    Ok(StepProgram {
+        descriptors: b.out,
+        tensors: b.tensors,
+        plan: b.plan,
+    })
+}

@@ -70,7 +70,7 @@ impl EncoderDims {
                 "{self:?}: every dimension must be positive"
             )));
         }
-        if self.d % self.h != 0 {
+        if !self.d.is_multiple_of(self.h) {
             return Err(LowerError(format!(
                 "d = {} does not divide into h = {} heads",
                 self.d, self.h

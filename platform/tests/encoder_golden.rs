@@ -1,0 +1,70 @@
+//! A training step of an encoder layer on the platform against JAX: the golden
+//! `tiny` and `small` layers pass in functional mode, every tensor within the
+//! golden rule; a wrong step (another learning rate) fails with exit 1 naming the
+//! tensors that are off.
+
+mod common;
+
+use common::{out_dir, run, text};
+
+#[test]
+fn tiny_and_small_layers_match_jax_tensor_by_tensor() {
+    let dir = out_dir("encoder_golden");
+    for name in ["tiny", "small"] {
+        let path = format!("scenarios/encoder_{name}_golden.yaml");
+        let (out, report, _) = run(&path, &dir, name, &[]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        let g = &report.expect("a report")["golden"];
+        assert_eq!(g["pass"], true, "{name}");
+        let tensors = g["tensors"].as_array().unwrap();
+        let names: Vec<&str> = tensors
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        // Everything the issue names: output, loss, every parameter's gradient and
+        // the input's, and the SGD-updated parameters.
+        for want in [
+            "output.y",
+            "output.loss",
+            "grad.input.x",
+            "grad.layer.attn.wq",
+            "grad.layer.ln2.beta",
+            "grad.layer.ffn.b1",
+            "sgd.layer.ffn.w2",
+            "sgd.layer.ln1.gamma",
+        ] {
+            assert!(names.contains(&want), "{name}: {want} not compared");
+        }
+        assert!(tensors.len() >= 50, "{name}: {} tensors", tensors.len());
+        for t in tensors {
+            let err = t["max_abs_err"].as_f64().unwrap();
+            assert!(err <= t["tolerance"].as_f64().unwrap(), "{t}");
+        }
+    }
+}
+
+#[test]
+fn a_wrong_step_fails_with_exit_1_naming_the_tensors() {
+    let dir = out_dir("encoder_golden_wrong");
+    let (out, report, _) = run(
+        "scenarios/encoder_tiny_golden.yaml",
+        &dir,
+        "wrong",
+        &["--set", "workload.lr=0.02"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("FAILED") && stderr.contains("sgd.layer."),
+        "{stderr}"
+    );
+    let g = &report.expect("a report")["golden"];
+    assert_eq!(g["pass"], false);
+    // The gradients do not depend on the learning rate: only the updates fail —
+    // all but the key bias's, whose gradient is zero (softmax ignores it).
+    for t in g["tensors"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        let changed = name.starts_with("sgd.") && name != "sgd.layer.attn.bk";
+        assert_eq!(t["pass"].as_bool(), Some(!changed), "{name}");
+    }
+}

@@ -76,6 +76,30 @@ pub fn read_npy(path: &Path) -> Result<Npy, GoldenError> {
     })
 }
 
+/// Writes `data` (C order) as a little-endian fp32 `.npy` file (format 1.0) of
+/// `shape` at `path`.
+pub fn write_npy_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<(), GoldenError> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape_text = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    // Magic (6) + version (2) + length (2) + header + newline, padded to 64 bytes.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).map_err(|error| GoldenError::Io {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
 /// Parses the bytes of a `.npy` file.
 fn parse(bytes: &[u8]) -> Result<Npy, String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
@@ -151,6 +175,20 @@ mod tests {
         .expect("scalar");
         assert!(s.shape.is_empty());
         assert_eq!(s.f32s().expect("f32"), vec![1.5]);
+    }
+
+    #[test]
+    fn what_it_writes_it_reads_back() {
+        let dir = std::env::temp_dir().join(format!("treta-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for shape in [vec![], vec![3], vec![2, 3]] {
+            let n: usize = shape.iter().product();
+            let data: Vec<f32> = (0..n).map(|i| i as f32 - 1.5).collect();
+            let path = dir.join("t.npy");
+            write_npy_f32(&path, &shape, &data).expect("written");
+            let back = read_npy(&path).expect("read");
+            assert_eq!((back.f32s().expect("f32"), back.shape), (data, shape));
+        }
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! check compares every one, held to fp32-level accuracy (4e-5 of each tensor's
 //! largest value).
 
+// The reference is written the textbook way, with indices: plain to check by eye.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use treta_golden::write_npy_f32;

@@ -80,6 +80,29 @@ impl EncoderDims {
     }
 }
 
+/// The formats GEMM operands are multiplied in, per tensor class (the DMA
+/// converts from the fp32 copies in DRAM; accumulation is fp32).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClassFormats {
+    /// Activations (layer inputs, attention probabilities, queries, keys, values).
+    pub activations: NumberFormat,
+    /// Weights.
+    pub weights: NumberFormat,
+    /// Gradients.
+    pub gradients: NumberFormat,
+}
+
+impl ClassFormats {
+    /// The same format for every class.
+    pub fn all(format: NumberFormat) -> ClassFormats {
+        ClassFormats {
+            activations: format,
+            weights: format,
+            gradients: format,
+        }
+    }
+}
+
 /// How to train.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepConfig {
@@ -87,8 +110,10 @@ pub struct StepConfig {
     pub lr: f32,
     /// LayerNorm ε.
     pub eps: f32,
-    /// Format the GEMMs multiply in (the DMA converts from fp32).
-    pub gemm_format: NumberFormat,
+    /// The formats the GEMMs multiply in, per tensor class.
+    pub formats: ClassFormats,
+    /// Training steps on the same batch (the loss of each is kept).
+    pub steps: u32,
 }
 
 impl Default for StepConfig {
@@ -97,7 +122,8 @@ impl Default for StepConfig {
         StepConfig {
             lr: 0.01,
             eps: 1e-5,
-            gemm_format: NumberFormat::Fp32,
+            formats: ClassFormats::all(NumberFormat::Fp32),
+            steps: 1,
         }
     }
 }
@@ -223,12 +249,12 @@ impl Builder {
         (b, tb): (View, bool),
         c: View,
         (m, k, n): (u64, u64, u64),
-        format: NumberFormat,
+        formats: [NumberFormat; 2],
     ) -> Result<(), LowerError> {
         let job = GemmJob {
             transpose_a: ta,
             transpose_b: tb,
-            compute_format: format,
+            compute_formats: formats,
             ld: [a.ld, b.ld, c.ld],
             ..GemmJob::packed(
                 m as u32,
@@ -245,14 +271,15 @@ impl Builder {
             op: op.to_string(),
             engine: "gemm",
             detail: format!(
-                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {}",
+                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}",
                 if ta { ", Aᵀ" } else { "" },
                 if tb { ", Bᵀ" } else { "" },
                 t.tiles,
                 t.tm,
                 t.tk,
                 t.tn,
-                format.name()
+                formats[0].name(),
+                formats[1].name()
             ),
             descriptors: descs.len(),
         });
@@ -475,8 +502,9 @@ pub fn parameter_names() -> Vec<&'static str> {
     PARAMS.iter().map(|(n, _)| *n).collect()
 }
 
-/// Lowers one training step of one layer: tensors from `dram_base` (within
-/// `dram_bytes`), SRAM `sram` for tiles.
+/// Lowers `config.steps` training steps of one layer on one batch: tensors from
+/// `dram_base` (within `dram_bytes`), SRAM `sram` for tiles. The loss of step i
+/// is element i of `output.loss`.
 pub fn lower_training_step(
     dims: &EncoderDims,
     config: &StepConfig,
@@ -504,7 +532,14 @@ pub fn lower_training_step(
     );
     let dh = u64::from(e.dh());
     let heads = u64::from(e.b) * h;
-    let gf = config.gemm_format;
+    let fm = config.formats;
+    let (act_w, act_act, act_grad, grad_w, grad_act) = (
+        [fm.activations, fm.weights],
+        [fm.activations, fm.activations],
+        [fm.activations, fm.gradients],
+        [fm.gradients, fm.weights],
+        [fm.gradients, fm.activations],
+    );
     let scale = 1.0 / (dh as f32).sqrt();
     // Inputs and parameters (loaded by the host), then activations and gradients.
     let x = b.alloc("input.x", t, d)?;
@@ -537,7 +572,9 @@ pub fn lower_training_step(
     let z2 = b.alloc("act.ln2.in", t, d)?;
     let y = b.alloc("output.y", t, d)?;
     let st2 = b.alloc("act.ln2.stats", t, 2)?;
-    let loss = b.alloc("output.loss", 1, 1)?;
+    let steps = u64::from(config.steps.max(1));
+    // One loss per step.
+    let loss = b.alloc("output.loss", 1, steps)?;
     let dy = b.alloc("grad.act.ln2.out", t, d)?;
     let dz2 = b.alloc("grad.act.ln2.in", t, d)?;
     let dg = b.alloc("grad.act.ffn.h_post", t, f)?;
@@ -556,6 +593,10 @@ pub fn lower_training_step(
     let dxk = b.alloc("grad.input.x.k", t, d)?;
     let dxv = b.alloc("grad.input.x.v", t, d)?;
     let dx = b.alloc("grad.input.x", t, d)?;
+    // LayerNorm backward leaves dγ and dβ side by side in a pair, copied to their
+    // gradients after.
+    let pair1 = b.alloc("grad.ln1.pair", 2, d)?;
+    let pair2 = b.alloc("grad.ln2.pair", 2, d)?;
     let vec_in = |view: View, len: u64| Operand::Vector {
         addr: view.addr,
         len,
@@ -567,7 +608,7 @@ pub fn lower_training_step(
     let td = (t, d);
     // y = x·W + b: the GEMM, then the bias over its rows (in place).
     let linear = |b: &mut Builder, op: &str, x: View, w: View, bias: View, out: View, (m, k, n)| {
-        b.gemm(op, (x, false), (w, false), out, (m, k, n), gf)?;
+        b.gemm(op, (x, false), (w, false), out, (m, k, n), act_w)?;
         b.vector(
             &format!("{op}.bias"),
             VectorOp::AddBias,
@@ -583,513 +624,519 @@ pub fn lower_training_step(
             [0.0; 4],
         )
     };
-    // ---- forward
-    linear(
-        &mut b,
-        "fwd.q_proj",
-        x,
-        prm("layer.attn.wq"),
-        prm("layer.attn.bq"),
-        q,
-        (t, d, d),
-    )?;
-    linear(
-        &mut b,
-        "fwd.k_proj",
-        x,
-        prm("layer.attn.wk"),
-        prm("layer.attn.bk"),
-        k,
-        (t, d, d),
-    )?;
-    linear(
-        &mut b,
-        "fwd.v_proj",
-        x,
-        prm("layer.attn.wv"),
-        prm("layer.attn.bv"),
-        v,
-        (t, d, d),
-    )?;
-    let head = |base: View, bi: u64, hi: u64| View {
-        addr: base.addr + (bi * s * d + hi * dh) * 4,
-        ld: d,
-    };
-    let block = |base: View, i: u64| View {
-        addr: base.addr + i * s * s * 4,
-        ld: s,
-    };
-    for bi in 0..u64::from(e.b) {
-        for hi in 0..h {
-            let i = bi * h + hi;
-            b.gemm(
-                &format!("fwd.qk_t.b{bi}h{hi}"),
-                (head(q, bi, hi), false),
-                (head(k, bi, hi), true),
-                block(scores, i),
-                (s, dh, s),
-                gf,
-            )?;
-        }
-    }
-    let sq = (heads * s, s);
-    b.rows_op(
-        "fwd.softmax",
-        SfuOp::SoftmaxFwd,
-        sq,
-        [
-            rows_in(scores, s),
-            rows_out(probs, s),
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [scale, 0.0, 0.0, 0.0],
-    )?;
-    for bi in 0..u64::from(e.b) {
-        for hi in 0..h {
-            let i = bi * h + hi;
-            b.gemm(
-                &format!("fwd.pv.b{bi}h{hi}"),
-                (block(probs, i), false),
-                (head(v, bi, hi), false),
-                head(ctx, bi, hi),
-                (s, s, dh),
-                gf,
-            )?;
-        }
-    }
-    linear(
-        &mut b,
-        "fwd.o_proj",
-        ctx,
-        prm("layer.attn.wo"),
-        prm("layer.attn.bo"),
-        attn,
-        (t, d, d),
-    )?;
-    b.vector(
-        "fwd.residual1",
-        VectorOp::Add,
-        td,
-        [
-            rows_in(x, d),
-            rows_out(z1, d),
-            rows_in(attn, d),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    let layernorm =
-        |b: &mut Builder, op: &str, z: View, gamma: View, beta: View, out: View, st: View| {
-            b.rows_op(
-                op,
-                SfuOp::LayerNormFwd,
-                td,
-                [
-                    rows_in(z, d),
-                    rows_out(out, d),
-                    vec_in(gamma, d),
-                    vec_in(beta, d),
-                    rows_out(st, 2),
-                    NONE,
-                ],
-                [config.eps, 0.0, 0.0, 0.0],
-            )
+    for step in 0..steps {
+        // ---- forward
+        linear(
+            &mut b,
+            "fwd.q_proj",
+            x,
+            prm("layer.attn.wq"),
+            prm("layer.attn.bq"),
+            q,
+            (t, d, d),
+        )?;
+        linear(
+            &mut b,
+            "fwd.k_proj",
+            x,
+            prm("layer.attn.wk"),
+            prm("layer.attn.bk"),
+            k,
+            (t, d, d),
+        )?;
+        linear(
+            &mut b,
+            "fwd.v_proj",
+            x,
+            prm("layer.attn.wv"),
+            prm("layer.attn.bv"),
+            v,
+            (t, d, d),
+        )?;
+        let head = |base: View, bi: u64, hi: u64| View {
+            addr: base.addr + (bi * s * d + hi * dh) * 4,
+            ld: d,
         };
-    layernorm(
-        &mut b,
-        "fwd.ln1",
-        z1,
-        prm("layer.ln1.gamma"),
-        prm("layer.ln1.beta"),
-        y1,
-        st1,
-    )?;
-    linear(
-        &mut b,
-        "fwd.ffn1",
-        y1,
-        prm("layer.ffn.w1"),
-        prm("layer.ffn.b1"),
-        hp,
-        (t, d, f),
-    )?;
-    b.rows_op(
-        "fwd.gelu",
-        SfuOp::GeluFwd,
-        (t, f),
-        [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
-        [0.0; 4],
-    )?;
-    linear(
-        &mut b,
-        "fwd.ffn2",
-        g,
-        prm("layer.ffn.w2"),
-        prm("layer.ffn.b2"),
-        fo,
-        (t, f, d),
-    )?;
-    b.vector(
-        "fwd.residual2",
-        VectorOp::Add,
-        td,
-        [
-            rows_in(y1, d),
-            rows_out(z2, d),
-            rows_in(fo, d),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    layernorm(
-        &mut b,
-        "fwd.ln2",
-        z2,
-        prm("layer.ln2.gamma"),
-        prm("layer.ln2.beta"),
-        y,
-        st2,
-    )?;
-    // ---- loss
-    b.vector(
-        "loss.mse",
-        VectorOp::MseLoss,
-        td,
-        [
-            rows_in(y, d),
-            rows_out(dy, d),
-            rows_in(target, d),
-            sum_out(loss, 1),
-            NONE,
-            NONE,
-        ],
-        [1.0 / (t * d) as f32, 0.0, 0.0, 0.0],
-    )?;
-    // ---- backward
-    let layernorm_bwd = |b: &mut Builder,
-                         op: &str,
-                         dout: View,
-                         z: View,
-                         gamma: View,
-                         st: View,
-                         dz: View,
-                         dgb: View| {
+        let block = |base: View, i: u64| View {
+            addr: base.addr + i * s * s * 4,
+            ld: s,
+        };
+        for bi in 0..u64::from(e.b) {
+            for hi in 0..h {
+                let i = bi * h + hi;
+                b.gemm(
+                    &format!("fwd.qk_t.b{bi}h{hi}"),
+                    (head(q, bi, hi), false),
+                    (head(k, bi, hi), true),
+                    block(scores, i),
+                    (s, dh, s),
+                    act_act,
+                )?;
+            }
+        }
+        let sq = (heads * s, s);
         b.rows_op(
-            op,
-            SfuOp::LayerNormBwd,
+            "fwd.softmax",
+            SfuOp::SoftmaxFwd,
+            sq,
+            [
+                rows_in(scores, s),
+                rows_out(probs, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [scale, 0.0, 0.0, 0.0],
+        )?;
+        for bi in 0..u64::from(e.b) {
+            for hi in 0..h {
+                let i = bi * h + hi;
+                b.gemm(
+                    &format!("fwd.pv.b{bi}h{hi}"),
+                    (block(probs, i), false),
+                    (head(v, bi, hi), false),
+                    head(ctx, bi, hi),
+                    (s, s, dh),
+                    act_act,
+                )?;
+            }
+        }
+        linear(
+            &mut b,
+            "fwd.o_proj",
+            ctx,
+            prm("layer.attn.wo"),
+            prm("layer.attn.bo"),
+            attn,
+            (t, d, d),
+        )?;
+        b.vector(
+            "fwd.residual1",
+            VectorOp::Add,
             td,
             [
-                rows_in(dout, d),
-                rows_out(dz, d),
-                vec_in(gamma, d),
-                rows_in(z, d),
-                rows_in(st, 2),
-                sum_out(dgb, 2 * d),
-            ],
-            [0.0; 4],
-        )
-    };
-    // dγ and dβ land side by side in a scratch pair, then go to their gradients.
-    let pair2 = b.alloc("grad.ln2.pair", 2, d)?;
-    layernorm_bwd(
-        &mut b,
-        "bwd.ln2",
-        dy,
-        z2,
-        prm("layer.ln2.gamma"),
-        st2,
-        dz2,
-        pair2,
-    )?;
-    let column_sum = |b: &mut Builder, op: &str, src: View, (rows, cols): (u64, u64), to: View| {
-        b.vector(
-            op,
-            VectorOp::ColumnSum,
-            (rows, cols),
-            [
-                rows_in(src, cols),
-                sum_out(to, cols),
-                NONE,
+                rows_in(x, d),
+                rows_out(z1, d),
+                rows_in(attn, d),
                 NONE,
                 NONE,
                 NONE,
             ],
             [0.0; 4],
-        )
-    };
-    // Linear backward: dW = xᵀ·dy, db = column sums of dy, dx = dy·Wᵀ.
-    let linear_bwd = |b: &mut Builder,
-                      op: &str,
-                      xin: View,
-                      w: View,
-                      dout: View,
-                      (m, k, n): (u64, u64, u64),
-                      dw: View,
-                      db: View,
-                      dxin: View| {
-        b.gemm(
-            &format!("{op}.wgrad"),
-            (xin, true),
-            (dout, false),
-            dw,
-            (k, m, n),
-            gf,
         )?;
-        column_sum(b, &format!("{op}.bgrad"), dout, (m, n), db)?;
-        b.gemm(
-            &format!("{op}.dgrad"),
-            (dout, false),
-            (w, true),
-            dxin,
-            (m, n, k),
-            gf,
-        )
-    };
-    linear_bwd(
-        &mut b,
-        "bwd.ffn2",
-        g,
-        prm("layer.ffn.w2"),
-        dz2,
-        (t, f, d),
-        grd("layer.ffn.w2"),
-        grd("layer.ffn.b2"),
-        dg,
-    )?;
-    b.rows_op(
-        "bwd.gelu",
-        SfuOp::GeluBwd,
-        (t, f),
-        [
-            rows_in(dg, f),
-            rows_out(dh_pre, f),
-            rows_in(hp, f),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    linear_bwd(
-        &mut b,
-        "bwd.ffn1",
-        y1,
-        prm("layer.ffn.w1"),
-        dh_pre,
-        (t, d, f),
-        grd("layer.ffn.w1"),
-        grd("layer.ffn.b1"),
-        dy1_ffn,
-    )?;
-    b.vector(
-        "bwd.residual2",
-        VectorOp::Add,
-        td,
-        [
-            rows_in(dz2, d),
-            rows_out(dy1, d),
-            rows_in(dy1_ffn, d),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    let pair1 = b.alloc("grad.ln1.pair", 2, d)?;
-    layernorm_bwd(
-        &mut b,
-        "bwd.ln1",
-        dy1,
-        z1,
-        prm("layer.ln1.gamma"),
-        st1,
-        dz1,
-        pair1,
-    )?;
-    linear_bwd(
-        &mut b,
-        "bwd.o_proj",
-        ctx,
-        prm("layer.attn.wo"),
-        dz1,
-        (t, d, d),
-        grd("layer.attn.wo"),
-        grd("layer.attn.bo"),
-        dctx,
-    )?;
-    for bi in 0..u64::from(e.b) {
-        for hi in 0..h {
-            let i = bi * h + hi;
+        let layernorm =
+            |b: &mut Builder, op: &str, z: View, gamma: View, beta: View, out: View, st: View| {
+                b.rows_op(
+                    op,
+                    SfuOp::LayerNormFwd,
+                    td,
+                    [
+                        rows_in(z, d),
+                        rows_out(out, d),
+                        vec_in(gamma, d),
+                        vec_in(beta, d),
+                        rows_out(st, 2),
+                        NONE,
+                    ],
+                    [config.eps, 0.0, 0.0, 0.0],
+                )
+            };
+        layernorm(
+            &mut b,
+            "fwd.ln1",
+            z1,
+            prm("layer.ln1.gamma"),
+            prm("layer.ln1.beta"),
+            y1,
+            st1,
+        )?;
+        linear(
+            &mut b,
+            "fwd.ffn1",
+            y1,
+            prm("layer.ffn.w1"),
+            prm("layer.ffn.b1"),
+            hp,
+            (t, d, f),
+        )?;
+        b.rows_op(
+            "fwd.gelu",
+            SfuOp::GeluFwd,
+            (t, f),
+            [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
+            [0.0; 4],
+        )?;
+        linear(
+            &mut b,
+            "fwd.ffn2",
+            g,
+            prm("layer.ffn.w2"),
+            prm("layer.ffn.b2"),
+            fo,
+            (t, f, d),
+        )?;
+        b.vector(
+            "fwd.residual2",
+            VectorOp::Add,
+            td,
+            [
+                rows_in(y1, d),
+                rows_out(z2, d),
+                rows_in(fo, d),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        layernorm(
+            &mut b,
+            "fwd.ln2",
+            z2,
+            prm("layer.ln2.gamma"),
+            prm("layer.ln2.beta"),
+            y,
+            st2,
+        )?;
+        // ---- loss
+        b.vector(
+            "loss.mse",
+            VectorOp::MseLoss,
+            td,
+            [
+                rows_in(y, d),
+                rows_out(dy, d),
+                rows_in(target, d),
+                sum_out(
+                    View {
+                        addr: loss.addr + step * 4,
+                        ld: 1,
+                    },
+                    1,
+                ),
+                NONE,
+                NONE,
+            ],
+            [1.0 / (t * d) as f32, 0.0, 0.0, 0.0],
+        )?;
+        // ---- backward
+        let layernorm_bwd = |b: &mut Builder,
+                             op: &str,
+                             dout: View,
+                             z: View,
+                             gamma: View,
+                             st: View,
+                             dz: View,
+                             dgb: View| {
+            b.rows_op(
+                op,
+                SfuOp::LayerNormBwd,
+                td,
+                [
+                    rows_in(dout, d),
+                    rows_out(dz, d),
+                    vec_in(gamma, d),
+                    rows_in(z, d),
+                    rows_in(st, 2),
+                    sum_out(dgb, 2 * d),
+                ],
+                [0.0; 4],
+            )
+        };
+        layernorm_bwd(
+            &mut b,
+            "bwd.ln2",
+            dy,
+            z2,
+            prm("layer.ln2.gamma"),
+            st2,
+            dz2,
+            pair2,
+        )?;
+        let column_sum =
+            |b: &mut Builder, op: &str, src: View, (rows, cols): (u64, u64), to: View| {
+                b.vector(
+                    op,
+                    VectorOp::ColumnSum,
+                    (rows, cols),
+                    [
+                        rows_in(src, cols),
+                        sum_out(to, cols),
+                        NONE,
+                        NONE,
+                        NONE,
+                        NONE,
+                    ],
+                    [0.0; 4],
+                )
+            };
+        // Linear backward: dW = xᵀ·dy, db = column sums of dy, dx = dy·Wᵀ.
+        let linear_bwd = |b: &mut Builder,
+                          op: &str,
+                          xin: View,
+                          w: View,
+                          dout: View,
+                          (m, k, n): (u64, u64, u64),
+                          dw: View,
+                          db: View,
+                          dxin: View| {
             b.gemm(
-                &format!("bwd.pv.dp.b{bi}h{hi}"),
-                (head(dctx, bi, hi), false),
-                (head(v, bi, hi), true),
-                block(dp, i),
-                (s, dh, s),
-                gf,
+                &format!("{op}.wgrad"),
+                (xin, true),
+                (dout, false),
+                dw,
+                (k, m, n),
+                act_grad,
             )?;
+            column_sum(b, &format!("{op}.bgrad"), dout, (m, n), db)?;
             b.gemm(
-                &format!("bwd.pv.dv.b{bi}h{hi}"),
-                (block(probs, i), true),
-                (head(dctx, bi, hi), false),
-                head(dv, bi, hi),
-                (s, s, dh),
-                gf,
-            )?;
-        }
-    }
-    b.rows_op(
-        "bwd.softmax",
-        SfuOp::SoftmaxBwd,
-        sq,
-        [
-            rows_in(dp, s),
-            rows_out(ds, s),
-            rows_in(probs, s),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    // The scores were scaled inside the softmax: their gradient carries the scale.
-    b.vector(
-        "bwd.softmax.scale",
-        VectorOp::Scale,
-        sq,
-        [
-            rows_in(ds, s),
-            rows_out(ds_scaled, s),
-            NONE,
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [scale, 0.0, 0.0, 0.0],
-    )?;
-    for bi in 0..u64::from(e.b) {
-        for hi in 0..h {
-            let i = bi * h + hi;
-            b.gemm(
-                &format!("bwd.qk_t.dq.b{bi}h{hi}"),
-                (block(ds_scaled, i), false),
-                (head(k, bi, hi), false),
-                head(dq, bi, hi),
-                (s, s, dh),
-                gf,
-            )?;
-            b.gemm(
-                &format!("bwd.qk_t.dk.b{bi}h{hi}"),
-                (block(ds_scaled, i), true),
-                (head(q, bi, hi), false),
-                head(dk, bi, hi),
-                (s, s, dh),
-                gf,
-            )?;
-        }
-    }
-    for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
+                &format!("{op}.dgrad"),
+                (dout, false),
+                (w, true),
+                dxin,
+                (m, n, k),
+                grad_w,
+            )
+        };
         linear_bwd(
             &mut b,
-            &format!("bwd.{proj}_proj"),
-            x,
-            prm(&format!("layer.attn.w{proj}")),
-            dproj,
-            (t, d, d),
-            grd(&format!("layer.attn.w{proj}")),
-            grd(&format!("layer.attn.b{proj}")),
-            dxp,
+            "bwd.ffn2",
+            g,
+            prm("layer.ffn.w2"),
+            dz2,
+            (t, f, d),
+            grd("layer.ffn.w2"),
+            grd("layer.ffn.b2"),
+            dg,
         )?;
-    }
-    b.vector(
-        "bwd.dx.q",
-        VectorOp::Add,
-        td,
-        [
-            rows_in(dz1, d),
-            rows_out(dx, d),
-            rows_in(dxq, d),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    b.vector(
-        "bwd.dx.k",
-        VectorOp::Add,
-        td,
-        [
-            rows_in(dx, d),
-            rows_out(dx, d),
-            rows_in(dxk, d),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    b.vector(
-        "bwd.dx.v",
-        VectorOp::Add,
-        td,
-        [
-            rows_in(dx, d),
-            rows_out(dx, d),
-            rows_in(dxv, d),
-            NONE,
-            NONE,
-            NONE,
-        ],
-        [0.0; 4],
-    )?;
-    // dγ, dβ from their pairs (a DMA copy of each half through SRAM).
-    for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
-        for (half, which) in [(0, "gamma"), (1, "beta")] {
-            let src = View {
-                addr: pair.addr + half * d * 4,
-                ld: d,
-            };
+        b.rows_op(
+            "bwd.gelu",
+            SfuOp::GeluBwd,
+            (t, f),
+            [
+                rows_in(dg, f),
+                rows_out(dh_pre, f),
+                rows_in(hp, f),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        linear_bwd(
+            &mut b,
+            "bwd.ffn1",
+            y1,
+            prm("layer.ffn.w1"),
+            dh_pre,
+            (t, d, f),
+            grd("layer.ffn.w1"),
+            grd("layer.ffn.b1"),
+            dy1_ffn,
+        )?;
+        b.vector(
+            "bwd.residual2",
+            VectorOp::Add,
+            td,
+            [
+                rows_in(dz2, d),
+                rows_out(dy1, d),
+                rows_in(dy1_ffn, d),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        layernorm_bwd(
+            &mut b,
+            "bwd.ln1",
+            dy1,
+            z1,
+            prm("layer.ln1.gamma"),
+            st1,
+            dz1,
+            pair1,
+        )?;
+        linear_bwd(
+            &mut b,
+            "bwd.o_proj",
+            ctx,
+            prm("layer.attn.wo"),
+            dz1,
+            (t, d, d),
+            grd("layer.attn.wo"),
+            grd("layer.attn.bo"),
+            dctx,
+        )?;
+        for bi in 0..u64::from(e.b) {
+            for hi in 0..h {
+                let i = bi * h + hi;
+                b.gemm(
+                    &format!("bwd.pv.dp.b{bi}h{hi}"),
+                    (head(dctx, bi, hi), false),
+                    (head(v, bi, hi), true),
+                    block(dp, i),
+                    (s, dh, s),
+                    grad_act,
+                )?;
+                b.gemm(
+                    &format!("bwd.pv.dv.b{bi}h{hi}"),
+                    (block(probs, i), true),
+                    (head(dctx, bi, hi), false),
+                    head(dv, bi, hi),
+                    (s, s, dh),
+                    act_grad,
+                )?;
+            }
+        }
+        b.rows_op(
+            "bwd.softmax",
+            SfuOp::SoftmaxBwd,
+            sq,
+            [
+                rows_in(dp, s),
+                rows_out(ds, s),
+                rows_in(probs, s),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        // The scores were scaled inside the softmax: their gradient carries the scale.
+        b.vector(
+            "bwd.softmax.scale",
+            VectorOp::Scale,
+            sq,
+            [
+                rows_in(ds, s),
+                rows_out(ds_scaled, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [scale, 0.0, 0.0, 0.0],
+        )?;
+        for bi in 0..u64::from(e.b) {
+            for hi in 0..h {
+                let i = bi * h + hi;
+                b.gemm(
+                    &format!("bwd.qk_t.dq.b{bi}h{hi}"),
+                    (block(ds_scaled, i), false),
+                    (head(k, bi, hi), false),
+                    head(dq, bi, hi),
+                    (s, s, dh),
+                    grad_act,
+                )?;
+                b.gemm(
+                    &format!("bwd.qk_t.dk.b{bi}h{hi}"),
+                    (block(ds_scaled, i), true),
+                    (head(q, bi, hi), false),
+                    head(dk, bi, hi),
+                    (s, s, dh),
+                    grad_act,
+                )?;
+            }
+        }
+        for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
+            linear_bwd(
+                &mut b,
+                &format!("bwd.{proj}_proj"),
+                x,
+                prm(&format!("layer.attn.w{proj}")),
+                dproj,
+                (t, d, d),
+                grd(&format!("layer.attn.w{proj}")),
+                grd(&format!("layer.attn.b{proj}")),
+                dxp,
+            )?;
+        }
+        b.vector(
+            "bwd.dx.q",
+            VectorOp::Add,
+            td,
+            [
+                rows_in(dz1, d),
+                rows_out(dx, d),
+                rows_in(dxq, d),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        b.vector(
+            "bwd.dx.k",
+            VectorOp::Add,
+            td,
+            [
+                rows_in(dx, d),
+                rows_out(dx, d),
+                rows_in(dxk, d),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        b.vector(
+            "bwd.dx.v",
+            VectorOp::Add,
+            td,
+            [
+                rows_in(dx, d),
+                rows_out(dx, d),
+                rows_in(dxv, d),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        // dγ, dβ from their pairs (a DMA copy of each half through SRAM).
+        for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
+            for (half, which) in [(0, "gamma"), (1, "beta")] {
+                let src = View {
+                    addr: pair.addr + half * d * 4,
+                    ld: d,
+                };
+                b.vector(
+                    &format!("bwd.{ln}.d{which}"),
+                    VectorOp::Copy,
+                    (1, d),
+                    [
+                        rows_in(src, d),
+                        rows_out(grd(&format!("layer.{ln}.{which}")), d),
+                        NONE,
+                        NONE,
+                        NONE,
+                        NONE,
+                    ],
+                    [0.0; 4],
+                )?;
+            }
+        }
+        // ---- SGD, in place: W = W − f32(lr·dW).
+        for (name, shape) in PARAMS {
+            let (r, c) = shape.dims(e);
             b.vector(
-                &format!("bwd.{ln}.d{which}"),
-                VectorOp::Copy,
-                (1, d),
+                &format!("sgd.{name}"),
+                VectorOp::SgdUpdate,
+                (r, c),
                 [
-                    rows_in(src, d),
-                    rows_out(grd(&format!("layer.{ln}.{which}")), d),
-                    NONE,
+                    rows_in(prm(name), c),
+                    rows_out(prm(name), c),
+                    rows_in(grd(name), c),
                     NONE,
                     NONE,
                     NONE,
                 ],
-                [0.0; 4],
+                [config.lr, 0.0, 0.0, 0.0],
             )?;
         }
-    }
-    // ---- SGD, in place: W = W − f32(lr·dW).
-    for (name, shape) in PARAMS {
-        let (r, c) = shape.dims(e);
-        b.vector(
-            &format!("sgd.{name}"),
-            VectorOp::SgdUpdate,
-            (r, c),
-            [
-                rows_in(prm(name), c),
-                rows_out(prm(name), c),
-                rows_in(grd(name), c),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [config.lr, 0.0, 0.0, 0.0],
-        )?;
     }
     Ok(StepProgram {
         descriptors: b.out,

@@ -25,9 +25,10 @@ pub struct GemmJob {
     pub transpose_b: bool,
     /// Format of A and B in DRAM.
     pub format: NumberFormat,
-    /// Format of A and B in SRAM, for the GEMM core (the DMA converts on the fly;
-    /// mixed precision keeps fp32 in DRAM and multiplies in 8 bits).
-    pub compute_format: NumberFormat,
+    /// Formats of A and of B in SRAM, for the GEMM core (the DMA converts on the
+    /// fly; mixed precision keeps fp32 in DRAM and multiplies in 8 bits, with a
+    /// format per tensor class).
+    pub compute_formats: [NumberFormat; 2],
     /// DRAM address of A.
     pub a: u64,
     /// DRAM address of B.
@@ -49,7 +50,7 @@ impl GemmJob {
             transpose_a: false,
             transpose_b: false,
             format,
-            compute_format: format,
+            compute_formats: [format; 2],
             a,
             b,
             c,
@@ -159,7 +160,13 @@ fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> [u64; 3] {
 /// Chooses tiles for `job` that fit `plan`: whole dimensions when they fit, else
 /// halving the largest of N, M, K (keeping multiples of 16 where possible).
 pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerError> {
-    let eb = u64::from(job.compute_format.bytes());
+    let eb = u64::from(
+        job.compute_formats
+            .iter()
+            .map(|f| f.bytes())
+            .max()
+            .unwrap_or(4),
+    );
     let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     while !plan.fits(footprint(tm, tk, tn, eb)) {
         let largest = tm.max(tk).max(tn);
@@ -236,9 +243,16 @@ pub fn lower_gemm(
     id_base: u32,
 ) -> Result<(Vec<Descriptor>, Tiling), LowerError> {
     let t = choose_tiling(job, plan)?;
-    let eb = u64::from(job.compute_format.bytes());
+    let eb = u64::from(
+        job.compute_formats
+            .iter()
+            .map(|f| f.bytes())
+            .max()
+            .unwrap_or(4),
+    );
     let de = u64::from(job.format.bytes());
-    let conv = (job.format, job.compute_format);
+    let [fa, fb] = job.compute_formats;
+    let (conv_a, conv_b) = ((job.format, fa), (job.format, fb));
     let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     let packed = |ld: u64, row: u64| if ld == 0 { row } else { ld };
     let lda = packed(job.ld[0], if job.transpose_a { m } else { k });
@@ -268,7 +282,7 @@ pub fn lower_gemm(
                         rk,
                         rm * de,
                         lda * de,
-                        conv,
+                        conv_a,
                     )
                 } else {
                     dma(
@@ -278,7 +292,7 @@ pub fn lower_gemm(
                         rm,
                         rk * de,
                         lda * de,
-                        conv,
+                        conv_a,
                     )
                 };
                 push(a_cmd, &mut out);
@@ -290,7 +304,7 @@ pub fn lower_gemm(
                         rn,
                         rk * de,
                         ldb * de,
-                        conv,
+                        conv_b,
                     )
                 } else {
                     dma(
@@ -300,7 +314,7 @@ pub fn lower_gemm(
                         rk,
                         rn * de,
                         ldb * de,
-                        conv,
+                        conv_b,
                     )
                 };
                 push(b_cmd, &mut out);
@@ -309,12 +323,13 @@ pub fn lower_gemm(
                         transpose_a: job.transpose_a,
                         transpose_b: job.transpose_b,
                         accumulate: kt > 0,
+                        b_format: fb,
                         ..GemmDesc::packed(
                             rm as u32,
                             rk as u32,
                             rn as u32,
                             [a_sram, b_sram, c_sram],
-                            job.compute_format,
+                            fa,
                         )
                     }),
                     &mut out,

@@ -84,6 +84,8 @@ pub struct GoldenReport {
     pub dir: String,
     /// Every tensor within its tolerance.
     pub pass: bool,
+    /// Whether a tensor off fails the run (`golden_check: strict`).
+    pub strict: bool,
     /// Per tensor, in the run's order.
     pub tensors: Vec<TensorCheck>,
 }
@@ -121,6 +123,7 @@ pub fn compare(golden: &GoldenDir, dir: &str, results: &[(String, Vec<f32>)]) ->
     GoldenReport {
         dir: dir.to_string(),
         pass: tensors.iter().all(|t| t.pass),
+        strict: true,
         tensors,
     }
 }

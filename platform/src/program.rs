@@ -5,7 +5,7 @@ use crate::preset::PlatformConfig;
 use crate::scenario::{CommandOp, CommandSpec, LoadedScenario, VectorName, WorkloadKind};
 use treta_abi::regs::QUEUES;
 use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
-use treta_firmware::encoder::{lower_training_step, StepConfig, StepProgram};
+use treta_firmware::encoder::{lower_training_step, ClassFormats, StepConfig, StepProgram};
 use treta_firmware::lower::{lower_gemm, GemmJob, Region, SramPlan, Tiling};
 
 /// Where the driver's rings live in device DRAM.
@@ -65,7 +65,17 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
             let w = &scenario.workload;
             let step_config = StepConfig {
                 lr: w.lr.unwrap_or(0.01),
-                gemm_format: w.gemm_format.map_or(NumberFormat::Fp32, |f| f.0),
+                formats: {
+                    let all = w.gemm_format.map_or(NumberFormat::Fp32, |f| f.0);
+                    let per = w.formats.unwrap_or_default();
+                    let pick = |f: Option<crate::scenario::Format>| f.map_or(all, |f| f.0);
+                    ClassFormats {
+                        activations: pick(per.activations),
+                        weights: pick(per.weights),
+                        gradients: pick(per.gradients),
+                    }
+                },
+                steps: w.steps.map_or(1, |s| s.get()),
                 ..StepConfig::default()
             };
             let sram = Region {

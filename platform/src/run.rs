@@ -3,7 +3,7 @@
 use crate::golden_check;
 use crate::program::{self, Program, RING_BASE, RING_SIZE};
 use crate::report::Report;
-use crate::scenario::{LoadedScenario, Mode, TraceDetail};
+use crate::scenario::{GoldenCheck, LoadedScenario, Mode, TraceDetail};
 use crate::soc::{Soc, VpHal};
 use crate::trace::{ChromeTrace, TraceStatus};
 use std::cell::RefCell;
@@ -20,6 +20,9 @@ type Returned = (Vec<u32>, Vec<(String, Vec<f32>)>);
 /// Where the firmware process leaves its result, or the driver's error; `None`
 /// while it has not finished.
 type FirmwareOutcome = Rc<RefCell<Option<Result<Returned, DriverError>>>>;
+
+/// The read-back name of a training run's per-step losses.
+const LOSSES: &str = "(losses)";
 
 /// The `IRQ` code the driver uses to learn that a whole program has run.
 const DONE_CODE: u32 = u32::MAX;
@@ -111,14 +114,28 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
     let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());
     let outcome: FirmwareOutcome = Rc::default();
-    // A golden run: the host loads inputs and parameters, reads results back.
-    let (loads, readbacks) = match (&loaded.golden, &program.step) {
+    // A golden run: the host loads inputs and parameters and, after one step,
+    // reads every compared tensor back; a functional training run reads its losses.
+    let steps = scenario.workload.steps.map_or(1, |s| s.get());
+    let (loads, mut readbacks) = match (&loaded.golden, &program.step) {
         (Some(golden), Some(step)) => (
             golden_check::loads(golden, step).map_err(RunError::Program)?,
-            golden_check::readbacks(golden, step),
+            if steps == 1 {
+                golden_check::readbacks(golden, step)
+            } else {
+                Vec::new()
+            },
         ),
         _ => (Vec::new(), Vec::new()),
     };
+    let losses_at = program
+        .step
+        .as_ref()
+        .filter(|_| functional)
+        .and_then(|s| s.tensor("output.loss"));
+    if let Some(t) = losses_at {
+        readbacks.push((LOSSES.to_string(), t.addr, (t.rows * t.cols) as usize));
+    }
     {
         let outcome = outcome.clone();
         let queues = program.queues.clone();
@@ -175,8 +192,15 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
         end,
         interrupts,
     );
-    if let (Some(golden), Some(dir)) = (&loaded.golden, &scenario.workload.golden) {
-        report.golden = Some(golden_check::compare(golden, dir, &results));
+    let (losses, results): (Vec<_>, Vec<_>) =
+        results.into_iter().partition(|(name, _)| name == LOSSES);
+    if let Some((_, values)) = losses.into_iter().next() {
+        report.losses = values;
+    }
+    if let (Some(golden), Some(dir), 1) = (&loaded.golden, &scenario.workload.golden, steps) {
+        let mut g = golden_check::compare(golden, dir, &results);
+        g.strict = scenario.workload.golden_check != Some(GoldenCheck::Report);
+        report.golden = Some(g);
     }
     Ok(report)
 }

@@ -177,6 +177,9 @@ fn encoder_of(
             ("golden", w.golden.is_some()),
             ("lr", w.lr.is_some()),
             ("gemm_format", w.gemm_format.is_some()),
+            ("steps", w.steps.is_some()),
+            ("formats", w.formats.is_some()),
+            ("golden_check", w.golden_check.is_some()),
         ] {
             if set {
                 return Err(invalid(

@@ -373,6 +373,45 @@ pub struct Workload {
     /// default; the DMA converts from fp32 master copies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gemm_format: Option<Format>,
+    /// `encoder_training_step`: the GEMM formats per tensor class (each defaults to
+    /// `gemm_format`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formats: Option<ClassFormatsSpec>,
+    /// `encoder_training_step`: training steps on the batch (1 by default); the
+    /// report gives each step's loss in functional runs. With more than one, a
+    /// `golden` directory only provides the starting point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Positive>,
+    /// `encoder_training_step` with `golden`: `strict` (default) fails the run
+    /// (exit 1) when a tensor is off; `report` only reports the errors (to
+    /// measure a mixed-precision run against fp32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub golden_check: Option<GoldenCheck>,
+}
+
+/// GEMM operand formats per tensor class.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassFormatsSpec {
+    /// Activations (inputs of the layer's GEMMs, attention probabilities, q, k, v).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activations: Option<Format>,
+    /// Weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Format>,
+    /// Gradients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradients: Option<Format>,
+}
+
+/// What a golden comparison does with a tensor that is off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GoldenCheck {
+    /// Fail the run.
+    Strict,
+    /// Report the errors only.
+    Report,
 }
 
 /// An encoder layer's dimensions.

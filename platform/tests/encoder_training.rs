@@ -1,0 +1,59 @@
+//! Training on the platform: 50 SGD steps of the golden `tiny` layer on its batch.
+//! The fp32 loss falls; with the paper's mixed precision — 8-bit GEMM operands
+//! (E4M3 activations and weights, E5M2 gradients), fp32 accumulation and fp32
+//! master weights — the loss curve follows the fp32 one within 1 % at every step,
+//! while E4M3 for the gradients too (they underflow its range) falls visibly
+//! behind: the per-class formats matter.
+
+mod common;
+
+use common::{out_dir, run, text};
+
+fn losses(dir: &std::path::Path, tag: &str, sets: &[&str]) -> Vec<f64> {
+    let mut args = vec!["--set", "workload.steps=50", "--set", "workload.lr=0.1"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let (out, report, _) = run("scenarios/encoder_tiny_golden.yaml", dir, tag, &args);
+    assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
+    let r = report.expect("a report");
+    let l: Vec<f64> = r["losses"]
+        .as_array()
+        .expect("losses")
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(l.len(), 50, "{tag}");
+    assert!(
+        r.get("golden").is_none(),
+        "{tag}: no comparison after 50 steps"
+    );
+    l
+}
+
+#[test]
+fn mixed_precision_training_follows_fp32() {
+    let dir = out_dir("encoder_training");
+    let fp32 = losses(&dir, "fp32", &[]);
+    // The first step's loss is the golden one; training lowers it steadily.
+    assert!((fp32[0] - 1.051_438_45).abs() < 1e-5, "{}", fp32[0]);
+    assert!(fp32.windows(2).all(|w| w[1] < w[0]), "{fp32:?}");
+    assert!(fp32[49] < 0.6 * fp32[0], "{fp32:?}");
+    let worst = |l: &[f64]| {
+        l.iter()
+            .zip(&fp32)
+            .map(|(a, b)| ((a - b) / b).abs())
+            .fold(0.0, f64::max)
+    };
+    let mixed = losses(
+        &dir,
+        "mixed",
+        &[
+            "workload.gemm_format=fp8_e4m3",
+            "workload.formats.gradients=fp8_e5m2",
+        ],
+    );
+    assert!(worst(&mixed) < 0.01, "mixed precision {:.4}", worst(&mixed));
+    let e4m3 = losses(&dir, "e4m3", &["workload.gemm_format=fp8_e4m3"]);
+    assert!(worst(&e4m3) > 0.05, "e4m3 gradients {:.4}", worst(&e4m3));
+}

@@ -9,6 +9,7 @@ use crate::soc::gemm_timing;
 use std::fmt::Write as _;
 use treta_abi::desc::Command;
 use treta_models::mapping::{Dataflow, GemmShape, GemmTiming, Mapping, SystolicArray};
+use treta_models::sfu::sfu_cycles;
 
 /// Alternatives listed per flexible GEMM shape.
 const ALTERNATIVES: usize = 5;
@@ -102,6 +103,69 @@ pub fn explain_mapping(loaded: &LoadedScenario, program: &Program) -> String {
             c.systolic_per_gemm_best_cycles
         );
     }
+    s
+}
+
+/// `--explain-plan`: the lowering's plan of an `encoder_training_step`, one line
+/// per operation — engine, shape and tiling, descriptors — with what it is
+/// expected to cost: compute cycles (the GEMM mappings, the SFU's closed form) and
+/// the DMA bytes it moves (and their time at the DRAM's peak bandwidth).
+pub fn explain_plan(loaded: &LoadedScenario, program: &Program) -> String {
+    let Some(step) = &program.step else {
+        return "no lowering plan: the workload is not an encoder_training_step\n".into();
+    };
+    let config = &loaded.platform;
+    let timing = gemm_timing(config);
+    let peak = config.dram_peak_bytes_per_s() as f64;
+    let clock_hz = f64::from(config.clock_mhz) * 1e6;
+    let mut s = format!(
+        "Lowering plan of `{}`: {} operations, {} descriptors, {} DRAM tensors\n\n\
+         | # | operation | engine | shape and tiling | descriptors | compute cycles | DMA bytes | DMA cycles at peak |\n\
+         |---:|---|---|---|---:|---:|---:|---:|\n",
+        loaded.name(),
+        step.plan.len(),
+        step.descriptors.len(),
+        step.tensors.len()
+    );
+    let mut at = 0;
+    let (mut total_compute, mut total_dma) = (0u64, 0u64);
+    for (i, entry) in step.plan.iter().enumerate() {
+        let descs = &step.descriptors[at..at + entry.descriptors];
+        at += entry.descriptors;
+        let (mut compute, mut bytes) = (0u64, 0u64);
+        for d in descs {
+            match &d.command {
+                Command::Gemm(g) => compute += timing.map(&GemmShape::of(g)).cycles,
+                Command::Sfu(f) => {
+                    compute += sfu_cycles(
+                        f.op,
+                        u64::from(f.rows),
+                        u64::from(f.cols),
+                        config.sfu.lanes,
+                        config.sfu.pipeline_depth,
+                    )
+                }
+                Command::DmaLoad(m) | Command::DmaStore(m) => {
+                    bytes += u64::from(m.rows) * u64::from(m.row_bytes) * u64::from(m.planes.max(1))
+                }
+                _ => {}
+            }
+        }
+        let dma_cycles = (bytes as f64 / peak * clock_hz).ceil() as u64;
+        total_compute += compute;
+        total_dma += bytes;
+        let _ = writeln!(
+            s,
+            "| {i} | {} | {} | {} | {} | {compute} | {bytes} | {dma_cycles} |",
+            entry.op, entry.engine, entry.detail, entry.descriptors
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nIn all: {total_compute} compute cycles, {total_dma} DMA bytes ({} cycles at the DRAM's peak); \
+         operations run one after another in one queue (no overlap yet).",
+        (total_dma as f64 / peak * clock_hz).ceil() as u64
+    );
     s
 }
 

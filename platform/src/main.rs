@@ -48,6 +48,10 @@ enum Command {
         /// chosen arrangement, the alternatives, where idle PE-cycles go.
         #[arg(long)]
         explain_mapping: bool,
+        /// Before running, print the lowering's plan of an encoder_training_step:
+        /// per operation its engine, tiling, descriptors and expected cost.
+        #[arg(long)]
+        explain_plan: bool,
     },
     /// Check a scenario (syntax, keys, types, ranges, cross-references) without running it.
     Check {
@@ -59,6 +63,9 @@ enum Command {
         /// Also print how each GEMM is mapped onto the GEMM core (no simulation).
         #[arg(long)]
         explain_mapping: bool,
+        /// Also print the lowering's plan of an encoder_training_step.
+        #[arg(long)]
+        explain_plan: bool,
     },
     /// List the platform presets with their parameters, units and sources.
     Presets,
@@ -138,6 +145,26 @@ fn init_logging(
     Ok(guard)
 }
 
+/// Prints the dumps asked for.
+fn explain(
+    out: &mut impl Write,
+    loaded: &scenario::LoadedScenario,
+    mapping: bool,
+    plan: bool,
+) -> Result<()> {
+    if !(mapping || plan) {
+        return Ok(());
+    }
+    let program = run::program_of(loaded)?;
+    if plan {
+        writeln!(out, "{}", explain::explain_plan(loaded, &program))?;
+    }
+    if mapping {
+        writeln!(out, "{}", explain::explain_mapping(loaded, &program))?;
+    }
+    Ok(())
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -153,12 +180,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sets,
             quiet,
             explain_mapping,
+            explain_plan,
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
-            if explain_mapping {
-                let program = run::program_of(&loaded)?;
-                writeln!(out, "{}", explain::explain_mapping(&loaded, &program))?;
-            }
+            explain(&mut out, &loaded, explain_mapping, explain_plan)?;
             let progress = !quiet && std::io::stderr().is_terminal();
             let result = run::run(
                 &loaded,
@@ -195,12 +220,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             scenario,
             sets,
             explain_mapping,
+            explain_plan,
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
-            if explain_mapping {
-                let program = run::program_of(&loaded)?;
-                writeln!(out, "{}", explain::explain_mapping(&loaded, &program))?;
-            }
+            explain(&mut out, &loaded, explain_mapping, explain_plan)?;
             let p = &loaded.platform;
             writeln!(
                 out,

@@ -68,3 +68,32 @@ fn a_wrong_step_fails_with_exit_1_naming_the_tensors() {
         assert_eq!(t["pass"].as_bool(), Some(!changed), "{name}");
     }
 }
+
+#[test]
+fn the_plan_dump_lists_every_operation_with_its_cost() {
+    let out = common::treta_vp(&[
+        "check",
+        "scenarios/encoder_small_golden.yaml",
+        "--explain-plan",
+        "--set",
+        "workload.formats.gradients=fp8_e5m2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dump = text(&out.stdout);
+    for want in [
+        "| fwd.q_proj | gemm | 64×64×64",
+        "| fwd.softmax | sfu | softmax_fwd 256×32",
+        "| bwd.ffn2.wgrad | gemm | 256×64×64, Aᵀ",
+        "fp32 × fp8_e5m2",
+        "| sgd.layer.ffn.w1 | sfu | vector.sgd_update 64×256",
+        "In all: ",
+    ] {
+        assert!(dump.contains(want), "no {want:?} in {dump}");
+    }
+    // One line per operation, with positive descriptor counts.
+    let rows: Vec<&str> = dump
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| #"))
+        .collect();
+    assert!(rows.len() > 80, "{} operations", rows.len());
+}

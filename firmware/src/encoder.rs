@@ -114,6 +114,8 @@ pub struct StepConfig {
     pub formats: ClassFormats,
     /// Training steps on the same batch (the loss of each is kept).
     pub steps: u32,
+    /// Encoder layers stacked (the MSE loss on the top one's output).
+    pub layers: u32,
 }
 
 impl Default for StepConfig {
@@ -124,6 +126,7 @@ impl Default for StepConfig {
             eps: 1e-5,
             formats: ClassFormats::all(NumberFormat::Fp32),
             steps: 1,
+            layers: 1,
         }
     }
 }
@@ -171,6 +174,8 @@ pub struct StepProgram {
     pub tensors: Vec<DramTensor>,
     /// One entry per operation, in order.
     pub plan: Vec<PlanEntry>,
+    /// The DRAM names of the parameters (updated in place by SGD).
+    pub parameters: Vec<String>,
 }
 
 impl StepProgram {
@@ -496,10 +501,63 @@ impl Shape {
     }
 }
 
-/// The names of the layer's parameters (in DRAM at the names, updated in place by
-/// the SGD step; their gradients at `grad.<name>`).
-pub fn parameter_names() -> Vec<&'static str> {
-    PARAMS.iter().map(|(n, _)| *n).collect()
+/// One layer's tensors in DRAM.
+#[derive(Clone)]
+struct LayerT {
+    x: View,
+    p: std::collections::HashMap<&'static str, View>,
+    g: std::collections::HashMap<&'static str, View>,
+    q: View,
+    k: View,
+    v: View,
+    scores: View,
+    probs: View,
+    ctx: View,
+    attn: View,
+    z1: View,
+    y1: View,
+    st1: View,
+    hp: View,
+    g_act: View,
+    fo: View,
+    z2: View,
+    y: View,
+    st2: View,
+    dy: View,
+    dz2: View,
+    dg: View,
+    dh_pre: View,
+    dy1_ffn: View,
+    dy1: View,
+    dz1: View,
+    dctx: View,
+    dp: View,
+    ds: View,
+    ds_scaled: View,
+    dq: View,
+    dk: View,
+    dv: View,
+    dxq: View,
+    dxk: View,
+    dxv: View,
+    dx: View,
+    pair1: View,
+    pair2: View,
+}
+
+/// The DRAM name of tensor `s` of layer `l` of `layers`: the golden data's names
+/// for a single layer; `layer{l}.…`, `act` → `layer{l}.act.…`, `grad.…` →
+/// `grad.layer{l}.…` in a stack (the top layer's output stays `output.y`).
+fn tensor_name(s: &str, l: u64, layers: u64) -> String {
+    if layers == 1 || (s == "output.y" && l == layers - 1) {
+        return s.to_string();
+    }
+    let (grad, rest) = match s.strip_prefix("grad.") {
+        Some(rest) => ("grad.", rest),
+        None => ("", s),
+    };
+    let rest = rest.strip_prefix("layer.").unwrap_or(rest);
+    format!("{grad}layer{l}.{rest}")
 }
 
 /// Lowers `config.steps` training steps of one layer on one batch: tensors from
@@ -541,62 +599,84 @@ pub fn lower_training_step(
         [fm.gradients, fm.activations],
     );
     let scale = 1.0 / (dh as f32).sqrt();
-    // Inputs and parameters (loaded by the host), then activations and gradients.
+    // Inputs (loaded by the host), then per layer its parameters, gradients,
+    // activations and their gradients. Layer l's input is layer l−1's output, and
+    // the gradient of its input is layer l−1's output gradient.
+    let layers_n = u64::from(config.layers.max(1));
     let x = b.alloc("input.x", t, d)?;
     let target = b.alloc("input.target", t, d)?;
-    let mut p = std::collections::HashMap::new();
-    for (name, shape) in PARAMS {
-        let (r, c) = shape.dims(e);
-        p.insert(name, b.alloc(name, r, c)?);
-    }
-    let mut grads = std::collections::HashMap::new();
-    for (name, shape) in PARAMS {
-        let (r, c) = shape.dims(e);
-        grads.insert(name, b.alloc(&format!("grad.{name}"), r, c)?);
-    }
-    let prm = |n: &str| p[n];
-    let grd = |n: &str| grads[n];
-    let q = b.alloc("act.attn.q_merged", t, d)?;
-    let k = b.alloc("act.attn.k_merged", t, d)?;
-    let v = b.alloc("act.attn.v_merged", t, d)?;
-    let scores = b.alloc("act.attn.scores_unscaled", heads * s, s)?;
-    let probs = b.alloc("act.attn.probs", heads * s, s)?;
-    let ctx = b.alloc("act.attn.ctx_merged", t, d)?;
-    let attn = b.alloc("act.attn.out", t, d)?;
-    let z1 = b.alloc("act.ln1.in", t, d)?;
-    let y1 = b.alloc("act.ln1.out", t, d)?;
-    let st1 = b.alloc("act.ln1.stats", t, 2)?;
-    let hp = b.alloc("act.ffn.h_pre", t, f)?;
-    let g = b.alloc("act.ffn.h_post", t, f)?;
-    let fo = b.alloc("act.ffn.out", t, d)?;
-    let z2 = b.alloc("act.ln2.in", t, d)?;
-    let y = b.alloc("output.y", t, d)?;
-    let st2 = b.alloc("act.ln2.stats", t, 2)?;
     let steps = u64::from(config.steps.max(1));
     // One loss per step.
     let loss = b.alloc("output.loss", 1, steps)?;
-    let dy = b.alloc("grad.act.ln2.out", t, d)?;
-    let dz2 = b.alloc("grad.act.ln2.in", t, d)?;
-    let dg = b.alloc("grad.act.ffn.h_post", t, f)?;
-    let dh_pre = b.alloc("grad.act.ffn.h_pre", t, f)?;
-    let dy1_ffn = b.alloc("grad.act.ln1.out.ffn", t, d)?;
-    let dy1 = b.alloc("grad.act.ln1.out", t, d)?;
-    let dz1 = b.alloc("grad.act.ln1.in", t, d)?;
-    let dctx = b.alloc("grad.act.attn.ctx_merged", t, d)?;
-    let dp = b.alloc("grad.act.attn.probs", heads * s, s)?;
-    let ds = b.alloc("grad.act.attn.scores", heads * s, s)?;
-    let ds_scaled = b.alloc("grad.act.attn.scores_unscaled", heads * s, s)?;
-    let dq = b.alloc("grad.act.attn.q_merged", t, d)?;
-    let dk = b.alloc("grad.act.attn.k_merged", t, d)?;
-    let dv = b.alloc("grad.act.attn.v_merged", t, d)?;
-    let dxq = b.alloc("grad.input.x.q", t, d)?;
-    let dxk = b.alloc("grad.input.x.k", t, d)?;
-    let dxv = b.alloc("grad.input.x.v", t, d)?;
-    let dx = b.alloc("grad.input.x", t, d)?;
-    // LayerNorm backward leaves dγ and dβ side by side in a pair, copied to their
-    // gradients after.
-    let pair1 = b.alloc("grad.ln1.pair", 2, d)?;
-    let pair2 = b.alloc("grad.ln2.pair", 2, d)?;
+    let mut layers: Vec<LayerT> = Vec::new();
+    for l in 0..layers_n {
+        let name = |s: &str| tensor_name(s, l, layers_n);
+        let input = match layers.last() {
+            Some(prev) => prev.y,
+            None => x,
+        };
+        let mut p = std::collections::HashMap::new();
+        let mut g = std::collections::HashMap::new();
+        for (pn, shape) in PARAMS {
+            let (r, c) = shape.dims(e);
+            p.insert(pn, b.alloc(&name(pn), r, c)?);
+        }
+        for (pn, shape) in PARAMS {
+            let (r, c) = shape.dims(e);
+            g.insert(pn, b.alloc(&name(&format!("grad.{pn}")), r, c)?);
+        }
+        let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
+        let lt = LayerT {
+            x: input,
+            p,
+            g,
+            q: a("act.attn.q_merged", t, d)?,
+            k: a("act.attn.k_merged", t, d)?,
+            v: a("act.attn.v_merged", t, d)?,
+            scores: a("act.attn.scores_unscaled", heads * s, s)?,
+            probs: a("act.attn.probs", heads * s, s)?,
+            ctx: a("act.attn.ctx_merged", t, d)?,
+            attn: a("act.attn.out", t, d)?,
+            z1: a("act.ln1.in", t, d)?,
+            y1: a("act.ln1.out", t, d)?,
+            st1: a("act.ln1.stats", t, 2)?,
+            hp: a("act.ffn.h_pre", t, f)?,
+            g_act: a("act.ffn.h_post", t, f)?,
+            fo: a("act.ffn.out", t, d)?,
+            z2: a("act.ln2.in", t, d)?,
+            y: a("output.y", t, d)?,
+            st2: a("act.ln2.stats", t, 2)?,
+            dy: a("grad.act.ln2.out", t, d)?,
+            dz2: a("grad.act.ln2.in", t, d)?,
+            dg: a("grad.act.ffn.h_post", t, f)?,
+            dh_pre: a("grad.act.ffn.h_pre", t, f)?,
+            dy1_ffn: a("grad.act.ln1.out.ffn", t, d)?,
+            dy1: a("grad.act.ln1.out", t, d)?,
+            dz1: a("grad.act.ln1.in", t, d)?,
+            dctx: a("grad.act.attn.ctx_merged", t, d)?,
+            dp: a("grad.act.attn.probs", heads * s, s)?,
+            ds: a("grad.act.attn.scores", heads * s, s)?,
+            ds_scaled: a("grad.act.attn.scores_unscaled", heads * s, s)?,
+            dq: a("grad.act.attn.q_merged", t, d)?,
+            dk: a("grad.act.attn.k_merged", t, d)?,
+            dv: a("grad.act.attn.v_merged", t, d)?,
+            dxq: a("grad.input.x.q", t, d)?,
+            dxk: a("grad.input.x.k", t, d)?,
+            dxv: a("grad.input.x.v", t, d)?,
+            dx: a("grad.input.x", t, d)?,
+            // LayerNorm backward leaves dγ and dβ side by side in a pair, copied
+            // to their gradients after.
+            pair1: a("grad.ln1.pair", 2, d)?,
+            pair2: a("grad.ln2.pair", 2, d)?,
+        };
+        layers.push(lt);
+    }
+    // Layer l's output gradient is the gradient of layer l+1's input.
+    for l in 0..layers.len().saturating_sub(1) {
+        layers[l].dy = layers[l + 1].dx;
+    }
+    let top = layers.len() - 1;
+
     let vec_in = |view: View, len: u64| Operand::Vector {
         addr: view.addr,
         len,
@@ -624,109 +704,137 @@ pub fn lower_training_step(
             [0.0; 4],
         )
     };
+    let head = |base: View, bi: u64, hi: u64| View {
+        addr: base.addr + (bi * s * d + hi * dh) * 4,
+        ld: d,
+    };
+    let block = |base: View, i: u64| View {
+        addr: base.addr + i * s * s * 4,
+        ld: s,
+    };
+    let sq = (heads * s, s);
     for step in 0..steps {
         // ---- forward
-        linear(
-            &mut b,
-            "fwd.q_proj",
-            x,
-            prm("layer.attn.wq"),
-            prm("layer.attn.bq"),
-            q,
-            (t, d, d),
-        )?;
-        linear(
-            &mut b,
-            "fwd.k_proj",
-            x,
-            prm("layer.attn.wk"),
-            prm("layer.attn.bk"),
-            k,
-            (t, d, d),
-        )?;
-        linear(
-            &mut b,
-            "fwd.v_proj",
-            x,
-            prm("layer.attn.wv"),
-            prm("layer.attn.bv"),
-            v,
-            (t, d, d),
-        )?;
-        let head = |base: View, bi: u64, hi: u64| View {
-            addr: base.addr + (bi * s * d + hi * dh) * 4,
-            ld: d,
-        };
-        let block = |base: View, i: u64| View {
-            addr: base.addr + i * s * s * 4,
-            ld: s,
-        };
-        for bi in 0..u64::from(e.b) {
-            for hi in 0..h {
-                let i = bi * h + hi;
-                b.gemm(
-                    &format!("fwd.qk_t.b{bi}h{hi}"),
-                    (head(q, bi, hi), false),
-                    (head(k, bi, hi), true),
-                    block(scores, i),
-                    (s, dh, s),
-                    act_act,
-                )?;
+        for l in 0..layers.len() {
+            let LayerT {
+                x,
+                q,
+                k,
+                v,
+                scores,
+                probs,
+                ctx,
+                attn,
+                z1,
+                y1,
+                st1,
+                hp,
+                fo,
+                z2,
+                y,
+                st2,
+                ..
+            } = layers[l].clone();
+            let pm = layers[l].p.clone();
+            let prm = |n: &str| pm[n];
+            let g = layers[l].g_act;
+            linear(
+                &mut b,
+                "fwd.q_proj",
+                x,
+                prm("layer.attn.wq"),
+                prm("layer.attn.bq"),
+                q,
+                (t, d, d),
+            )?;
+            linear(
+                &mut b,
+                "fwd.k_proj",
+                x,
+                prm("layer.attn.wk"),
+                prm("layer.attn.bk"),
+                k,
+                (t, d, d),
+            )?;
+            linear(
+                &mut b,
+                "fwd.v_proj",
+                x,
+                prm("layer.attn.wv"),
+                prm("layer.attn.bv"),
+                v,
+                (t, d, d),
+            )?;
+            for bi in 0..u64::from(e.b) {
+                for hi in 0..h {
+                    let i = bi * h + hi;
+                    b.gemm(
+                        &format!("fwd.qk_t.b{bi}h{hi}"),
+                        (head(q, bi, hi), false),
+                        (head(k, bi, hi), true),
+                        block(scores, i),
+                        (s, dh, s),
+                        act_act,
+                    )?;
+                }
             }
-        }
-        let sq = (heads * s, s);
-        b.rows_op(
-            "fwd.softmax",
-            SfuOp::SoftmaxFwd,
-            sq,
-            [
-                rows_in(scores, s),
-                rows_out(probs, s),
-                NONE,
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [scale, 0.0, 0.0, 0.0],
-        )?;
-        for bi in 0..u64::from(e.b) {
-            for hi in 0..h {
-                let i = bi * h + hi;
-                b.gemm(
-                    &format!("fwd.pv.b{bi}h{hi}"),
-                    (block(probs, i), false),
-                    (head(v, bi, hi), false),
-                    head(ctx, bi, hi),
-                    (s, s, dh),
-                    act_act,
-                )?;
+            b.rows_op(
+                "fwd.softmax",
+                SfuOp::SoftmaxFwd,
+                sq,
+                [
+                    rows_in(scores, s),
+                    rows_out(probs, s),
+                    NONE,
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [scale, 0.0, 0.0, 0.0],
+            )?;
+            for bi in 0..u64::from(e.b) {
+                for hi in 0..h {
+                    let i = bi * h + hi;
+                    b.gemm(
+                        &format!("fwd.pv.b{bi}h{hi}"),
+                        (block(probs, i), false),
+                        (head(v, bi, hi), false),
+                        head(ctx, bi, hi),
+                        (s, s, dh),
+                        act_act,
+                    )?;
+                }
             }
-        }
-        linear(
-            &mut b,
-            "fwd.o_proj",
-            ctx,
-            prm("layer.attn.wo"),
-            prm("layer.attn.bo"),
-            attn,
-            (t, d, d),
-        )?;
-        b.vector(
-            "fwd.residual1",
-            VectorOp::Add,
-            td,
-            [
-                rows_in(x, d),
-                rows_out(z1, d),
-                rows_in(attn, d),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        let layernorm =
-            |b: &mut Builder, op: &str, z: View, gamma: View, beta: View, out: View, st: View| {
+            linear(
+                &mut b,
+                "fwd.o_proj",
+                ctx,
+                prm("layer.attn.wo"),
+                prm("layer.attn.bo"),
+                attn,
+                (t, d, d),
+            )?;
+            b.vector(
+                "fwd.residual1",
+                VectorOp::Add,
+                td,
+                [
+                    rows_in(x, d),
+                    rows_out(z1, d),
+                    rows_in(attn, d),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+            let layernorm = |b: &mut Builder,
+                             op: &str,
+                             z: View,
+                             gamma: View,
+                             beta: View,
+                             out: View,
+                             st: View| {
                 b.rows_op(
                     op,
                     SfuOp::LayerNormFwd,
@@ -742,64 +850,66 @@ pub fn lower_training_step(
                     [config.eps, 0.0, 0.0, 0.0],
                 )
             };
-        layernorm(
-            &mut b,
-            "fwd.ln1",
-            z1,
-            prm("layer.ln1.gamma"),
-            prm("layer.ln1.beta"),
-            y1,
-            st1,
-        )?;
-        linear(
-            &mut b,
-            "fwd.ffn1",
-            y1,
-            prm("layer.ffn.w1"),
-            prm("layer.ffn.b1"),
-            hp,
-            (t, d, f),
-        )?;
-        b.rows_op(
-            "fwd.gelu",
-            SfuOp::GeluFwd,
-            (t, f),
-            [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
-            [0.0; 4],
-        )?;
-        linear(
-            &mut b,
-            "fwd.ffn2",
-            g,
-            prm("layer.ffn.w2"),
-            prm("layer.ffn.b2"),
-            fo,
-            (t, f, d),
-        )?;
-        b.vector(
-            "fwd.residual2",
-            VectorOp::Add,
-            td,
-            [
-                rows_in(y1, d),
-                rows_out(z2, d),
-                rows_in(fo, d),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        layernorm(
-            &mut b,
-            "fwd.ln2",
-            z2,
-            prm("layer.ln2.gamma"),
-            prm("layer.ln2.beta"),
-            y,
-            st2,
-        )?;
+            layernorm(
+                &mut b,
+                "fwd.ln1",
+                z1,
+                prm("layer.ln1.gamma"),
+                prm("layer.ln1.beta"),
+                y1,
+                st1,
+            )?;
+            linear(
+                &mut b,
+                "fwd.ffn1",
+                y1,
+                prm("layer.ffn.w1"),
+                prm("layer.ffn.b1"),
+                hp,
+                (t, d, f),
+            )?;
+            b.rows_op(
+                "fwd.gelu",
+                SfuOp::GeluFwd,
+                (t, f),
+                [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
+                [0.0; 4],
+            )?;
+            linear(
+                &mut b,
+                "fwd.ffn2",
+                g,
+                prm("layer.ffn.w2"),
+                prm("layer.ffn.b2"),
+                fo,
+                (t, f, d),
+            )?;
+            b.vector(
+                "fwd.residual2",
+                VectorOp::Add,
+                td,
+                [
+                    rows_in(y1, d),
+                    rows_out(z2, d),
+                    rows_in(fo, d),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+            layernorm(
+                &mut b,
+                "fwd.ln2",
+                z2,
+                prm("layer.ln2.gamma"),
+                prm("layer.ln2.beta"),
+                y,
+                st2,
+            )?;
+        }
         // ---- loss
+        let (y, dy) = (layers[top].y, layers[top].dy);
         b.vector(
             "loss.mse",
             VectorOp::MseLoss,
@@ -821,324 +931,374 @@ pub fn lower_training_step(
             [1.0 / (t * d) as f32, 0.0, 0.0, 0.0],
         )?;
         // ---- backward
-        let layernorm_bwd = |b: &mut Builder,
-                             op: &str,
-                             dout: View,
-                             z: View,
-                             gamma: View,
-                             st: View,
-                             dz: View,
-                             dgb: View| {
-            b.rows_op(
-                op,
-                SfuOp::LayerNormBwd,
-                td,
-                [
-                    rows_in(dout, d),
-                    rows_out(dz, d),
-                    vec_in(gamma, d),
-                    rows_in(z, d),
-                    rows_in(st, 2),
-                    sum_out(dgb, 2 * d),
-                ],
-                [0.0; 4],
-            )
-        };
-        layernorm_bwd(
-            &mut b,
-            "bwd.ln2",
-            dy,
-            z2,
-            prm("layer.ln2.gamma"),
-            st2,
-            dz2,
-            pair2,
-        )?;
-        let column_sum =
-            |b: &mut Builder, op: &str, src: View, (rows, cols): (u64, u64), to: View| {
-                b.vector(
+        for l in (0..layers.len()).rev() {
+            let LayerT {
+                x,
+                q,
+                k,
+                v,
+                probs,
+                ctx,
+                z1,
+                y1,
+                st1,
+                hp,
+                z2,
+                st2,
+                dy,
+                dz2,
+                dg,
+                dh_pre,
+                dy1_ffn,
+                dy1,
+                dz1,
+                dctx,
+                dp,
+                ds,
+                ds_scaled,
+                dq,
+                dk,
+                dv,
+                dxq,
+                dxk,
+                dxv,
+                dx,
+                pair1,
+                pair2,
+                ..
+            } = layers[l].clone();
+            let (pm, gm) = (layers[l].p.clone(), layers[l].g.clone());
+            let prm = |n: &str| pm[n];
+            let grd = |n: &str| gm[n];
+            let g = layers[l].g_act;
+            let layernorm_bwd = |b: &mut Builder,
+                                 op: &str,
+                                 dout: View,
+                                 z: View,
+                                 gamma: View,
+                                 st: View,
+                                 dz: View,
+                                 dgb: View| {
+                b.rows_op(
                     op,
-                    VectorOp::ColumnSum,
-                    (rows, cols),
+                    SfuOp::LayerNormBwd,
+                    td,
                     [
-                        rows_in(src, cols),
-                        sum_out(to, cols),
-                        NONE,
-                        NONE,
-                        NONE,
-                        NONE,
+                        rows_in(dout, d),
+                        rows_out(dz, d),
+                        vec_in(gamma, d),
+                        rows_in(z, d),
+                        rows_in(st, 2),
+                        sum_out(dgb, 2 * d),
                     ],
                     [0.0; 4],
                 )
             };
-        // Linear backward: dW = xᵀ·dy, db = column sums of dy, dx = dy·Wᵀ.
-        let linear_bwd = |b: &mut Builder,
-                          op: &str,
-                          xin: View,
-                          w: View,
-                          dout: View,
-                          (m, k, n): (u64, u64, u64),
-                          dw: View,
-                          db: View,
-                          dxin: View| {
-            b.gemm(
-                &format!("{op}.wgrad"),
-                (xin, true),
-                (dout, false),
-                dw,
-                (k, m, n),
-                act_grad,
+            layernorm_bwd(
+                &mut b,
+                "bwd.ln2",
+                dy,
+                z2,
+                prm("layer.ln2.gamma"),
+                st2,
+                dz2,
+                pair2,
             )?;
-            column_sum(b, &format!("{op}.bgrad"), dout, (m, n), db)?;
-            b.gemm(
-                &format!("{op}.dgrad"),
-                (dout, false),
-                (w, true),
-                dxin,
-                (m, n, k),
-                grad_w,
-            )
-        };
-        linear_bwd(
-            &mut b,
-            "bwd.ffn2",
-            g,
-            prm("layer.ffn.w2"),
-            dz2,
-            (t, f, d),
-            grd("layer.ffn.w2"),
-            grd("layer.ffn.b2"),
-            dg,
-        )?;
-        b.rows_op(
-            "bwd.gelu",
-            SfuOp::GeluBwd,
-            (t, f),
-            [
-                rows_in(dg, f),
-                rows_out(dh_pre, f),
-                rows_in(hp, f),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        linear_bwd(
-            &mut b,
-            "bwd.ffn1",
-            y1,
-            prm("layer.ffn.w1"),
-            dh_pre,
-            (t, d, f),
-            grd("layer.ffn.w1"),
-            grd("layer.ffn.b1"),
-            dy1_ffn,
-        )?;
-        b.vector(
-            "bwd.residual2",
-            VectorOp::Add,
-            td,
-            [
-                rows_in(dz2, d),
-                rows_out(dy1, d),
-                rows_in(dy1_ffn, d),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        layernorm_bwd(
-            &mut b,
-            "bwd.ln1",
-            dy1,
-            z1,
-            prm("layer.ln1.gamma"),
-            st1,
-            dz1,
-            pair1,
-        )?;
-        linear_bwd(
-            &mut b,
-            "bwd.o_proj",
-            ctx,
-            prm("layer.attn.wo"),
-            dz1,
-            (t, d, d),
-            grd("layer.attn.wo"),
-            grd("layer.attn.bo"),
-            dctx,
-        )?;
-        for bi in 0..u64::from(e.b) {
-            for hi in 0..h {
-                let i = bi * h + hi;
+            let column_sum =
+                |b: &mut Builder, op: &str, src: View, (rows, cols): (u64, u64), to: View| {
+                    b.vector(
+                        op,
+                        VectorOp::ColumnSum,
+                        (rows, cols),
+                        [
+                            rows_in(src, cols),
+                            sum_out(to, cols),
+                            NONE,
+                            NONE,
+                            NONE,
+                            NONE,
+                        ],
+                        [0.0; 4],
+                    )
+                };
+            // Linear backward: dW = xᵀ·dy, db = column sums of dy, dx = dy·Wᵀ.
+            let linear_bwd = |b: &mut Builder,
+                              op: &str,
+                              xin: View,
+                              w: View,
+                              dout: View,
+                              (m, k, n): (u64, u64, u64),
+                              dw: View,
+                              db: View,
+                              dxin: View| {
                 b.gemm(
-                    &format!("bwd.pv.dp.b{bi}h{hi}"),
-                    (head(dctx, bi, hi), false),
-                    (head(v, bi, hi), true),
-                    block(dp, i),
-                    (s, dh, s),
-                    grad_act,
-                )?;
-                b.gemm(
-                    &format!("bwd.pv.dv.b{bi}h{hi}"),
-                    (block(probs, i), true),
-                    (head(dctx, bi, hi), false),
-                    head(dv, bi, hi),
-                    (s, s, dh),
+                    &format!("{op}.wgrad"),
+                    (xin, true),
+                    (dout, false),
+                    dw,
+                    (k, m, n),
                     act_grad,
                 )?;
-            }
-        }
-        b.rows_op(
-            "bwd.softmax",
-            SfuOp::SoftmaxBwd,
-            sq,
-            [
-                rows_in(dp, s),
-                rows_out(ds, s),
-                rows_in(probs, s),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        // The scores were scaled inside the softmax: their gradient carries the scale.
-        b.vector(
-            "bwd.softmax.scale",
-            VectorOp::Scale,
-            sq,
-            [
-                rows_in(ds, s),
-                rows_out(ds_scaled, s),
-                NONE,
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [scale, 0.0, 0.0, 0.0],
-        )?;
-        for bi in 0..u64::from(e.b) {
-            for hi in 0..h {
-                let i = bi * h + hi;
+                column_sum(b, &format!("{op}.bgrad"), dout, (m, n), db)?;
                 b.gemm(
-                    &format!("bwd.qk_t.dq.b{bi}h{hi}"),
-                    (block(ds_scaled, i), false),
-                    (head(k, bi, hi), false),
-                    head(dq, bi, hi),
-                    (s, s, dh),
-                    grad_act,
-                )?;
-                b.gemm(
-                    &format!("bwd.qk_t.dk.b{bi}h{hi}"),
-                    (block(ds_scaled, i), true),
-                    (head(q, bi, hi), false),
-                    head(dk, bi, hi),
-                    (s, s, dh),
-                    grad_act,
-                )?;
-            }
-        }
-        for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
+                    &format!("{op}.dgrad"),
+                    (dout, false),
+                    (w, true),
+                    dxin,
+                    (m, n, k),
+                    grad_w,
+                )
+            };
             linear_bwd(
                 &mut b,
-                &format!("bwd.{proj}_proj"),
-                x,
-                prm(&format!("layer.attn.w{proj}")),
-                dproj,
-                (t, d, d),
-                grd(&format!("layer.attn.w{proj}")),
-                grd(&format!("layer.attn.b{proj}")),
-                dxp,
+                "bwd.ffn2",
+                g,
+                prm("layer.ffn.w2"),
+                dz2,
+                (t, f, d),
+                grd("layer.ffn.w2"),
+                grd("layer.ffn.b2"),
+                dg,
             )?;
-        }
-        b.vector(
-            "bwd.dx.q",
-            VectorOp::Add,
-            td,
-            [
-                rows_in(dz1, d),
-                rows_out(dx, d),
-                rows_in(dxq, d),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        b.vector(
-            "bwd.dx.k",
-            VectorOp::Add,
-            td,
-            [
-                rows_in(dx, d),
-                rows_out(dx, d),
-                rows_in(dxk, d),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        b.vector(
-            "bwd.dx.v",
-            VectorOp::Add,
-            td,
-            [
-                rows_in(dx, d),
-                rows_out(dx, d),
-                rows_in(dxv, d),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        // dγ, dβ from their pairs (a DMA copy of each half through SRAM).
-        for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
-            for (half, which) in [(0, "gamma"), (1, "beta")] {
-                let src = View {
-                    addr: pair.addr + half * d * 4,
-                    ld: d,
-                };
-                b.vector(
-                    &format!("bwd.{ln}.d{which}"),
-                    VectorOp::Copy,
-                    (1, d),
-                    [
-                        rows_in(src, d),
-                        rows_out(grd(&format!("layer.{ln}.{which}")), d),
-                        NONE,
-                        NONE,
-                        NONE,
-                        NONE,
-                    ],
-                    [0.0; 4],
-                )?;
-            }
-        }
-        // ---- SGD, in place: W = W − f32(lr·dW).
-        for (name, shape) in PARAMS {
-            let (r, c) = shape.dims(e);
-            b.vector(
-                &format!("sgd.{name}"),
-                VectorOp::SgdUpdate,
-                (r, c),
+            b.rows_op(
+                "bwd.gelu",
+                SfuOp::GeluBwd,
+                (t, f),
                 [
-                    rows_in(prm(name), c),
-                    rows_out(prm(name), c),
-                    rows_in(grd(name), c),
+                    rows_in(dg, f),
+                    rows_out(dh_pre, f),
+                    rows_in(hp, f),
                     NONE,
                     NONE,
                     NONE,
                 ],
-                [config.lr, 0.0, 0.0, 0.0],
+                [0.0; 4],
             )?;
+            linear_bwd(
+                &mut b,
+                "bwd.ffn1",
+                y1,
+                prm("layer.ffn.w1"),
+                dh_pre,
+                (t, d, f),
+                grd("layer.ffn.w1"),
+                grd("layer.ffn.b1"),
+                dy1_ffn,
+            )?;
+            b.vector(
+                "bwd.residual2",
+                VectorOp::Add,
+                td,
+                [
+                    rows_in(dz2, d),
+                    rows_out(dy1, d),
+                    rows_in(dy1_ffn, d),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+            layernorm_bwd(
+                &mut b,
+                "bwd.ln1",
+                dy1,
+                z1,
+                prm("layer.ln1.gamma"),
+                st1,
+                dz1,
+                pair1,
+            )?;
+            linear_bwd(
+                &mut b,
+                "bwd.o_proj",
+                ctx,
+                prm("layer.attn.wo"),
+                dz1,
+                (t, d, d),
+                grd("layer.attn.wo"),
+                grd("layer.attn.bo"),
+                dctx,
+            )?;
+            for bi in 0..u64::from(e.b) {
+                for hi in 0..h {
+                    let i = bi * h + hi;
+                    b.gemm(
+                        &format!("bwd.pv.dp.b{bi}h{hi}"),
+                        (head(dctx, bi, hi), false),
+                        (head(v, bi, hi), true),
+                        block(dp, i),
+                        (s, dh, s),
+                        grad_act,
+                    )?;
+                    b.gemm(
+                        &format!("bwd.pv.dv.b{bi}h{hi}"),
+                        (block(probs, i), true),
+                        (head(dctx, bi, hi), false),
+                        head(dv, bi, hi),
+                        (s, s, dh),
+                        act_grad,
+                    )?;
+                }
+            }
+            b.rows_op(
+                "bwd.softmax",
+                SfuOp::SoftmaxBwd,
+                sq,
+                [
+                    rows_in(dp, s),
+                    rows_out(ds, s),
+                    rows_in(probs, s),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+            // The scores were scaled inside the softmax: their gradient carries the scale.
+            b.vector(
+                "bwd.softmax.scale",
+                VectorOp::Scale,
+                sq,
+                [
+                    rows_in(ds, s),
+                    rows_out(ds_scaled, s),
+                    NONE,
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [scale, 0.0, 0.0, 0.0],
+            )?;
+            for bi in 0..u64::from(e.b) {
+                for hi in 0..h {
+                    let i = bi * h + hi;
+                    b.gemm(
+                        &format!("bwd.qk_t.dq.b{bi}h{hi}"),
+                        (block(ds_scaled, i), false),
+                        (head(k, bi, hi), false),
+                        head(dq, bi, hi),
+                        (s, s, dh),
+                        grad_act,
+                    )?;
+                    b.gemm(
+                        &format!("bwd.qk_t.dk.b{bi}h{hi}"),
+                        (block(ds_scaled, i), true),
+                        (head(q, bi, hi), false),
+                        head(dk, bi, hi),
+                        (s, s, dh),
+                        grad_act,
+                    )?;
+                }
+            }
+            for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
+                linear_bwd(
+                    &mut b,
+                    &format!("bwd.{proj}_proj"),
+                    x,
+                    prm(&format!("layer.attn.w{proj}")),
+                    dproj,
+                    (t, d, d),
+                    grd(&format!("layer.attn.w{proj}")),
+                    grd(&format!("layer.attn.b{proj}")),
+                    dxp,
+                )?;
+            }
+            b.vector(
+                "bwd.dx.q",
+                VectorOp::Add,
+                td,
+                [
+                    rows_in(dz1, d),
+                    rows_out(dx, d),
+                    rows_in(dxq, d),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+            b.vector(
+                "bwd.dx.k",
+                VectorOp::Add,
+                td,
+                [
+                    rows_in(dx, d),
+                    rows_out(dx, d),
+                    rows_in(dxk, d),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+            b.vector(
+                "bwd.dx.v",
+                VectorOp::Add,
+                td,
+                [
+                    rows_in(dx, d),
+                    rows_out(dx, d),
+                    rows_in(dxv, d),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+            // dγ, dβ from their pairs (a DMA copy of each half through SRAM).
+            for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
+                for (half, which) in [(0, "gamma"), (1, "beta")] {
+                    let src = View {
+                        addr: pair.addr + half * d * 4,
+                        ld: d,
+                    };
+                    b.vector(
+                        &format!("bwd.{ln}.d{which}"),
+                        VectorOp::Copy,
+                        (1, d),
+                        [
+                            rows_in(src, d),
+                            rows_out(grd(&format!("layer.{ln}.{which}")), d),
+                            NONE,
+                            NONE,
+                            NONE,
+                            NONE,
+                        ],
+                        [0.0; 4],
+                    )?;
+                }
+            }
+        }
+        // ---- SGD, in place: W = W − f32(lr·dW).
+        for layer in &layers {
+            let (pm, gm) = (layer.p.clone(), layer.g.clone());
+            let prm = |n: &str| pm[n];
+            let grd = |n: &str| gm[n];
+            for (name, shape) in PARAMS {
+                let (r, c) = shape.dims(e);
+                b.vector(
+                    &format!("sgd.{name}"),
+                    VectorOp::SgdUpdate,
+                    (r, c),
+                    [
+                        rows_in(prm(name), c),
+                        rows_out(prm(name), c),
+                        rows_in(grd(name), c),
+                        NONE,
+                        NONE,
+                        NONE,
+                    ],
+                    [config.lr, 0.0, 0.0, 0.0],
+                )?;
+            }
         }
     }
+    let parameters = (0..layers_n)
+        .flat_map(|l| PARAMS.iter().map(move |(n, _)| tensor_name(n, l, layers_n)))
+        .collect();
     Ok(StepProgram {
+        parameters,
         descriptors: b.out,
         tensors: b.tensors,
         plan: b.plan,

@@ -4,7 +4,7 @@
 //! their SGD-updated `sgd.<name>`), and the per-tensor comparison.
 
 use serde::Serialize;
-use treta_firmware::encoder::{parameter_names, StepProgram};
+use treta_firmware::encoder::StepProgram;
 use treta_golden::GoldenDir;
 
 /// A tensor to load: DRAM address and its bytes.
@@ -47,11 +47,10 @@ pub fn loads(golden: &GoldenDir, step: &StepProgram) -> Result<Vec<Load>, String
 
 /// What to read back after the run, named as in the manifest.
 pub fn readbacks(golden: &GoldenDir, step: &StepProgram) -> Vec<Readback> {
-    let params = parameter_names();
     step.tensors
         .iter()
         .filter_map(|t| {
-            let name = if params.contains(&t.name.as_str()) {
+            let name = if step.parameters.contains(&t.name) {
                 format!("sgd.{}", t.name)
             } else {
                 t.name.clone()

@@ -76,6 +76,7 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
                     }
                 },
                 steps: w.steps.map_or(1, |s| s.get()),
+                layers: w.layers.map_or(1, |s| s.get()),
                 ..StepConfig::default()
             };
             let sram = Region {

@@ -179,6 +179,7 @@ fn encoder_of(
             ("gemm_format", w.gemm_format.is_some()),
             ("steps", w.steps.is_some()),
             ("formats", w.formats.is_some()),
+            ("layers", w.layers.is_some()),
             ("golden_check", w.golden_check.is_some()),
         ] {
             if set {

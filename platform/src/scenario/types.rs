@@ -377,6 +377,10 @@ pub struct Workload {
     /// `gemm_format`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub formats: Option<ClassFormatsSpec>,
+    /// `encoder_training_step`: encoder layers stacked (1 by default); the MSE
+    /// loss is taken on the top one's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Positive>,
     /// `encoder_training_step`: training steps on the batch (1 by default); the
     /// report gives each step's loss in functional runs. With more than one, a
     /// `golden` directory only provides the starting point.

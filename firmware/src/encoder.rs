@@ -672,8 +672,8 @@ pub fn lower_training_step(
         layers.push(lt);
     }
     // Layer l's output gradient is the gradient of layer l+1's input.
-    for l in 0..layers.len().saturating_sub(1) {
-        layers[l].dy = layers[l + 1].dx;
+    for l in 1..layers.len() {
+        layers[l - 1].dy = layers[l].dx;
     }
     let top = layers.len() - 1;
 
@@ -715,7 +715,7 @@ pub fn lower_training_step(
     let sq = (heads * s, s);
     for step in 0..steps {
         // ---- forward
-        for l in 0..layers.len() {
+        for layer in &layers {
             let LayerT {
                 x,
                 q,
@@ -734,10 +734,10 @@ pub fn lower_training_step(
                 y,
                 st2,
                 ..
-            } = layers[l].clone();
-            let pm = layers[l].p.clone();
+            } = layer.clone();
+            let pm = layer.p.clone();
             let prm = |n: &str| pm[n];
-            let g = layers[l].g_act;
+            let g = layer.g_act;
             linear(
                 &mut b,
                 "fwd.q_proj",

@@ -547,9 +547,10 @@ struct LayerT {
 
 /// The DRAM name of tensor `s` of layer `l` of `layers`: the golden data's names
 /// for a single layer; `layer{l}.…`, `act` → `layer{l}.act.…`, `grad.…` →
-/// `grad.layer{l}.…` in a stack (the top layer's output stays `output.y`).
+/// `grad.layer{l}.…` in a stack (the top layer's output stays `output.y`, the
+/// bottom one's input gradient `grad.input.x`).
 fn tensor_name(s: &str, l: u64, layers: u64) -> String {
-    if layers == 1 || (s == "output.y" && l == layers - 1) {
+    if layers == 1 || (s == "output.y" && l == layers - 1) || (s == "grad.input.x" && l == 0) {
         return s.to_string();
     }
     let (grad, rest) = match s.strip_prefix("grad.") {

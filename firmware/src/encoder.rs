@@ -209,6 +209,8 @@ enum Operand {
 type Slots = [Operand; 6];
 
 struct Builder {
+    /// Prefix of plan entries (`layer3.` in a stack).
+    scope: String,
     sram: Region,
     gemm_plan: SramPlan,
     next: u64,
@@ -273,7 +275,7 @@ impl Builder {
         let (descs, t) = lower_gemm(&job, &self.gemm_plan, first)
             .map_err(|e| LowerError(format!("{op}: {e}")))?;
         self.plan.push(PlanEntry {
-            op: op.to_string(),
+            op: format!("{}{op}", self.scope),
             engine: "gemm",
             detail: format!(
                 "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}",
@@ -408,7 +410,7 @@ impl Builder {
             }
         }
         self.plan.push(PlanEntry {
-            op: name.to_string(),
+            op: format!("{}{name}", self.scope),
             engine: "sfu",
             detail: format!(
                 "{} {rows}×{cols} in {tiles} tiles of ≤{tile} rows",
@@ -580,6 +582,7 @@ pub fn lower_training_step(
         tensors: Vec::new(),
         out: Vec::new(),
         plan: Vec::new(),
+        scope: String::new(),
     };
     let e = dims;
     let (t, d, f, h, s) = (
@@ -677,6 +680,14 @@ pub fn lower_training_step(
         layers[l - 1].dy = layers[l].dx;
     }
     let top = layers.len() - 1;
+    // Plan entries of a stack's layers carry the layer: `layer3.fwd.q_proj`.
+    let scope = |l: usize| {
+        if layers_n == 1 {
+            String::new()
+        } else {
+            format!("layer{l}.")
+        }
+    };
 
     let vec_in = |view: View, len: u64| Operand::Vector {
         addr: view.addr,
@@ -716,7 +727,8 @@ pub fn lower_training_step(
     let sq = (heads * s, s);
     for step in 0..steps {
         // ---- forward
-        for layer in &layers {
+        for (l, layer) in layers.iter().enumerate() {
+            b.scope = scope(l);
             let LayerT {
                 x,
                 q,
@@ -910,6 +922,7 @@ pub fn lower_training_step(
             )?;
         }
         // ---- loss
+        b.scope.clear();
         let (y, dy) = (layers[top].y, layers[top].dy);
         b.vector(
             "loss.mse",
@@ -933,6 +946,7 @@ pub fn lower_training_step(
         )?;
         // ---- backward
         for l in (0..layers.len()).rev() {
+            b.scope = scope(l);
             let LayerT {
                 x,
                 q,
@@ -1272,14 +1286,15 @@ pub fn lower_training_step(
             }
         }
         // ---- SGD, in place: W = W − f32(lr·dW).
-        for layer in &layers {
+        b.scope.clear();
+        for (l, layer) in layers.iter().enumerate() {
             let (pm, gm) = (layer.p.clone(), layer.g.clone());
             let prm = |n: &str| pm[n];
             let grd = |n: &str| gm[n];
             for (name, shape) in PARAMS {
                 let (r, c) = shape.dims(e);
                 b.vector(
-                    &format!("sgd.{name}"),
+                    &format!("sgd.{}", tensor_name(name, l as u64, layers_n)),
                     VectorOp::SgdUpdate,
                     (r, c),
                     [

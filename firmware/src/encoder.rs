@@ -22,7 +22,9 @@
 //! (`compute_format`, converted by the DMA), with fp32 accumulation and fp32
 //! master weights.
 
-use crate::lower::{dma, lower_gemm, GemmJob, LowerError, Region, SramPlan};
+use crate::lower::{
+    dma, lower_gemm, lower_gemm_pipelined, GemmJob, LowerError, Pipeline, Region, SramPlan,
+};
 use treta_abi::{Command, Descriptor, NumberFormat, SfuDesc, SfuOp, VectorOp};
 
 /// The dimensions of an encoder layer.
@@ -116,6 +118,9 @@ pub struct StepConfig {
     pub steps: u32,
     /// Encoder layers stacked (the MSE loss on the top one's output).
     pub layers: u32,
+    /// Pipeline each GEMM over three queues (loads, GEMMs, stores) with double
+    /// buffers, so DMA and GEMM overlap; else everything runs in one queue.
+    pub overlap: bool,
 }
 
 impl Default for StepConfig {
@@ -127,6 +132,7 @@ impl Default for StepConfig {
             formats: ClassFormats::all(NumberFormat::Fp32),
             steps: 1,
             layers: 1,
+            overlap: false,
         }
     }
 }
@@ -168,8 +174,10 @@ pub struct PlanEntry {
 /// A lowered training step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepProgram {
-    /// The command stream (one queue).
+    /// The commands in issue order (the plan's order).
     pub descriptors: Vec<Descriptor>,
+    /// The queue of each command.
+    pub queue_of: Vec<u8>,
     /// Every tensor, in allocation order.
     pub tensors: Vec<DramTensor>,
     /// One entry per operation, in order.
@@ -179,6 +187,17 @@ pub struct StepProgram {
 }
 
 impl StepProgram {
+    /// The commands of each of `queues` queues, in order.
+    pub fn queues(&self, queues: usize) -> Vec<Vec<Descriptor>> {
+        let mut out = vec![Vec::new(); queues];
+        for (d, &q) in self.descriptors.iter().zip(&self.queue_of) {
+            if let Some(queue) = out.get_mut(usize::from(q)) {
+                queue.push(d.clone());
+            }
+        }
+        out
+    }
+
     /// The tensor `name`.
     pub fn tensor(&self, name: &str) -> Option<&DramTensor> {
         self.tensors.iter().find(|t| t.name == name)
@@ -209,6 +228,10 @@ enum Operand {
 type Slots = [Operand; 6];
 
 struct Builder {
+    /// The queue of each command in `out`.
+    queue_of: Vec<u8>,
+    /// Pipeline GEMMs across queues.
+    overlap: bool,
     /// Prefix of plan entries (`layer3.` in a stack).
     scope: String,
     sram: Region,
@@ -243,8 +266,13 @@ impl Builder {
     }
 
     fn emit(&mut self, command: Command) {
+        self.emit_on(0, command);
+    }
+
+    fn emit_on(&mut self, queue: u8, command: Command) {
         let id = self.out.len() as u32;
         self.out.push(Descriptor { id, command });
+        self.queue_of.push(queue);
     }
 
     /// C[m×n] = op(A)·op(B) with the views' strides.
@@ -272,8 +300,19 @@ impl Builder {
             )
         };
         let first = self.out.len() as u32;
-        let (descs, t) = lower_gemm(&job, &self.gemm_plan, first)
-            .map_err(|e| LowerError(format!("{op}: {e}")))?;
+        let context = |e: LowerError| LowerError(format!("{op}: {e}"));
+        let (descs, t) = if self.overlap {
+            let pipe = Pipeline {
+                load_queue: 0,
+                compute_queue: 1,
+                store_queue: 2,
+                first_sem: 0,
+            };
+            lower_gemm_pipelined(&job, self.sram, pipe, first).map_err(context)?
+        } else {
+            let (descs, t) = lower_gemm(&job, &self.gemm_plan, first).map_err(context)?;
+            (descs.into_iter().map(|d| (0, d)).collect(), t)
+        };
         self.plan.push(PlanEntry {
             op: format!("{}{op}", self.scope),
             engine: "gemm",
@@ -290,7 +329,9 @@ impl Builder {
             ),
             descriptors: descs.len(),
         });
-        self.out.extend(descs);
+        for (q, d) in descs {
+            self.emit_on(q, d.command);
+        }
         Ok(())
     }
 
@@ -583,6 +624,8 @@ pub fn lower_training_step(
         out: Vec::new(),
         plan: Vec::new(),
         scope: String::new(),
+        queue_of: Vec::new(),
+        overlap: config.overlap,
     };
     let e = dims;
     let (t, d, f, h, s) = (
@@ -1315,6 +1358,7 @@ pub fn lower_training_step(
         .collect();
     Ok(StepProgram {
         parameters,
+        queue_of: b.queue_of,
         descriptors: b.out,
         tensors: b.tensors,
         plan: b.plan,

@@ -352,6 +352,171 @@ pub fn lower_gemm(
     Ok((out, t))
 }
 
+/// The queues and semaphores of a pipelined GEMM ([`lower_gemm_pipelined`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pipeline {
+    /// Queue of the operand loads (and of whatever follows the GEMM).
+    pub load_queue: u8,
+    /// Queue of the GEMMs.
+    pub compute_queue: u8,
+    /// Queue of the result stores.
+    pub store_queue: u8,
+    /// First of the nine semaphores it uses: operands loaded (2), operand buffers
+    /// free (2), results computed (2), result buffers free (2), all stored (1).
+    pub first_sem: u8,
+}
+
+/// Lowers `job` as a three-stage pipeline over double buffers: the load queue
+/// fills one pair of operand buffers while the GEMM core works on the other, and
+/// the store queue drains one result buffer while the next accumulates — so DMA
+/// and GEMM overlap. Semaphores order the stages; every count returns to zero,
+/// and the load queue waits at the end until the last result is stored (the
+/// next operation may read it). Each half of `region` holds one set of A, B and
+/// C tiles. Returns (queue, descriptor) pairs in issue order.
+pub fn lower_gemm_pipelined(
+    job: &GemmJob,
+    region: Region,
+    pipe: Pipeline,
+    id_base: u32,
+) -> Result<(Vec<(u8, Descriptor)>, Tiling), LowerError> {
+    let half = Region {
+        base: region.base,
+        bytes: region.bytes / 2,
+    };
+    let plan = SramPlan::Unified(half);
+    let t = choose_tiling(job, &plan)?;
+    // The single-queue lowering, then each descriptor to its stage.
+    let (flat, _) = lower_gemm(job, &plan, id_base)?;
+    let other = u32::try_from(half.bytes).map_err(|_| LowerError("SRAM too large".into()))?;
+    let s = |k: u8| pipe.first_sem + k;
+    let (loaded, free, computed, cfree, done) = (s(0), s(2), s(4), s(6), s(8));
+    let tiles = flat
+        .iter()
+        .filter(|d| matches!(d.command, Command::Gemm(_)))
+        .count();
+    let outputs = flat
+        .iter()
+        .filter(|d| matches!(d.command, Command::DmaStore(_)))
+        .count();
+    let mut out = Vec::with_capacity(flat.len() * 2);
+    let mut id = id_base;
+    let mut push = |q: u8, command: Command, out: &mut Vec<(u8, Descriptor)>| {
+        out.push((q, Descriptor { id, command }));
+        id = id.wrapping_add(1);
+    };
+    let (mut tile, mut output, mut loads) = (0usize, 0usize, 0usize);
+    let shift = |x: u32, buf: usize| x + other * buf as u32;
+    for d in flat {
+        match d.command {
+            Command::DmaLoad(mut m) => {
+                // Each tile loads A, then B: A waits for the buffers, B signals them
+                // loaded.
+                let buf = tile % 2;
+                let a_load = loads % 2 == 0;
+                loads += 1;
+                if a_load && tile >= 2 {
+                    push(
+                        pipe.load_queue,
+                        Command::SemWait {
+                            sem: free + buf as u8,
+                            count: 1,
+                        },
+                        &mut out,
+                    );
+                }
+                m.sram_addr = shift(m.sram_addr, buf);
+                push(pipe.load_queue, Command::DmaLoad(m), &mut out);
+                if !a_load {
+                    push(
+                        pipe.load_queue,
+                        Command::SemSignal {
+                            sem: loaded + buf as u8,
+                        },
+                        &mut out,
+                    );
+                }
+            }
+            Command::Gemm(mut g) => {
+                let (buf, obuf) = (tile % 2, output % 2);
+                push(
+                    pipe.compute_queue,
+                    Command::SemWait {
+                        sem: loaded + buf as u8,
+                        count: 1,
+                    },
+                    &mut out,
+                );
+                if !g.accumulate && output >= 2 {
+                    push(
+                        pipe.compute_queue,
+                        Command::SemWait {
+                            sem: cfree + obuf as u8,
+                            count: 1,
+                        },
+                        &mut out,
+                    );
+                }
+                g.a_addr = shift(g.a_addr, buf);
+                g.b_addr = shift(g.b_addr, buf);
+                g.c_addr = shift(g.c_addr, obuf);
+                push(pipe.compute_queue, Command::Gemm(g), &mut out);
+                if tile + 2 < tiles {
+                    push(
+                        pipe.compute_queue,
+                        Command::SemSignal {
+                            sem: free + buf as u8,
+                        },
+                        &mut out,
+                    );
+                }
+                tile += 1;
+            }
+            Command::DmaStore(mut m) => {
+                // The store follows the last K tile of its output: signal it.
+                let obuf = output % 2;
+                push(
+                    pipe.compute_queue,
+                    Command::SemSignal {
+                        sem: computed + obuf as u8,
+                    },
+                    &mut out,
+                );
+                push(
+                    pipe.store_queue,
+                    Command::SemWait {
+                        sem: computed + obuf as u8,
+                        count: 1,
+                    },
+                    &mut out,
+                );
+                m.sram_addr = shift(m.sram_addr, obuf);
+                push(pipe.store_queue, Command::DmaStore(m), &mut out);
+                if output + 2 < outputs {
+                    push(
+                        pipe.store_queue,
+                        Command::SemSignal {
+                            sem: cfree + obuf as u8,
+                        },
+                        &mut out,
+                    );
+                }
+                output += 1;
+            }
+            other_command => push(pipe.load_queue, other_command, &mut out),
+        }
+    }
+    push(pipe.store_queue, Command::SemSignal { sem: done }, &mut out);
+    push(
+        pipe.load_queue,
+        Command::SemWait {
+            sem: done,
+            count: 1,
+        },
+        &mut out,
+    );
+    Ok((out, t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

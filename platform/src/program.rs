@@ -11,7 +11,7 @@ use treta_firmware::lower::{lower_gemm, GemmJob, Region, SramPlan, Tiling};
 /// Where the driver's rings live in device DRAM.
 pub const RING_BASE: u64 = 0;
 /// Descriptors per ring.
-pub const RING_SIZE: u32 = 4096;
+pub const RING_SIZE: u32 = 16384;
 /// Where tensors start in device DRAM (after the rings).
 pub const TENSOR_BASE: u64 = 16 << 20;
 
@@ -77,6 +77,7 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
                 },
                 steps: w.steps.map_or(1, |s| s.get()),
                 layers: w.layers.map_or(1, |s| s.get()),
+                overlap: w.overlap.unwrap_or(false),
                 ..StepConfig::default()
             };
             let sram = Region {
@@ -86,7 +87,7 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
             let step =
                 lower_training_step(&dims, &step_config, sram, TENSOR_BASE, config.dram.bytes)
                     .map_err(|e| format!("workload: {e}"))?;
-            program.queues[0] = step.descriptors.clone();
+            program.queues = step.queues(QUEUES);
             program.step = Some(step);
         }
         WorkloadKind::GemmList => {

@@ -180,6 +180,7 @@ fn encoder_of(
             ("steps", w.steps.is_some()),
             ("formats", w.formats.is_some()),
             ("layers", w.layers.is_some()),
+            ("overlap", w.overlap.is_some()),
             ("golden_check", w.golden_check.is_some()),
         ] {
             if set {

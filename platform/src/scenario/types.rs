@@ -377,6 +377,11 @@ pub struct Workload {
     /// `gemm_format`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub formats: Option<ClassFormatsSpec>,
+    /// `encoder_training_step`: pipeline each GEMM over three queues with double
+    /// buffers so DMA and GEMM overlap (false by default: everything in one
+    /// queue; see docs/training.md for when it pays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<bool>,
     /// `encoder_training_step`: encoder layers stacked (1 by default); the MSE
     /// loss is taken on the top one's output.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -149,3 +149,28 @@ fn pipelined_gemms_overlap_dma_and_stay_exact() {
         "the GEMM core and the DMA never work at the same time"
     );
 }
+
+#[test]
+fn a_platform_too_small_for_the_step_is_a_clear_error() {
+    for (set, want) in [
+        (
+            "platform.sram.bytes=256",
+            "fwd.q_proj.bias: one row of 32 (256 bytes with its operands) does not fit the 256-byte SRAM",
+        ),
+        (
+            "platform.dram.bytes=16800000",
+            "the tensors do not fit in DRAM (at layer.ffn.w1",
+        ),
+    ] {
+        let out = common::treta_vp(&[
+            "run",
+            "scenarios/encoder_tiny_golden.yaml",
+            "--set",
+            set,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{set}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(want), "{set}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -105,11 +105,34 @@ impl ClassFormats {
     }
 }
 
+/// The weight update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    /// W −= lr·g.
+    Sgd,
+    /// v = μ·v + g; W −= lr·v.
+    Momentum {
+        /// μ.
+        mu: f32,
+    },
+    /// Adam with bias correction folded into the step's learning rate.
+    Adam {
+        /// β₁.
+        beta1: f32,
+        /// β₂.
+        beta2: f32,
+        /// ε.
+        eps: f32,
+    },
+}
+
 /// How to train.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepConfig {
-    /// SGD learning rate.
+    /// Learning rate.
     pub lr: f32,
+    /// The weight update (state tensors start at zero).
+    pub optimizer: Optimizer,
     /// LayerNorm ε.
     pub eps: f32,
     /// The formats the GEMMs multiply in, per tensor class.
@@ -128,6 +151,7 @@ impl Default for StepConfig {
     fn default() -> StepConfig {
         StepConfig {
             lr: 0.01,
+            optimizer: Optimizer::Sgd,
             eps: 1e-5,
             formats: ClassFormats::all(NumberFormat::Fp32),
             steps: 1,
@@ -214,8 +238,14 @@ struct View {
 /// Where an SFU operand comes from or goes to.
 #[derive(Clone, Copy, Debug)]
 enum Operand {
-    /// `cols` fp32 per row, one row per row of the operation.
-    Rows { view: View, cols: u64, write: bool },
+    /// `cols` fp32 per row, one row per row of the operation: loaded before the
+    /// operation's tile, stored after it, or both (state updated in place).
+    Rows {
+        view: View,
+        cols: u64,
+        load: bool,
+        store: bool,
+    },
     /// `len` fp32, read once before the first tile.
     Vector { addr: u64, len: u64 },
     /// `len` fp32 summed over all tiles, written once after the last.
@@ -384,10 +414,13 @@ impl Builder {
             let mut addrs = fixed;
             let mut cursor = at;
             for (i, o) in slots.iter().enumerate() {
-                if let Operand::Rows { view, cols, write } = *o {
+                if let Operand::Rows {
+                    view, cols, load, ..
+                } = *o
+                {
                     addrs[i] = cursor;
                     cursor += (here * cols * 4).div_ceil(ALIGN) * ALIGN;
-                    if !write {
+                    if load {
                         let from = view.addr + row * view.ld * 4;
                         self.emit(dma(
                             true,
@@ -419,7 +452,8 @@ impl Builder {
                 if let Operand::Rows {
                     view,
                     cols,
-                    write: true,
+                    store: true,
+                    ..
                 } = *o
                 {
                     let to = view.addr + row * view.ld * 4;
@@ -488,7 +522,8 @@ fn rows_in(view: View, cols: u64) -> Operand {
     Operand::Rows {
         view,
         cols,
-        write: false,
+        load: true,
+        store: false,
     }
 }
 
@@ -496,7 +531,18 @@ fn rows_out(view: View, cols: u64) -> Operand {
     Operand::Rows {
         view,
         cols,
-        write: true,
+        load: false,
+        store: true,
+    }
+}
+
+/// State read and written back (an optimizer's moments).
+fn rows_inout(view: View, cols: u64) -> Operand {
+    Operand::Rows {
+        view,
+        cols,
+        load: true,
+        store: true,
     }
 }
 
@@ -550,6 +596,10 @@ struct LayerT {
     x: View,
     p: std::collections::HashMap<&'static str, View>,
     g: std::collections::HashMap<&'static str, View>,
+    /// Optimizer state per parameter: momentum's velocity or Adam's first
+    /// moment, and Adam's second moment.
+    m1: std::collections::HashMap<&'static str, View>,
+    m2: std::collections::HashMap<&'static str, View>,
     q: View,
     k: View,
     v: View,
@@ -672,11 +722,27 @@ pub fn lower_training_step(
             let (r, c) = shape.dims(e);
             g.insert(pn, b.alloc(&name(&format!("grad.{pn}")), r, c)?);
         }
+        // Optimizer state, zero at the start (DRAM reads zero until written).
+        let (mut m1, mut m2) = (
+            std::collections::HashMap::new(),
+            std::collections::HashMap::new(),
+        );
+        for (pn, shape) in PARAMS {
+            let (r, c) = shape.dims(e);
+            if !matches!(config.optimizer, Optimizer::Sgd) {
+                m1.insert(pn, b.alloc(&name(&format!("opt.m.{pn}")), r, c)?);
+            }
+            if matches!(config.optimizer, Optimizer::Adam { .. }) {
+                m2.insert(pn, b.alloc(&name(&format!("opt.v.{pn}")), r, c)?);
+            }
+        }
         let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
         let lt = LayerT {
             x: input,
             p,
             g,
+            m1,
+            m2,
             q: a("act.attn.q_merged", t, d)?,
             k: a("act.attn.k_merged", t, d)?,
             v: a("act.attn.v_merged", t, d)?,
@@ -1328,27 +1394,48 @@ pub fn lower_training_step(
                 }
             }
         }
-        // ---- SGD, in place: W = W − f32(lr·dW).
+        // ---- the update, in place: SGD W = W − f32(lr·dW), or momentum, or Adam.
         b.scope.clear();
         for (l, layer) in layers.iter().enumerate() {
-            let (pm, gm) = (layer.p.clone(), layer.g.clone());
-            let prm = |n: &str| pm[n];
-            let grd = |n: &str| gm[n];
             for (name, shape) in PARAMS {
                 let (r, c) = shape.dims(e);
+                let (w, grad) = (layer.p[name], layer.g[name]);
+                let op = format!("sgd.{}", tensor_name(name, l as u64, layers_n));
+                let (vector, state, scalars) = match config.optimizer {
+                    Optimizer::Sgd => (
+                        VectorOp::SgdUpdate,
+                        [NONE, NONE],
+                        [config.lr, 0.0, 0.0, 0.0],
+                    ),
+                    Optimizer::Momentum { mu } => (
+                        VectorOp::SgdMomentum,
+                        [rows_inout(layer.m1[name], c), NONE],
+                        [config.lr, mu, 0.0, 0.0],
+                    ),
+                    Optimizer::Adam { beta1, beta2, eps } => {
+                        // Bias correction of step t folded into the learning rate.
+                        let t = (step + 1) as i32;
+                        let lr_t = config.lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
+                        (
+                            VectorOp::Adam,
+                            [rows_inout(layer.m1[name], c), rows_inout(layer.m2[name], c)],
+                            [lr_t, beta1, beta2, eps],
+                        )
+                    }
+                };
                 b.vector(
-                    &format!("sgd.{}", tensor_name(name, l as u64, layers_n)),
-                    VectorOp::SgdUpdate,
+                    &op,
+                    vector,
                     (r, c),
                     [
-                        rows_in(prm(name), c),
-                        rows_out(prm(name), c),
-                        rows_in(grd(name), c),
-                        NONE,
-                        NONE,
+                        rows_in(w, c),
+                        rows_out(w, c),
+                        rows_in(grad, c),
+                        state[0],
+                        state[1],
                         NONE,
                     ],
-                    [config.lr, 0.0, 0.0, 0.0],
+                    scalars,
                 )?;
             }
         }

@@ -407,3 +407,54 @@ fn bad_descriptors_fault() {
     );
     assert!(o.records.is_empty());
 }
+
+#[test]
+fn optimizer_updates_follow_their_formulas() {
+    let n = 64usize;
+    let w: Vec<f32> = (0..n).map(|i| (i as f32 - 30.0) / 17.0).collect();
+    let g: Vec<f32> = (0..n).map(|i| ((i * 7) % 13) as f32 / 13.0 - 0.5).collect();
+    let m0: Vec<f32> = (0..n).map(|i| (i % 5) as f32 * 0.01).collect();
+    let v0: Vec<f32> = (0..n).map(|i| (i % 3) as f32 * 0.001).collect();
+    let (lr, b1, b2, eps) = (0.003f32, 0.9f32, 0.99f32, 1e-3f32);
+    let momentum = SfuDesc {
+        src_addr: 0,
+        aux0_addr: 4096,
+        aux1_addr: 8192,
+        dst_addr: 12288,
+        scalars: [lr, b1, 0.0, 0.0],
+        ..desc(SfuOp::Vector(VectorOp::SgdMomentum), 4, 16)
+    };
+    let adam = SfuDesc {
+        src_addr: 0,
+        aux0_addr: 4096,
+        aux1_addr: 16384,
+        aux2_addr: 20480,
+        dst_addr: 24576,
+        scalars: [lr, b1, b2, eps],
+        ..desc(SfuOp::Vector(VectorOp::Adam), 4, 16)
+    };
+    let o = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[(0, &w), (4096, &g), (8192, &m0), (16384, &m0), (20480, &v0)],
+        vec![momentum, adam],
+    );
+    assert!(o.results.iter().all(Result::is_ok), "{:?}", o.results);
+    let (vel, w_mom) = (o.read(8192, n), o.read(12288, n));
+    let (m, v, w_adam) = (o.read(16384, n), o.read(20480, n), o.read(24576, n));
+    for i in 0..n {
+        let want_vel = b1 * m0[i] + g[i];
+        assert_eq!(vel[i], want_vel, "velocity {i}");
+        assert_eq!(w_mom[i], w[i] - lr * want_vel, "momentum {i}");
+        let want_m = b1 * m0[i] + (1.0 - b1) * g[i];
+        let want_v = b2 * v0[i] + (1.0 - b2) * g[i] * g[i];
+        assert_eq!((m[i], v[i]), (want_m, want_v), "moments {i}");
+        let want_w = w[i] - lr * want_m / (want_v.sqrt() + eps);
+        assert!(
+            (w_adam[i] - want_w).abs() <= 1e-6 * want_w.abs().max(1.0),
+            "adam {i}: {} vs {want_w}",
+            w_adam[i]
+        );
+    }
+}

@@ -2,10 +2,14 @@
 //! `gemm_list`, the literal descriptors of a `commands` program.
 
 use crate::preset::PlatformConfig;
-use crate::scenario::{CommandOp, CommandSpec, LoadedScenario, VectorName, WorkloadKind};
+use crate::scenario::{
+    CommandOp, CommandSpec, LoadedScenario, OptimizerKind, VectorName, WorkloadKind,
+};
 use treta_abi::regs::QUEUES;
 use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
-use treta_firmware::encoder::{lower_training_step, ClassFormats, StepConfig, StepProgram};
+use treta_firmware::encoder::{
+    lower_training_step, ClassFormats, Optimizer, StepConfig, StepProgram,
+};
 use treta_firmware::lower::{lower_gemm, GemmJob, Region, SramPlan, Tiling};
 
 /// Where the driver's rings live in device DRAM.
@@ -65,6 +69,20 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
             let w = &scenario.workload;
             let step_config = StepConfig {
                 lr: w.lr.unwrap_or(0.01),
+                optimizer: match w.optimizer {
+                    None => Optimizer::Sgd,
+                    Some(o) => match o.kind {
+                        OptimizerKind::Sgd => Optimizer::Sgd,
+                        OptimizerKind::Momentum => Optimizer::Momentum {
+                            mu: o.momentum.unwrap_or(0.9),
+                        },
+                        OptimizerKind::Adam => Optimizer::Adam {
+                            beta1: o.beta1.unwrap_or(0.9),
+                            beta2: o.beta2.unwrap_or(0.999),
+                            eps: o.eps.unwrap_or(1e-8),
+                        },
+                    },
+                },
                 formats: {
                     let all = w.gemm_format.map_or(NumberFormat::Fp32, |f| f.0);
                     let per = w.formats.unwrap_or_default();

@@ -1,7 +1,7 @@
 //! The encoder training step on shapes nobody tuned for — odd S, D not a multiple
 //! of the array, one head, S = 1, stacks of 2 and 3 layers — against a second
 //! implementation: the layer written out plainly here in f64 (forward, MSE,
-//! backward, SGD). Its tensors go
+//! backward, and the SGD, momentum or Adam update). Its tensors go
 //! into a golden directory of the usual format, and the platform's own golden
 //! check compares every one, held to fp32-level accuracy (4e-5 of each tensor's
 //! largest value).
@@ -369,9 +369,53 @@ fn param_name(name: &str, l: usize, layers: usize) -> String {
     }
 }
 
+/// The weight update of a reference step (state starting at zero).
+#[derive(Clone, Copy, Debug)]
+enum Update {
+    Sgd,
+    /// One momentum step from zero velocity is SGD; this checks the plumbing.
+    Momentum,
+    /// Adam's first step, with an ε large enough to keep the update well
+    /// conditioned (a small ε turns it into lr·sign(g), which amplifies fp32
+    /// noise in near-zero gradients).
+    Adam {
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+    },
+}
+
+impl Update {
+    fn apply(self, w: f64, g: f64) -> f64 {
+        match self {
+            Update::Sgd | Update::Momentum => w - 0.01 * g,
+            Update::Adam { beta1, beta2, eps } => {
+                let (m, v) = ((1.0 - beta1) * g, (1.0 - beta2) * g * g);
+                let lr_t = 0.01 * (1.0 - beta2).sqrt() / (1.0 - beta1);
+                w - lr_t * m / (v.sqrt() + eps)
+            }
+        }
+    }
+
+    fn yaml(self) -> String {
+        match self {
+            Update::Sgd => String::new(),
+            Update::Momentum => ", optimizer: {kind: momentum, momentum: 0.9}".into(),
+            Update::Adam { beta1, beta2, eps } => {
+                format!(", optimizer: {{kind: adam, beta1: {beta1}, beta2: {beta2}, eps: {eps}}}")
+            }
+        }
+    }
+}
+
 /// A stack of `layers` layers' step in f64: the given tensors (inputs,
 /// parameters) and every computed one the golden check compares, by name.
-fn reference(e: Dims, layers: usize, seed: u64) -> (BTreeMap<String, M>, BTreeMap<String, M>) {
+fn reference(
+    e: Dims,
+    layers: usize,
+    update: Update,
+    seed: u64,
+) -> (BTreeMap<String, M>, BTreeMap<String, M>) {
     let mut rng = Rng(seed);
     let t = e.b * e.s;
     let x = rng.matrix(t, e.d, 1.0, 0.0);
@@ -409,7 +453,7 @@ fn reference(e: Dims, layers: usize, seed: u64) -> (BTreeMap<String, M>, BTreeMa
             let pn = param_name(name, l, layers);
             computed.insert(
                 format!("sgd.{pn}"),
-                params[l][name].zip(&g, |w, gr| w - 0.01 * gr),
+                params[l][name].zip(&g, |w, gr| update.apply(w, gr)),
             );
             computed.insert(format!("grad.{pn}"), g);
         }
@@ -471,26 +515,32 @@ fn write_golden(
 #[test]
 fn untuned_shapes_match_a_plain_f64_implementation() {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("encoder_any_shape");
-    for (i, (dims, layers)) in [
-        ([1, 5, 12, 1, 20], 1),
-        ([2, 1, 8, 2, 8], 1),
-        ([1, 7, 20, 4, 36], 1),
-        ([3, 3, 6, 3, 10], 1),
-        ([1, 5, 12, 3, 20], 3),
-        ([2, 3, 8, 2, 16], 2),
+    let adam = Update::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1.0,
+    };
+    for (i, (dims, layers, update)) in [
+        ([1, 5, 12, 1, 20], 1, Update::Sgd),
+        ([2, 1, 8, 2, 8], 1, Update::Sgd),
+        ([1, 7, 20, 4, 36], 1, Update::Sgd),
+        ([3, 3, 6, 3, 10], 1, Update::Momentum),
+        ([1, 5, 12, 3, 20], 3, Update::Sgd),
+        ([2, 3, 8, 2, 16], 2, adam),
     ]
     .into_iter()
     .enumerate()
     {
         let [b, s, d, h, f] = dims;
-        let (given, computed) = reference(Dims { b, s, d, h, f }, layers, 100 + i as u64);
+        let (given, computed) = reference(Dims { b, s, d, h, f }, layers, update, 100 + i as u64);
         let dir = root.join(format!("golden{i}"));
         write_golden(&dir, dims, &given, &computed);
         let scenario = root.join(format!("step{i}.yaml"));
         std::fs::write(
             &scenario,
             format!(
-                "workload: {{kind: encoder_training_step, golden: golden{i}, layers: {layers}}}\nrun: {{mode: functional}}\n"
+                "workload: {{kind: encoder_training_step, golden: golden{i}, layers: {layers}{}}}\nrun: {{mode: functional}}\n",
+                update.yaml()
             ),
         )
         .expect("scenario");
@@ -506,7 +556,7 @@ fn untuned_shapes_match_a_plain_f64_implementation() {
             .collect();
         assert!(
             failed.is_empty(),
-            "B,S,D,H,F = {dims:?}, {layers} layers: {failed:?}"
+            "B,S,D,H,F = {dims:?}, {layers} layers, {update:?}: {failed:?}"
         );
         assert_eq!(
             golden.tensors.len(),

@@ -176,6 +176,7 @@ fn encoder_of(
             ("dims", w.dims.is_some()),
             ("golden", w.golden.is_some()),
             ("lr", w.lr.is_some()),
+            ("optimizer", w.optimizer.is_some()),
             ("gemm_format", w.gemm_format.is_some()),
             ("steps", w.steps.is_some()),
             ("formats", w.formats.is_some()),

@@ -365,10 +365,13 @@ pub struct Workload {
     /// gives the dimensions when neither `model` nor `dims` does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub golden: Option<String>,
-    /// `encoder_training_step`: SGD learning rate (0.01 by default, the golden
+    /// `encoder_training_step`: learning rate (0.01 by default, the golden
     /// data's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lr: Option<f32>,
+    /// `encoder_training_step`: the weight update (SGD by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<OptimizerSpec>,
     /// `encoder_training_step`: the format the GEMMs multiply in (fp32 by
     /// default; the DMA converts from fp32 master copies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -396,6 +399,38 @@ pub struct Workload {
     /// measure a mixed-precision run against fp32).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub golden_check: Option<GoldenCheck>,
+}
+
+/// The weight update of a training step.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSpec {
+    /// `sgd`, `momentum` or `adam`.
+    pub kind: OptimizerKind,
+    /// Momentum's μ (0.9 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f32>,
+    /// Adam's β₁ (0.9 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta1: Option<f32>,
+    /// Adam's β₂ (0.999 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta2: Option<f32>,
+    /// Adam's ε (1e-8 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eps: Option<f32>,
+}
+
+/// Weight-update algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Plain SGD.
+    Sgd,
+    /// SGD with momentum.
+    Momentum,
+    /// Adam.
+    Adam,
 }
 
 /// GEMM operand formats per tensor class.

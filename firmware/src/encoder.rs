@@ -834,6 +834,9 @@ pub fn lower_training_step(
         ld: s,
     };
     let sq = (heads * s, s);
+    // Every (batch, head) and its index among the B·H score blocks.
+    let all_heads =
+        || (0..u64::from(e.b)).flat_map(move |bi| (0..h).map(move |hi| (bi, hi, bi * h + hi)));
     for step in 0..steps {
         // ---- forward
         for (l, layer) in layers.iter().enumerate() {
@@ -887,18 +890,15 @@ pub fn lower_training_step(
                 v,
                 (t, d, d),
             )?;
-            for bi in 0..u64::from(e.b) {
-                for hi in 0..h {
-                    let i = bi * h + hi;
-                    b.gemm(
-                        &format!("fwd.qk_t.b{bi}h{hi}"),
-                        (head(q, bi, hi), false),
-                        (head(k, bi, hi), true),
-                        block(scores, i),
-                        (s, dh, s),
-                        act_act,
-                    )?;
-                }
+            for (bi, hi, i) in all_heads() {
+                b.gemm(
+                    &format!("fwd.qk_t.b{bi}h{hi}"),
+                    (head(q, bi, hi), false),
+                    (head(k, bi, hi), true),
+                    block(scores, i),
+                    (s, dh, s),
+                    act_act,
+                )?;
             }
             b.rows_op(
                 "fwd.softmax",
@@ -914,18 +914,15 @@ pub fn lower_training_step(
                 ],
                 [scale, 0.0, 0.0, 0.0],
             )?;
-            for bi in 0..u64::from(e.b) {
-                for hi in 0..h {
-                    let i = bi * h + hi;
-                    b.gemm(
-                        &format!("fwd.pv.b{bi}h{hi}"),
-                        (block(probs, i), false),
-                        (head(v, bi, hi), false),
-                        head(ctx, bi, hi),
-                        (s, s, dh),
-                        act_act,
-                    )?;
-                }
+            for (bi, hi, i) in all_heads() {
+                b.gemm(
+                    &format!("fwd.pv.b{bi}h{hi}"),
+                    (block(probs, i), false),
+                    (head(v, bi, hi), false),
+                    head(ctx, bi, hi),
+                    (s, s, dh),
+                    act_act,
+                )?;
             }
             linear(
                 &mut b,
@@ -1244,26 +1241,23 @@ pub fn lower_training_step(
                 grd("layer.attn.bo"),
                 dctx,
             )?;
-            for bi in 0..u64::from(e.b) {
-                for hi in 0..h {
-                    let i = bi * h + hi;
-                    b.gemm(
-                        &format!("bwd.pv.dp.b{bi}h{hi}"),
-                        (head(dctx, bi, hi), false),
-                        (head(v, bi, hi), true),
-                        block(dp, i),
-                        (s, dh, s),
-                        grad_act,
-                    )?;
-                    b.gemm(
-                        &format!("bwd.pv.dv.b{bi}h{hi}"),
-                        (block(probs, i), true),
-                        (head(dctx, bi, hi), false),
-                        head(dv, bi, hi),
-                        (s, s, dh),
-                        act_grad,
-                    )?;
-                }
+            for (bi, hi, i) in all_heads() {
+                b.gemm(
+                    &format!("bwd.pv.dp.b{bi}h{hi}"),
+                    (head(dctx, bi, hi), false),
+                    (head(v, bi, hi), true),
+                    block(dp, i),
+                    (s, dh, s),
+                    grad_act,
+                )?;
+                b.gemm(
+                    &format!("bwd.pv.dv.b{bi}h{hi}"),
+                    (block(probs, i), true),
+                    (head(dctx, bi, hi), false),
+                    head(dv, bi, hi),
+                    (s, s, dh),
+                    act_grad,
+                )?;
             }
             b.rows_op(
                 "bwd.softmax",
@@ -1294,26 +1288,23 @@ pub fn lower_training_step(
                 ],
                 [scale, 0.0, 0.0, 0.0],
             )?;
-            for bi in 0..u64::from(e.b) {
-                for hi in 0..h {
-                    let i = bi * h + hi;
-                    b.gemm(
-                        &format!("bwd.qk_t.dq.b{bi}h{hi}"),
-                        (block(ds_scaled, i), false),
-                        (head(k, bi, hi), false),
-                        head(dq, bi, hi),
-                        (s, s, dh),
-                        grad_act,
-                    )?;
-                    b.gemm(
-                        &format!("bwd.qk_t.dk.b{bi}h{hi}"),
-                        (block(ds_scaled, i), true),
-                        (head(q, bi, hi), false),
-                        head(dk, bi, hi),
-                        (s, s, dh),
-                        grad_act,
-                    )?;
-                }
+            for (bi, hi, i) in all_heads() {
+                b.gemm(
+                    &format!("bwd.qk_t.dq.b{bi}h{hi}"),
+                    (block(ds_scaled, i), false),
+                    (head(k, bi, hi), false),
+                    head(dq, bi, hi),
+                    (s, s, dh),
+                    grad_act,
+                )?;
+                b.gemm(
+                    &format!("bwd.qk_t.dk.b{bi}h{hi}"),
+                    (block(ds_scaled, i), true),
+                    (head(q, bi, hi), false),
+                    head(dk, bi, hi),
+                    (s, s, dh),
+                    grad_act,
+                )?;
             }
             for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
                 linear_bwd(

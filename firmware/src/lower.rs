@@ -390,6 +390,8 @@ pub fn lower_gemm_pipelined(
     let other = u32::try_from(half.bytes).map_err(|_| LowerError("SRAM too large".into()))?;
     let s = |k: u8| pipe.first_sem + k;
     let (loaded, free, computed, cfree, done) = (s(0), s(2), s(4), s(6), s(8));
+    let signal = |sem: u8| Command::SemSignal { sem };
+    let wait = |sem: u8| Command::SemWait { sem, count: 1 };
     let tiles = flat
         .iter()
         .filter(|d| matches!(d.command, Command::Gemm(_)))
@@ -415,105 +417,46 @@ pub fn lower_gemm_pipelined(
                 let a_load = loads % 2 == 0;
                 loads += 1;
                 if a_load && tile >= 2 {
-                    push(
-                        pipe.load_queue,
-                        Command::SemWait {
-                            sem: free + buf as u8,
-                            count: 1,
-                        },
-                        &mut out,
-                    );
+                    push(pipe.load_queue, wait(free + buf as u8), &mut out);
                 }
                 m.sram_addr = shift(m.sram_addr, buf);
                 push(pipe.load_queue, Command::DmaLoad(m), &mut out);
                 if !a_load {
-                    push(
-                        pipe.load_queue,
-                        Command::SemSignal {
-                            sem: loaded + buf as u8,
-                        },
-                        &mut out,
-                    );
+                    push(pipe.load_queue, signal(loaded + buf as u8), &mut out);
                 }
             }
             Command::Gemm(mut g) => {
                 let (buf, obuf) = (tile % 2, output % 2);
-                push(
-                    pipe.compute_queue,
-                    Command::SemWait {
-                        sem: loaded + buf as u8,
-                        count: 1,
-                    },
-                    &mut out,
-                );
+                push(pipe.compute_queue, wait(loaded + buf as u8), &mut out);
                 if !g.accumulate && output >= 2 {
-                    push(
-                        pipe.compute_queue,
-                        Command::SemWait {
-                            sem: cfree + obuf as u8,
-                            count: 1,
-                        },
-                        &mut out,
-                    );
+                    push(pipe.compute_queue, wait(cfree + obuf as u8), &mut out);
                 }
                 g.a_addr = shift(g.a_addr, buf);
                 g.b_addr = shift(g.b_addr, buf);
                 g.c_addr = shift(g.c_addr, obuf);
                 push(pipe.compute_queue, Command::Gemm(g), &mut out);
                 if tile + 2 < tiles {
-                    push(
-                        pipe.compute_queue,
-                        Command::SemSignal {
-                            sem: free + buf as u8,
-                        },
-                        &mut out,
-                    );
+                    push(pipe.compute_queue, signal(free + buf as u8), &mut out);
                 }
                 tile += 1;
             }
             Command::DmaStore(mut m) => {
                 // The store follows the last K tile of its output: signal it.
                 let obuf = output % 2;
-                push(
-                    pipe.compute_queue,
-                    Command::SemSignal {
-                        sem: computed + obuf as u8,
-                    },
-                    &mut out,
-                );
-                push(
-                    pipe.store_queue,
-                    Command::SemWait {
-                        sem: computed + obuf as u8,
-                        count: 1,
-                    },
-                    &mut out,
-                );
+                push(pipe.compute_queue, signal(computed + obuf as u8), &mut out);
+                push(pipe.store_queue, wait(computed + obuf as u8), &mut out);
                 m.sram_addr = shift(m.sram_addr, obuf);
                 push(pipe.store_queue, Command::DmaStore(m), &mut out);
                 if output + 2 < outputs {
-                    push(
-                        pipe.store_queue,
-                        Command::SemSignal {
-                            sem: cfree + obuf as u8,
-                        },
-                        &mut out,
-                    );
+                    push(pipe.store_queue, signal(cfree + obuf as u8), &mut out);
                 }
                 output += 1;
             }
             other_command => push(pipe.load_queue, other_command, &mut out),
         }
     }
-    push(pipe.store_queue, Command::SemSignal { sem: done }, &mut out);
-    push(
-        pipe.load_queue,
-        Command::SemWait {
-            sem: done,
-            count: 1,
-        },
-        &mut out,
-    );
+    push(pipe.store_queue, signal(done), &mut out);
+    push(pipe.load_queue, wait(done), &mut out);
     Ok((out, t))
 }
 

@@ -144,6 +144,10 @@ pub struct StepConfig {
     /// Pipeline each GEMM over three queues (loads, GEMMs, stores) with double
     /// buffers, so DMA and GEMM overlap; else everything runs in one queue.
     pub overlap: bool,
+    /// Recompute each layer's FFN activations (h and gelu(h), the largest: T×F
+    /// each) in backward instead of keeping them: one pair of buffers serves
+    /// every layer, at the cost of the FFN1 GEMM and the GELU again.
+    pub recompute: bool,
 }
 
 impl Default for StepConfig {
@@ -157,6 +161,7 @@ impl Default for StepConfig {
             steps: 1,
             layers: 1,
             overlap: false,
+            recompute: false,
         }
     }
 }
@@ -753,8 +758,14 @@ pub fn lower_training_step(
             z1: a("act.ln1.in", t, d)?,
             y1: a("act.ln1.out", t, d)?,
             st1: a("act.ln1.stats", t, 2)?,
-            hp: a("act.ffn.h_pre", t, f)?,
-            g_act: a("act.ffn.h_post", t, f)?,
+            hp: match layers.first() {
+                Some(first) if config.recompute => first.hp,
+                _ => a("act.ffn.h_pre", t, f)?,
+            },
+            g_act: match layers.first() {
+                Some(first) if config.recompute => first.g_act,
+                _ => a("act.ffn.h_post", t, f)?,
+            },
             fo: a("act.ffn.out", t, d)?,
             z2: a("act.ln2.in", t, d)?,
             y: a("output.y", t, d)?,
@@ -1170,6 +1181,26 @@ pub fn lower_training_step(
                     grad_w,
                 )
             };
+            if config.recompute {
+                // The FFN activations of this layer, again (another layer's may be
+                // in their buffers).
+                linear(
+                    &mut b,
+                    "recompute.ffn1",
+                    y1,
+                    prm("layer.ffn.w1"),
+                    prm("layer.ffn.b1"),
+                    hp,
+                    (t, d, f),
+                )?;
+                b.rows_op(
+                    "recompute.gelu",
+                    SfuOp::GeluFwd,
+                    (t, f),
+                    [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
+                    [0.0; 4],
+                )?;
+            }
             linear_bwd(
                 &mut b,
                 "bwd.ffn2",

@@ -119,13 +119,14 @@ pub fn explain_plan(loaded: &LoadedScenario, program: &Program) -> String {
     let peak = config.dram_peak_bytes_per_s() as f64;
     let clock_hz = f64::from(config.clock_mhz) * 1e6;
     let mut s = format!(
-        "Lowering plan of `{}`: {} operations, {} descriptors, {} DRAM tensors\n\n\
+        "Lowering plan of `{}`: {} operations, {} descriptors, {} DRAM tensors ({} bytes)\n\n\
          | # | operation | engine | shape and tiling | descriptors | compute cycles | DMA bytes | DMA cycles at peak |\n\
          |---:|---|---|---|---:|---:|---:|---:|\n",
         loaded.name(),
         step.plan.len(),
         step.descriptors.len(),
-        step.tensors.len()
+        step.tensors.len(),
+        step.tensors.iter().map(|t| t.bytes()).sum::<u64>()
     );
     let mut at = 0;
     let (mut total_compute, mut total_dma) = (0u64, 0u64);

@@ -96,6 +96,7 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
                 steps: w.steps.map_or(1, |s| s.get()),
                 layers: w.layers.map_or(1, |s| s.get()),
                 overlap: w.overlap.unwrap_or(false),
+                recompute: w.recompute.unwrap_or(false),
                 ..StepConfig::default()
             };
             let sram = Region {

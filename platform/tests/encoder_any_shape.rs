@@ -520,13 +520,15 @@ fn untuned_shapes_match_a_plain_f64_implementation() {
         beta2: 0.999,
         eps: 1.0,
     };
-    for (i, (dims, layers, update)) in [
-        ([1, 5, 12, 1, 20], 1, Update::Sgd),
-        ([2, 1, 8, 2, 8], 1, Update::Sgd),
-        ([1, 7, 20, 4, 36], 1, Update::Sgd),
-        ([3, 3, 6, 3, 10], 1, Update::Momentum),
-        ([1, 5, 12, 3, 20], 3, Update::Sgd),
-        ([2, 3, 8, 2, 16], 2, adam),
+    for (i, (dims, layers, update, extra)) in [
+        ([1, 5, 12, 1, 20], 1, Update::Sgd, ""),
+        ([2, 1, 8, 2, 8], 1, Update::Sgd, ""),
+        ([1, 7, 20, 4, 36], 1, Update::Sgd, ""),
+        ([3, 3, 6, 3, 10], 1, Update::Momentum, ""),
+        ([1, 5, 12, 3, 20], 3, Update::Sgd, ""),
+        ([2, 3, 8, 2, 16], 2, adam, ""),
+        // FFN activations recomputed in backward, one buffer pair for all layers.
+        ([1, 4, 8, 2, 24], 3, Update::Sgd, ", recompute: true"),
     ]
     .into_iter()
     .enumerate()
@@ -540,7 +542,7 @@ fn untuned_shapes_match_a_plain_f64_implementation() {
             &scenario,
             format!(
                 "workload: {{kind: encoder_training_step, golden: golden{i}, layers: {layers}{}}}\nrun: {{mode: functional}}\n",
-                update.yaml()
+                format!("{}{extra}", update.yaml())
             ),
         )
         .expect("scenario");

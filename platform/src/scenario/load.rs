@@ -182,6 +182,7 @@ fn encoder_of(
             ("formats", w.formats.is_some()),
             ("layers", w.layers.is_some()),
             ("overlap", w.overlap.is_some()),
+            ("recompute", w.recompute.is_some()),
             ("golden_check", w.golden_check.is_some()),
         ] {
             if set {

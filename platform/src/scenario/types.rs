@@ -385,6 +385,11 @@ pub struct Workload {
     /// queue; see docs/training.md for when it pays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlap: Option<bool>,
+    /// `encoder_training_step`: recompute each layer's FFN activations in backward
+    /// instead of keeping them (one pair of buffers for all layers; false by
+    /// default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recompute: Option<bool>,
     /// `encoder_training_step`: encoder layers stacked (1 by default); the MSE
     /// loss is taken on the top one's output.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -541,8 +541,8 @@ fn untuned_shapes_match_a_plain_f64_implementation() {
         std::fs::write(
             &scenario,
             format!(
-                "workload: {{kind: encoder_training_step, golden: golden{i}, layers: {layers}{}}}\nrun: {{mode: functional}}\n",
-                format!("{}{extra}", update.yaml())
+                "workload: {{kind: encoder_training_step, golden: golden{i}, layers: {layers}{}{extra}}}\nrun: {{mode: functional}}\n",
+                update.yaml()
             ),
         )
         .expect("scenario");

@@ -16,6 +16,9 @@ pub struct Layout {
     pub ring_base: u64,
     /// Descriptors per ring.
     pub ring_size: u32,
+    /// Give up waiting for the device after this long without an interrupt
+    /// [ns]; 0 waits forever.
+    pub watchdog_ns: u64,
 }
 
 /// A device error as firmware sees it: the registers, plus what the driver knows of
@@ -73,7 +76,18 @@ pub enum DriverError {
     NoSuchQueue(usize),
     /// The device stopped a queue on an error.
     Device(DeviceFault),
+    /// No interrupt came within the watchdog: where each unfinished queue is.
+    Timeout {
+        /// The watchdog [ns].
+        after_ns: u64,
+        /// Every queue with work left and where it is.
+        stuck: Vec<StuckQueue>,
+    },
 }
+
+/// A queue that did not finish: (queue, the ring slot it is at, the descriptor
+/// the driver wrote there: id and mnemonic).
+pub type StuckQueue = (usize, u32, Option<(u32, &'static str)>);
 
 impl fmt::Display for DriverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -96,6 +110,19 @@ impl fmt::Display for DriverError {
             ),
             DriverError::NoSuchQueue(q) => write!(f, "queue {q} does not exist"),
             DriverError::Device(fault) => write!(f, "{fault}"),
+            DriverError::Timeout { after_ns, stuck } => {
+                write!(f, "device timeout: no interrupt within {after_ns} ns")?;
+                for (q, slot, d) in stuck {
+                    write!(f, "; queue {q} stuck at slot {slot}")?;
+                    match d {
+                        // The driver's own descriptors (the join of the queues).
+                        Some((u32::MAX, mnemonic)) => write!(f, " (the driver's {mnemonic})")?,
+                        Some((id, mnemonic)) => write!(f, " (descriptor id {id}: {mnemonic})")?,
+                        None => {}
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -237,7 +264,12 @@ impl<H: Hal> Driver<H> {
         });
         self.submit(0, &join).await?;
         loop {
-            self.hal.wait_irq().await;
+            let watchdog = self.layout.watchdog_ns;
+            if watchdog == 0 {
+                self.hal.wait_irq().await;
+            } else if !self.hal.wait_irq_for(watchdog).await {
+                return Err(self.timeout(watchdog).await);
+            }
             let status = self.hal.read32(regs::IRQ_STATUS).await?;
             if status & regs::IRQ_ERROR != 0 {
                 return Err(DriverError::Device(self.read_fault().await?));
@@ -256,6 +288,23 @@ impl<H: Hal> Driver<H> {
                 self.interrupts.push(irq_code);
             }
         }
+    }
+
+    /// The timeout error: where each queue with work left stands.
+    async fn timeout(&self, after_ns: u64) -> DriverError {
+        let mut stuck = Vec::new();
+        for (q, ring) in self.rings.iter().enumerate() {
+            if ring.pending == 0 {
+                continue;
+            }
+            let Ok(done) = self.hal.read32(queue_reg(q, queue::COMPLETED)).await else {
+                continue;
+            };
+            let slot = done % self.layout.ring_size.max(1);
+            let d = ring.shadow.get(slot as usize).copied().flatten();
+            stuck.push((q, slot, d));
+        }
+        DriverError::Timeout { after_ns, stuck }
     }
 
     async fn read_fault(&self) -> Result<DeviceFault, DriverError> {

@@ -34,4 +34,7 @@ pub trait Hal {
     async fn read_mem(&self, addr: u64, buf: &mut [u8]) -> Result<(), HalError>;
     /// Returns once the device's interrupt line is high.
     async fn wait_irq(&self);
+    /// Like [`wait_irq`](Hal::wait_irq), but gives up after `timeout_ns`
+    /// nanoseconds: true if the line is high, false on timeout (a watchdog).
+    async fn wait_irq_for(&self, timeout_ns: u64) -> bool;
 }

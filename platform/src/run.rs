@@ -136,6 +136,10 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     if let Some(t) = losses_at {
         readbacks.push((LOSSES.to_string(), t.addr, (t.rows * t.cols) as usize));
     }
+    let watchdog_ns = scenario
+        .run
+        .watchdog_us
+        .map_or(0, |w| u64::from(w.get()) * 1000);
     {
         let outcome = outcome.clone();
         let queues = program.queues.clone();
@@ -144,7 +148,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
             // the simulated time the report gives.
             let track = ctx.timeline().track("firmware");
             ctx.timeline().begin(track, "run", &[]);
-            let result = firmware(hal, queues, loads, readbacks).await;
+            let result = firmware(hal, watchdog_ns, queues, loads, readbacks).await;
             ctx.timeline().end(track);
             *outcome.borrow_mut() = Some(result);
         });
@@ -234,6 +238,7 @@ fn run_with_progress(sim: &mut Simulation, soc: &Soc, total: u64) -> Result<RunO
 /// program in ring-sized batches, wait for each batch, read `readbacks` back.
 async fn firmware(
     hal: VpHal,
+    watchdog_ns: u64,
     queues: Vec<Vec<treta_abi::Descriptor>>,
     loads: Vec<golden_check::Load>,
     readbacks: Vec<golden_check::Readback>,
@@ -241,6 +246,7 @@ async fn firmware(
     let layout = Layout {
         ring_base: RING_BASE,
         ring_size: RING_SIZE,
+        watchdog_ns,
     };
     for (addr, bytes) in &loads {
         hal.write_mem(*addr, bytes)

@@ -392,3 +392,23 @@ fn bursts_detail_traces_every_dram_burst_once() {
         assert_eq!(spans, bursts, "{name}");
     }
 }
+
+#[test]
+fn a_device_that_stops_answering_trips_the_watchdog_naming_the_command() {
+    let dir = out_dir("watchdog");
+    let scenario = dir.join("hang.yaml");
+    std::fs::write(
+        &scenario,
+        "workload:\n  kind: commands\n  commands:\n    - {op: sem_wait, queue: 1, sem: 3, count: 1}\n    - {op: irq, queue: 1, count: 1}\nrun: {mode: timing, watchdog_us: 50}\n",
+    )
+    .expect("scenario");
+    let out = treta_vp(&["run", scenario.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("device timeout: no interrupt within 50000 ns")
+            && stderr.contains("queue 1 stuck at slot 0 (descriptor id 0: SEM_WAIT)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -681,6 +681,12 @@ pub struct RunOptions {
     /// How much the trace records.
     #[serde(default)]
     pub trace_detail: TraceDetail,
+    /// The firmware's watchdog [µs of simulated time]: a device that raises no
+    /// interrupt for this long is an error naming where each queue is stuck.
+    /// Absent: wait forever (a device that stops is still reported, as a
+    /// deadlock, when the simulation runs out of events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watchdog_us: Option<Positive>,
 }
 
 /// Simulation modes.

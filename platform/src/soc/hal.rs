@@ -77,4 +77,19 @@ impl Hal for VpHal {
             self.irq.value_changed_event().wait().await;
         }
     }
+
+    async fn wait_irq_for(&self, timeout_ns: u64) -> bool {
+        let deadline = self.ctx.now().saturating_add(SimTime::from_ns(timeout_ns));
+        while !self.irq.read() {
+            let now = self.ctx.now();
+            if now >= deadline {
+                return false;
+            }
+            self.irq
+                .value_changed_event()
+                .wait_timeout(deadline - now)
+                .await;
+        }
+        true
+    }
 }

@@ -352,7 +352,7 @@ impl Builder {
             op: format!("{}{op}", self.scope),
             engine: "gemm",
             detail: format!(
-                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}",
+                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}; SRAM A {:#x}, B {:#x}, C {:#x}{}",
                 if ta { ", Aᵀ" } else { "" },
                 if tb { ", Bᵀ" } else { "" },
                 t.tiles,
@@ -360,7 +360,11 @@ impl Builder {
                 t.tk,
                 t.tn,
                 formats[0].name(),
-                formats[1].name()
+                formats[1].name(),
+                t.sram[0],
+                t.sram[1],
+                t.sram[2],
+                if self.overlap { " (×2)" } else { "" }
             ),
             descriptors: descs.len(),
         });
@@ -493,8 +497,10 @@ impl Builder {
             op: format!("{}{name}", self.scope),
             engine: "sfu",
             detail: format!(
-                "{} {rows}×{cols} in {tiles} tiles of ≤{tile} rows",
-                mnemonic(op)
+                "{} {rows}×{cols} in {tiles} tiles of ≤{tile} rows; SRAM vectors and sums {:#x}..{:#x}, row tiles from {at:#x}",
+                mnemonic(op),
+                self.sram.base,
+                at
             ),
             descriptors: self.out.len() - first,
         });

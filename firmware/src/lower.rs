@@ -70,6 +70,9 @@ pub struct Tiling {
     pub tn: u32,
     /// Tiles (M tiles × N tiles × K tiles).
     pub tiles: u32,
+    /// SRAM addresses of the A, B and C tiles (of the first buffer set when
+    /// double-buffered).
+    pub sram: [u32; 3],
 }
 
 /// Why a GEMM cannot be lowered.
@@ -200,6 +203,10 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
         tk: tk as u32,
         tn: tn as u32,
         tiles: u32::try_from(tiles).map_err(|_| LowerError("too many tiles".into()))?,
+        sram: {
+            let [a, b, _] = footprint(tm, tk, tn, eb);
+            plan.place(a, b)
+        },
     })
 }
 

@@ -144,6 +144,10 @@ pub struct StepConfig {
     /// Pipeline each GEMM over three queues (loads, GEMMs, stores) with double
     /// buffers, so DMA and GEMM overlap; else everything runs in one queue.
     pub overlap: bool,
+    /// Keep the weights' copies in their GEMM format in DRAM when it is narrower
+    /// than fp32 (the GEMMs then read a quarter of the bytes for 8 bits); else
+    /// the DMA converts the fp32 masters at every load. Same numbers either way.
+    pub weight_copies: bool,
     /// Recompute each layer's FFN activations (h and gelu(h), the largest: T×F
     /// each) in backward instead of keeping them: one pair of buffers serves
     /// every layer, at the cost of the FFN1 GEMM and the GELU again.
@@ -161,6 +165,7 @@ impl Default for StepConfig {
             steps: 1,
             layers: 1,
             overlap: false,
+            weight_copies: true,
             recompute: false,
         }
     }
@@ -178,12 +183,14 @@ pub struct DramTensor {
     pub rows: u64,
     /// Columns.
     pub cols: u64,
+    /// Element format (fp32 but for the weights' 8-bit copies).
+    pub format: NumberFormat,
 }
 
 impl DramTensor {
     /// Bytes.
     pub fn bytes(&self) -> u64 {
-        self.rows * self.cols * 4
+        self.rows * self.cols * u64::from(self.format.bytes())
     }
 }
 
@@ -238,6 +245,8 @@ impl StepProgram {
 struct View {
     addr: u64,
     ld: u64,
+    /// Element format in DRAM (fp32 but for the weights' 8-bit copies).
+    fmt: NumberFormat,
 }
 
 /// Where an SFU operand comes from or goes to.
@@ -250,6 +259,9 @@ enum Operand {
         cols: u64,
         load: bool,
         store: bool,
+        /// Also store the result here, converted to its format (a weight's
+        /// 8-bit copy, refreshed as the update writes the fp32 master).
+        copy: Option<View>,
     },
     /// `len` fp32, read once before the first tile.
     Vector { addr: u64, len: u64 },
@@ -282,8 +294,19 @@ const ALIGN: u64 = 64;
 
 impl Builder {
     fn alloc(&mut self, name: &str, rows: u64, cols: u64) -> Result<View, LowerError> {
+        self.alloc_in(name, rows, cols, NumberFormat::Fp32)
+    }
+
+    /// A tensor of `fmt` elements.
+    fn alloc_in(
+        &mut self,
+        name: &str,
+        rows: u64,
+        cols: u64,
+        fmt: NumberFormat,
+    ) -> Result<View, LowerError> {
         let addr = self.next;
-        let bytes = rows * cols * 4;
+        let bytes = rows * cols * u64::from(fmt.bytes());
         self.next = (addr + bytes).div_ceil(ALIGN) * ALIGN;
         if self.next > self.end {
             return Err(LowerError(format!(
@@ -296,8 +319,13 @@ impl Builder {
             addr,
             rows,
             cols,
+            format: fmt,
         });
-        Ok(View { addr, ld: cols })
+        Ok(View {
+            addr,
+            ld: cols,
+            fmt,
+        })
     }
 
     fn emit(&mut self, command: Command) {
@@ -308,6 +336,57 @@ impl Builder {
         let id = self.out.len() as u32;
         self.out.push(Descriptor { id, command });
         self.queue_of.push(queue);
+    }
+
+    /// Copies fp32 `src` (rows × cols) to `dst` in `dst.fmt` through the SRAM,
+    /// the DMA converting on the store.
+    fn convert(
+        &mut self,
+        name: &str,
+        src: View,
+        dst: View,
+        (rows, cols): (u64, u64),
+    ) -> Result<(), LowerError> {
+        let first = self.out.len();
+        let tile = (self.sram.bytes / (cols * 4).max(1)).min(rows);
+        if tile == 0 {
+            return Err(LowerError(format!(
+                "{name}: one row of {cols} does not fit the SRAM"
+            )));
+        }
+        let eb = u64::from(dst.fmt.bytes());
+        let sram = self.sram.base;
+        let mut row = 0;
+        while row < rows {
+            let here = tile.min(rows - row);
+            self.emit(dma(
+                true,
+                src.addr + row * src.ld * 4,
+                sram,
+                here,
+                cols * 4,
+                src.ld * 4,
+                FP32,
+            ));
+            let to = dst.addr + row * dst.ld * eb;
+            self.emit(dma(
+                false,
+                to,
+                sram,
+                here,
+                cols * 4,
+                dst.ld * eb,
+                (NumberFormat::Fp32, dst.fmt),
+            ));
+            row += here;
+        }
+        self.plan.push(PlanEntry {
+            op: format!("{}{name}", self.scope),
+            engine: "dma",
+            detail: format!("fp32 → {} copy of {rows}×{cols}", dst.fmt.name()),
+            descriptors: self.out.len() - first,
+        });
+        Ok(())
     }
 
     /// C[m×n] = op(A)·op(B) with the views' strides.
@@ -326,6 +405,7 @@ impl Builder {
             transpose_b: tb,
             compute_formats: formats,
             ld: [a.ld, b.ld, c.ld],
+            formats: [a.fmt, b.fmt],
             ..GemmJob::packed(
                 m as u32,
                 k as u32,
@@ -462,6 +542,7 @@ impl Builder {
                     view,
                     cols,
                     store: true,
+                    copy,
                     ..
                 } = *o
                 {
@@ -475,6 +556,20 @@ impl Builder {
                         view.ld * 4,
                         FP32,
                     ));
+                    if let Some(c) = copy {
+                        let eb = u64::from(c.fmt.bytes());
+                        let to = c.addr + row * c.ld * eb;
+                        let conv = (NumberFormat::Fp32, c.fmt);
+                        self.emit(dma(
+                            false,
+                            to,
+                            sram32(addrs[i]),
+                            here,
+                            cols * 4,
+                            c.ld * eb,
+                            conv,
+                        ));
+                    }
                 }
             }
             row += here;
@@ -535,6 +630,7 @@ fn rows_in(view: View, cols: u64) -> Operand {
         cols,
         load: true,
         store: false,
+        copy: None,
     }
 }
 
@@ -544,6 +640,7 @@ fn rows_out(view: View, cols: u64) -> Operand {
         cols,
         load: false,
         store: true,
+        copy: None,
     }
 }
 
@@ -554,6 +651,18 @@ fn rows_inout(view: View, cols: u64) -> Operand {
         cols,
         load: true,
         store: true,
+        copy: None,
+    }
+}
+
+/// An output also stored, converted, to `copy`.
+fn rows_out_copy(view: View, cols: u64, copy: Option<View>) -> Operand {
+    Operand::Rows {
+        view,
+        cols,
+        load: false,
+        store: true,
+        copy,
     }
 }
 
@@ -589,6 +698,11 @@ enum Shape {
 }
 
 impl Shape {
+    /// A weight matrix (not a vector).
+    fn is_matrix(self) -> bool {
+        matches!(self, Shape::DD | Shape::DF | Shape::FD)
+    }
+
     fn dims(self, e: &EncoderDims) -> (u64, u64) {
         let (d, f) = (u64::from(e.d), u64::from(e.f));
         match self {
@@ -611,6 +725,10 @@ struct LayerT {
     /// moment, and Adam's second moment.
     m1: std::collections::HashMap<&'static str, View>,
     m2: std::collections::HashMap<&'static str, View>,
+    /// The weight matrices' copies in the weights' GEMM format, when it is
+    /// narrower than fp32: the GEMMs read them (a quarter of the DRAM bytes for
+    /// 8-bit), the update refreshes them as it writes the fp32 masters.
+    w8: std::collections::HashMap<&'static str, View>,
     q: View,
     k: View,
     v: View,
@@ -733,6 +851,16 @@ pub fn lower_training_step(
             let (r, c) = shape.dims(e);
             g.insert(pn, b.alloc(&name(&format!("grad.{pn}")), r, c)?);
         }
+        let mut w8 = std::collections::HashMap::new();
+        if config.weight_copies && config.formats.weights.bytes() < 4 {
+            for (pn, shape) in PARAMS.iter().filter(|(_, s)| s.is_matrix()) {
+                let (r, c) = shape.dims(e);
+                w8.insert(
+                    *pn,
+                    b.alloc_in(&name(&format!("copy.{pn}")), r, c, config.formats.weights)?,
+                );
+            }
+        }
         // Optimizer state, zero at the start (DRAM reads zero until written).
         let (mut m1, mut m2) = (
             std::collections::HashMap::new(),
@@ -754,6 +882,7 @@ pub fn lower_training_step(
             g,
             m1,
             m2,
+            w8,
             q: a("act.attn.q_merged", t, d)?,
             k: a("act.attn.k_merged", t, d)?,
             v: a("act.attn.v_merged", t, d)?,
@@ -845,15 +974,27 @@ pub fn lower_training_step(
     let head = |base: View, bi: u64, hi: u64| View {
         addr: base.addr + (bi * s * d + hi * dh) * 4,
         ld: d,
+        fmt: NumberFormat::Fp32,
     };
     let block = |base: View, i: u64| View {
         addr: base.addr + i * s * s * 4,
         ld: s,
+        fmt: NumberFormat::Fp32,
     };
     let sq = (heads * s, s);
     // Every (batch, head) and its index among the B·H score blocks.
     let all_heads =
         || (0..u64::from(e.b)).flat_map(move |bi| (0..h).map(move |hi| (bi, hi, bi * h + hi)));
+    // The weights' narrow copies, made once; each update refreshes them.
+    for (l, layer) in layers.iter().enumerate() {
+        b.scope = scope(l);
+        for (pn, shape) in PARAMS {
+            if let Some(&copy) = layer.w8.get(pn) {
+                b.convert(&format!("copy.{pn}"), layer.p[pn], copy, shape.dims(e))?;
+            }
+        }
+    }
+    b.scope.clear();
     for step in 0..steps {
         // ---- forward
         for (l, layer) in layers.iter().enumerate() {
@@ -879,12 +1020,15 @@ pub fn lower_training_step(
             } = layer.clone();
             let pm = layer.p.clone();
             let prm = |n: &str| pm[n];
+            // GEMMs read a weight's 8-bit copy when there is one.
+            let w8 = layer.w8.clone();
+            let wgt = |n: &str| w8.get(n).copied().unwrap_or(pm[n]);
             let g = layer.g_act;
             linear(
                 &mut b,
                 "fwd.q_proj",
                 x,
-                prm("layer.attn.wq"),
+                wgt("layer.attn.wq"),
                 prm("layer.attn.bq"),
                 q,
                 (t, d, d),
@@ -893,7 +1037,7 @@ pub fn lower_training_step(
                 &mut b,
                 "fwd.k_proj",
                 x,
-                prm("layer.attn.wk"),
+                wgt("layer.attn.wk"),
                 prm("layer.attn.bk"),
                 k,
                 (t, d, d),
@@ -902,7 +1046,7 @@ pub fn lower_training_step(
                 &mut b,
                 "fwd.v_proj",
                 x,
-                prm("layer.attn.wv"),
+                wgt("layer.attn.wv"),
                 prm("layer.attn.bv"),
                 v,
                 (t, d, d),
@@ -945,7 +1089,7 @@ pub fn lower_training_step(
                 &mut b,
                 "fwd.o_proj",
                 ctx,
-                prm("layer.attn.wo"),
+                wgt("layer.attn.wo"),
                 prm("layer.attn.bo"),
                 attn,
                 (t, d, d),
@@ -999,7 +1143,7 @@ pub fn lower_training_step(
                 &mut b,
                 "fwd.ffn1",
                 y1,
-                prm("layer.ffn.w1"),
+                wgt("layer.ffn.w1"),
                 prm("layer.ffn.b1"),
                 hp,
                 (t, d, f),
@@ -1015,7 +1159,7 @@ pub fn lower_training_step(
                 &mut b,
                 "fwd.ffn2",
                 g,
-                prm("layer.ffn.w2"),
+                wgt("layer.ffn.w2"),
                 prm("layer.ffn.b2"),
                 fo,
                 (t, f, d),
@@ -1059,6 +1203,7 @@ pub fn lower_training_step(
                     View {
                         addr: loss.addr + step * 4,
                         ld: 1,
+                        fmt: NumberFormat::Fp32,
                     },
                     1,
                 ),
@@ -1107,6 +1252,9 @@ pub fn lower_training_step(
             } = layers[l].clone();
             let (pm, gm) = (layers[l].p.clone(), layers[l].g.clone());
             let prm = |n: &str| pm[n];
+            // GEMMs read a weight's 8-bit copy when there is one.
+            let w8 = layers[l].w8.clone();
+            let wgt = |n: &str| w8.get(n).copied().unwrap_or(pm[n]);
             let grd = |n: &str| gm[n];
             let g = layers[l].g_act;
             let layernorm_bwd = |b: &mut Builder,
@@ -1194,7 +1342,7 @@ pub fn lower_training_step(
                     &mut b,
                     "recompute.ffn1",
                     y1,
-                    prm("layer.ffn.w1"),
+                    wgt("layer.ffn.w1"),
                     prm("layer.ffn.b1"),
                     hp,
                     (t, d, f),
@@ -1211,7 +1359,7 @@ pub fn lower_training_step(
                 &mut b,
                 "bwd.ffn2",
                 g,
-                prm("layer.ffn.w2"),
+                wgt("layer.ffn.w2"),
                 dz2,
                 (t, f, d),
                 grd("layer.ffn.w2"),
@@ -1236,7 +1384,7 @@ pub fn lower_training_step(
                 &mut b,
                 "bwd.ffn1",
                 y1,
-                prm("layer.ffn.w1"),
+                wgt("layer.ffn.w1"),
                 dh_pre,
                 (t, d, f),
                 grd("layer.ffn.w1"),
@@ -1271,7 +1419,7 @@ pub fn lower_training_step(
                 &mut b,
                 "bwd.o_proj",
                 ctx,
-                prm("layer.attn.wo"),
+                wgt("layer.attn.wo"),
                 dz1,
                 (t, d, d),
                 grd("layer.attn.wo"),
@@ -1348,7 +1496,7 @@ pub fn lower_training_step(
                     &mut b,
                     &format!("bwd.{proj}_proj"),
                     x,
-                    prm(&format!("layer.attn.w{proj}")),
+                    wgt(&format!("layer.attn.w{proj}")),
                     dproj,
                     (t, d, d),
                     grd(&format!("layer.attn.w{proj}")),
@@ -1404,6 +1552,7 @@ pub fn lower_training_step(
                     let src = View {
                         addr: pair.addr + half * d * 4,
                         ld: d,
+                        fmt: NumberFormat::Fp32,
                     };
                     b.vector(
                         &format!("bwd.{ln}.d{which}"),
@@ -1457,7 +1606,7 @@ pub fn lower_training_step(
                     (r, c),
                     [
                         rows_in(w, c),
-                        rows_out(w, c),
+                        rows_out_copy(w, c, layer.w8.get(name).copied()),
                         rows_in(grad, c),
                         state[0],
                         state[1],

@@ -23,8 +23,8 @@ pub struct GemmJob {
     pub transpose_a: bool,
     /// B stored transposed (n×k).
     pub transpose_b: bool,
-    /// Format of A and B in DRAM.
-    pub format: NumberFormat,
+    /// Formats of A and of B in DRAM (fp32 tensors, or 8-bit copies kept there).
+    pub formats: [NumberFormat; 2],
     /// Formats of A and of B in SRAM, for the GEMM core (the DMA converts on the
     /// fly; mixed precision keeps fp32 in DRAM and multiplies in 8 bits, with a
     /// format per tensor class).
@@ -49,7 +49,7 @@ impl GemmJob {
             n,
             transpose_a: false,
             transpose_b: false,
-            format,
+            formats: [format; 2],
             compute_formats: [format; 2],
             a,
             b,
@@ -257,9 +257,10 @@ pub fn lower_gemm(
             .max()
             .unwrap_or(4),
     );
-    let de = u64::from(job.format.bytes());
+    let [da_f, db_f] = job.formats;
+    let (da, db) = (u64::from(da_f.bytes()), u64::from(db_f.bytes()));
     let [fa, fb] = job.compute_formats;
-    let (conv_a, conv_b) = ((job.format, fa), (job.format, fb));
+    let (conv_a, conv_b) = ((da_f, fa), (db_f, fb));
     let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     let packed = |ld: u64, row: u64| if ld == 0 { row } else { ld };
     let lda = packed(job.ld[0], if job.transpose_a { m } else { k });
@@ -284,21 +285,21 @@ pub fn lower_gemm(
                 let a_cmd = if job.transpose_a {
                     dma(
                         true,
-                        job.a + (p * lda + i) * de,
+                        job.a + (p * lda + i) * da,
                         a_sram,
                         rk,
-                        rm * de,
-                        lda * de,
+                        rm * da,
+                        lda * da,
                         conv_a,
                     )
                 } else {
                     dma(
                         true,
-                        job.a + (i * lda + p) * de,
+                        job.a + (i * lda + p) * da,
                         a_sram,
                         rm,
-                        rk * de,
-                        lda * de,
+                        rk * da,
+                        lda * da,
                         conv_a,
                     )
                 };
@@ -306,21 +307,21 @@ pub fn lower_gemm(
                 let b_cmd = if job.transpose_b {
                     dma(
                         true,
-                        job.b + (j * ldb + p) * de,
+                        job.b + (j * ldb + p) * db,
                         b_sram,
                         rn,
-                        rk * de,
-                        ldb * de,
+                        rk * db,
+                        ldb * db,
                         conv_b,
                     )
                 } else {
                     dma(
                         true,
-                        job.b + (p * ldb + j) * de,
+                        job.b + (p * ldb + j) * db,
                         b_sram,
                         rk,
-                        rn * de,
-                        ldb * de,
+                        rn * db,
+                        ldb * db,
                         conv_b,
                     )
                 };

@@ -146,8 +146,17 @@ pub fn explain_plan(loaded: &LoadedScenario, program: &Program) -> String {
                         config.sfu.pipeline_depth,
                     )
                 }
-                Command::DmaLoad(m) | Command::DmaStore(m) => {
+                // DRAM-side bytes: a load's rows are counted at the source, a
+                // store's converted to the destination format.
+                Command::DmaLoad(m) => {
                     bytes += u64::from(m.rows) * u64::from(m.row_bytes) * u64::from(m.planes.max(1))
+                }
+                Command::DmaStore(m) => {
+                    bytes += u64::from(m.rows)
+                        * u64::from(m.row_bytes)
+                        * u64::from(m.planes.max(1))
+                        * u64::from(m.dst_format.bytes())
+                        / u64::from(m.src_format.bytes())
                 }
                 _ => {}
             }

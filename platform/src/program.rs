@@ -97,6 +97,7 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
                 layers: w.layers.map_or(1, |s| s.get()),
                 overlap: w.overlap.unwrap_or(false),
                 recompute: w.recompute.unwrap_or(false),
+                weight_copies: w.weight_copies.unwrap_or(true),
                 ..StepConfig::default()
             };
             let sram = Region {

@@ -183,6 +183,7 @@ fn encoder_of(
             ("layers", w.layers.is_some()),
             ("overlap", w.overlap.is_some()),
             ("recompute", w.recompute.is_some()),
+            ("weight_copies", w.weight_copies.is_some()),
             ("golden_check", w.golden_check.is_some()),
         ] {
             if set {

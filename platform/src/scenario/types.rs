@@ -385,6 +385,11 @@ pub struct Workload {
     /// queue; see docs/training.md for when it pays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlap: Option<bool>,
+    /// `encoder_training_step`: keep the weights' copies in their GEMM format in
+    /// DRAM when it is narrower than fp32 (true by default), refreshed by each
+    /// update; false converts the fp32 masters at every load (same numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_copies: Option<bool>,
     /// `encoder_training_step`: recompute each layer's FFN activations in backward
     /// instead of keeping them (one pair of buffers for all layers; false by
     /// default).

@@ -242,6 +242,43 @@ pub(crate) fn dma(
     }
 }
 
+/// An operand as stored in DRAM: `ld` elements of `eb` bytes between stored rows;
+/// `transposed` when its stored rows are op()'s columns.
+struct Stored {
+    base: u64,
+    ld: u64,
+    eb: u64,
+    transposed: bool,
+}
+
+impl Stored {
+    /// The load of op()'s rows `r0..r0+rows`, columns `c0..c0+cols` into SRAM at
+    /// `sram`: of the stored rows, or — transposed — of the stored columns.
+    fn tile(
+        &self,
+        (r0, rows): (u64, u64),
+        (c0, cols): (u64, u64),
+        sram: u32,
+        formats: (NumberFormat, NumberFormat),
+    ) -> Command {
+        let (first, count, len) = if self.transposed {
+            (c0 * self.ld + r0, cols, rows)
+        } else {
+            (r0 * self.ld + c0, rows, cols)
+        };
+        let (base, eb) = (self.base, self.eb);
+        dma(
+            true,
+            base + first * eb,
+            sram,
+            count,
+            len * eb,
+            self.ld * eb,
+            formats,
+        )
+    }
+}
+
 /// Lowers `job` into descriptors with ids `id_base`, `id_base + 1`, ...; its tiles
 /// live where `plan` says.
 pub fn lower_gemm(
@@ -282,50 +319,21 @@ pub fn lower_gemm(
             for (kt, p) in (0..k).step_by(tk as usize).enumerate() {
                 let rk = tk.min(k - p);
                 // A tile: rows i.., cols p.. of A (m×k), or of Aᵀ stored k×m.
-                let a_cmd = if job.transpose_a {
-                    dma(
-                        true,
-                        job.a + (p * lda + i) * da,
-                        a_sram,
-                        rk,
-                        rm * da,
-                        lda * da,
-                        conv_a,
-                    )
-                } else {
-                    dma(
-                        true,
-                        job.a + (i * lda + p) * da,
-                        a_sram,
-                        rm,
-                        rk * da,
-                        lda * da,
-                        conv_a,
-                    )
+                // A tile: rows i.., cols p.. of op(A); B tile: rows p.., cols j.. of op(B).
+                let a = Stored {
+                    base: job.a,
+                    ld: lda,
+                    eb: da,
+                    transposed: job.transpose_a,
                 };
-                push(a_cmd, &mut out);
-                let b_cmd = if job.transpose_b {
-                    dma(
-                        true,
-                        job.b + (j * ldb + p) * db,
-                        b_sram,
-                        rn,
-                        rk * db,
-                        ldb * db,
-                        conv_b,
-                    )
-                } else {
-                    dma(
-                        true,
-                        job.b + (p * ldb + j) * db,
-                        b_sram,
-                        rk,
-                        rn * db,
-                        ldb * db,
-                        conv_b,
-                    )
+                push(a.tile((i, rm), (p, rk), a_sram, conv_a), &mut out);
+                let b = Stored {
+                    base: job.b,
+                    ld: ldb,
+                    eb: db,
+                    transposed: job.transpose_b,
                 };
-                push(b_cmd, &mut out);
+                push(b.tile((p, rk), (j, rn), b_sram, conv_b), &mut out);
                 push(
                     Command::Gemm(GemmDesc {
                         transpose_a: job.transpose_a,

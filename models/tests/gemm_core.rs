@@ -3,14 +3,16 @@
 //! the descriptor says; its timing is the mapping's rounds against the SRAM banks,
 //! the same whether or not it computes; bad descriptors fault.
 
-use std::cell::RefCell;
+mod common;
+
+use common::{fp32_bytes, issue, peek_f32, poke};
 use std::rc::Rc;
-use treta_abi::{Command, Descriptor, DeviceError, GemmDesc, NumberFormat};
+use treta_abi::{Command, DeviceError, GemmDesc, NumberFormat};
 use treta_golden::{testdata, GoldenDir};
 use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
 use treta_kernel::{Clock, Fifo, Simulation};
 use treta_models::mapping::{FlexibleEngine, GemmShape};
-use treta_models::{execute, GemmCore, GemmRecord, GemmTiming, Job, Sram, SramGeometry};
+use treta_models::{GemmCore, GemmRecord, GemmTiming, Sram, SramGeometry};
 use treta_numerics::gemm::{gemm_reference, MatRef};
 
 const SRAM: SramGeometry = SramGeometry {
@@ -40,19 +42,8 @@ struct Outcome {
 
 impl Outcome {
     fn read_f32(&self, addr: u64, count: usize) -> Vec<f32> {
-        let mut p = Payload::with_data(Tlm::Read, addr, vec![0; count * 4]);
-        assert_eq!(self.host.transport_dbg(&mut p), count * 4);
-        p.set_timing_only(0)
-            .unwrap_or_default()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
+        peek_f32(&self.host, addr, count)
     }
-}
-
-/// fp32 values as stored.
-fn bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 /// Runs `jobs` one after the other on a GEMM core of `timing` at 1 GHz over an
@@ -74,26 +65,13 @@ fn run(
     let host = InitiatorSocket::new("host");
     host.bind(&sram.socket).unwrap();
     for (addr, bytes) in setup {
-        let len = bytes.len();
-        let mut p = Payload::with_data(Tlm::Write, *addr, bytes.clone());
-        assert_eq!(host.transport_dbg(&mut p), len);
+        poke(&host, *addr, bytes.clone());
     }
-    let results = Rc::new(RefCell::new(Vec::new()));
-    {
-        let results = results.clone();
-        sim.spawn("cp", move |ctx| async move {
-            for (i, g) in jobs.into_iter().enumerate() {
-                let desc = Descriptor {
-                    id: i as u32,
-                    command: Command::Gemm(g),
-                };
-                let result = execute(&port, Job::new(&ctx, desc, 0, i as u32, i as u64)).await;
-                results.borrow_mut().push(result);
-            }
-        });
-    }
-    sim.run().unwrap();
-    let results = results.borrow().clone();
+    let results = issue(
+        &mut sim,
+        port,
+        jobs.into_iter().map(Command::Gemm).collect(),
+    );
     Outcome {
         results,
         records: core.records(),
@@ -139,9 +117,9 @@ fn forward_backward_data_and_weight_gradient_match_jax() {
             SRAM,
             true,
             &[
-                (u64::from(a_at), bytes(&a)),
-                (u64::from(b_at), bytes(&b)),
-                (u64::from(dc_at), bytes(&dc)),
+                (u64::from(a_at), fp32_bytes(&a)),
+                (u64::from(b_at), fp32_bytes(&b)),
+                (u64::from(dc_at), fp32_bytes(&dc)),
             ],
             vec![forward, backward_data, weight_gradient],
         );
@@ -187,9 +165,9 @@ fn accumulation_and_leading_dimensions_as_stored() {
             SRAM,
             true,
             &[
-                (at(0), bytes(&a)),
-                (at(4096), bytes(&b)),
-                (at(8192), bytes(&c0)),
+                (at(0), fp32_bytes(&a)),
+                (at(4096), fp32_bytes(&b)),
+                (at(8192), fp32_bytes(&c0)),
             ],
             vec![g],
         );
@@ -224,7 +202,7 @@ fn a_result_written_over_its_own_operand_uses_the_operand_as_it_was() {
         treta_engine(2048),
         SRAM,
         true,
-        &[(0, bytes(&a)), (1024, bytes(&b))],
+        &[(0, fp32_bytes(&a)), (1024, fp32_bytes(&b))],
         vec![g],
     );
     assert_eq!(o.results, vec![Ok(())]);

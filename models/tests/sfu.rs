@@ -4,14 +4,16 @@
 //! descriptors (softmax, LayerNorm forward and backward with dγ/dβ accumulated over
 //! two tiles of rows, GELU, MSE, SGD bit for bit); bad descriptors fault.
 
-use std::cell::RefCell;
+mod common;
+
+use common::{fp32_bytes, issue, peek_f32, poke};
 use std::rc::Rc;
-use treta_abi::{Command, Descriptor, DeviceError, NumberFormat, SfuDesc, SfuOp, VectorOp};
+use treta_abi::{Command, DeviceError, NumberFormat, SfuDesc, SfuOp, VectorOp};
 use treta_golden::{testdata, GoldenDir};
-use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
+use treta_kernel::tlm::InitiatorSocket;
 use treta_kernel::{Clock, Fifo, Simulation};
 use treta_models::sfu::{passes, sfu_cycles, SfuMath, SfuParams, SfuRecord};
-use treta_models::{execute, Fault, Job, Sfu, Sram, SramGeometry};
+use treta_models::{Fault, Sfu, Sram, SramGeometry};
 use treta_numerics::sfu::{Hardware, HardwareParams};
 
 const SRAM: SramGeometry = SramGeometry {
@@ -40,18 +42,8 @@ struct Outcome {
 
 impl Outcome {
     fn read(&self, addr: u32, count: usize) -> Vec<f32> {
-        let mut p = Payload::with_data(Tlm::Read, u64::from(addr), vec![0; count * 4]);
-        assert_eq!(self.host.transport_dbg(&mut p), count * 4);
-        p.set_timing_only(0)
-            .unwrap_or_default()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
+        peek_f32(&self.host, u64::from(addr), count)
     }
-}
-
-fn bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 fn run(
@@ -71,27 +63,9 @@ fn run(
     let host = InitiatorSocket::new("host");
     host.bind(&sram.socket).unwrap();
     for (addr, values) in setup {
-        let data = bytes(values);
-        let len = data.len();
-        let mut p = Payload::with_data(Tlm::Write, u64::from(*addr), data);
-        assert_eq!(host.transport_dbg(&mut p), len);
+        poke(&host, u64::from(*addr), fp32_bytes(values));
     }
-    let results = Rc::new(RefCell::new(Vec::new()));
-    {
-        let results = results.clone();
-        sim.spawn("cp", move |ctx| async move {
-            for (i, s) in jobs.into_iter().enumerate() {
-                let desc = Descriptor {
-                    id: i as u32,
-                    command: Command::Sfu(s),
-                };
-                let r = execute(&port, Job::new(&ctx, desc, 0, i as u32, i as u64)).await;
-                results.borrow_mut().push(r);
-            }
-        });
-    }
-    sim.run().unwrap();
-    let results = results.borrow().clone();
+    let results = issue(&mut sim, port, jobs.into_iter().map(Command::Sfu).collect());
     Outcome {
         results,
         records: sfu.records(),

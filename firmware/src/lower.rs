@@ -73,6 +73,8 @@ pub struct Tiling {
     /// SRAM addresses of the A, B and C tiles (of the first buffer set when
     /// double-buffered).
     pub sram: [u32; 3],
+    /// Pipelined with the whole of op(A) loaded once and kept in SRAM.
+    pub resident_a: bool,
 }
 
 /// Why a GEMM cannot be lowered.
@@ -160,16 +162,22 @@ fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> [u64; 3] {
     [align(tm * tk * eb), align(tk * tn * eb), align(tm * tn * 4)]
 }
 
-/// Chooses tiles for `job` that fit `plan`: whole dimensions when they fit, else
-/// halving the largest of N, M, K (keeping multiples of 16 where possible).
-pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerError> {
-    let eb = u64::from(
+/// Bytes per element of the wider operand format in SRAM (both operands' tiles
+/// are sized with it).
+fn operand_bytes(job: &GemmJob) -> u64 {
+    u64::from(
         job.compute_formats
             .iter()
             .map(|f| f.bytes())
             .max()
             .unwrap_or(4),
-    );
+    )
+}
+
+/// Chooses tiles for `job` that fit `plan`: whole dimensions when they fit, else
+/// halving the largest of N, M, K (keeping multiples of 16 where possible).
+pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerError> {
+    let eb = operand_bytes(job);
     let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     while !plan.fits(footprint(tm, tk, tn, eb)) {
         let largest = tm.max(tk).max(tn);
@@ -207,6 +215,7 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
             let [a, b, _] = footprint(tm, tk, tn, eb);
             plan.place(a, b)
         },
+        resident_a: false,
     })
 }
 
@@ -287,13 +296,15 @@ pub fn lower_gemm(
     id_base: u32,
 ) -> Result<(Vec<Descriptor>, Tiling), LowerError> {
     let t = choose_tiling(job, plan)?;
-    let eb = u64::from(
-        job.compute_formats
-            .iter()
-            .map(|f| f.bytes())
-            .max()
-            .unwrap_or(4),
-    );
+    Ok((lower_tiles(job, &t, true, id_base), t))
+}
+
+/// The descriptors of `job` in the tiles `t` (at `t.sram`), M then N then K
+/// tiles. With `reuse_a`, an A tile is loaded only when it differs from the
+/// previous tile's (a whole-K A tile serves every N tile of its rows); without,
+/// every tile loads its A (for double buffers, where the previous tile's A is in
+/// the other buffer).
+fn lower_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool, id_base: u32) -> Vec<Descriptor> {
     let [da_f, db_f] = job.formats;
     let (da, db) = (u64::from(da_f.bytes()), u64::from(db_f.bytes()));
     let [fa, fb] = job.compute_formats;
@@ -304,8 +315,8 @@ pub fn lower_gemm(
     let ldb = packed(job.ld[1], if job.transpose_b { k } else { n });
     let ldc = packed(job.ld[2], n);
     let (tm, tk, tn) = (u64::from(t.tm), u64::from(t.tk), u64::from(t.tn));
-    let [a_bytes, b_bytes, _] = footprint(tm, tk, tn, eb);
-    let [a_sram, b_sram, c_sram] = plan.place(a_bytes, b_bytes);
+    let [a_sram, b_sram, c_sram] = t.sram;
+    let mut loaded_a = None;
     let mut out = Vec::new();
     let mut id = id_base;
     let mut push = |command: Command, out: &mut Vec<Descriptor>| {
@@ -326,7 +337,10 @@ pub fn lower_gemm(
                     eb: da,
                     transposed: job.transpose_a,
                 };
-                push(a.tile((i, rm), (p, rk), a_sram, conv_a), &mut out);
+                if !reuse_a || loaded_a != Some((i, p)) {
+                    push(a.tile((i, rm), (p, rk), a_sram, conv_a), &mut out);
+                    loaded_a = Some((i, p));
+                }
                 let b = Stored {
                     base: job.b,
                     ld: ldb,
@@ -365,7 +379,7 @@ pub fn lower_gemm(
             );
         }
     }
-    Ok((out, t))
+    out
 }
 
 /// The queues and semaphores of a pipelined GEMM ([`lower_gemm_pipelined`]).
@@ -383,27 +397,45 @@ pub struct Pipeline {
 }
 
 /// Lowers `job` as a three-stage pipeline over double buffers: the load queue
-/// fills one pair of operand buffers while the GEMM core works on the other, and
+/// fills one set of operand buffers while the GEMM core works on the other, and
 /// the store queue drains one result buffer while the next accumulates — so DMA
 /// and GEMM overlap. Semaphores order the stages; every count returns to zero,
 /// and the load queue waits at the end until the last result is stored (the
-/// next operation may read it). Each half of `region` holds one set of A, B and
-/// C tiles. Returns (queue, descriptor) pairs in issue order.
+/// next operation may read it).
+///
+/// When the whole of op(A) fits a quarter of `region`, it is loaded once and
+/// stays resident while B and C tiles alternate between two halves of the
+/// rest; that costs no more DRAM traffic than the single-queue lowering (the
+/// common case of training GEMMs with few rows). Otherwise each half of
+/// `region` holds one set of A, B and C tiles, and smaller tiles may reload
+/// operands. Returns (queue, descriptor) pairs in issue order.
 pub fn lower_gemm_pipelined(
     job: &GemmJob,
     region: Region,
     pipe: Pipeline,
     id_base: u32,
 ) -> Result<(Vec<(u8, Descriptor)>, Tiling), LowerError> {
-    let half = Region {
-        base: region.base,
-        bytes: region.bytes / 2,
+    let (t, other) = match resident_a_tiling(job, region) {
+        Some((t, other)) => (t, other),
+        None => {
+            let half = Region {
+                base: region.base,
+                bytes: region.bytes / 2,
+            };
+            let t = choose_tiling(job, &SramPlan::Unified(half)).map_err(|e| {
+                LowerError(format!(
+                    "{e} (pipelined: two buffer sets in the {}-byte SRAM)",
+                    region.bytes
+                ))
+            })?;
+            let other =
+                u32::try_from(half.bytes).map_err(|_| LowerError("SRAM too large".into()))?;
+            (t, other)
+        }
     };
-    let plan = SramPlan::Unified(half);
-    let t = choose_tiling(job, &plan)?;
+    let resident = t.resident_a;
     // The single-queue lowering, then each descriptor to its stage.
-    let (flat, _) = lower_gemm(job, &plan, id_base)?;
-    let other = u32::try_from(half.bytes).map_err(|_| LowerError("SRAM too large".into()))?;
+    let flat = lower_tiles(job, &t, resident, id_base);
     let s = |k: u8| pipe.first_sem + k;
     let (loaded, free, computed, cfree, done) = (s(0), s(2), s(4), s(6), s(8));
     let signal = |sem: u8| Command::SemSignal { sem };
@@ -422,22 +454,23 @@ pub fn lower_gemm_pipelined(
         out.push((q, Descriptor { id, command }));
         id = id.wrapping_add(1);
     };
-    let (mut tile, mut output, mut loads) = (0usize, 0usize, 0usize);
+    let (mut tile, mut output) = (0usize, 0usize);
     let shift = |x: u32, buf: usize| x + other * buf as u32;
+    // The A tile (resident or not) is the one `tile` reads; B tiles are shifted.
+    let a_shift = |buf: usize| if resident { 0 } else { buf };
     for d in flat {
         match d.command {
             Command::DmaLoad(mut m) => {
-                // Each tile loads A, then B: A waits for the buffers, B signals them
-                // loaded.
+                // A tile's loads: its A (unless reused), then its B. The first
+                // load into a buffer waits for the buffer; B signals it loaded.
                 let buf = tile % 2;
-                let a_load = loads % 2 == 0;
-                loads += 1;
-                if a_load && tile >= 2 {
+                let is_a = m.sram_addr == t.sram[0];
+                if tile >= 2 && (is_a != resident) {
                     push(pipe.load_queue, wait(free + buf as u8), &mut out);
                 }
-                m.sram_addr = shift(m.sram_addr, buf);
+                m.sram_addr = shift(m.sram_addr, if is_a { a_shift(buf) } else { buf });
                 push(pipe.load_queue, Command::DmaLoad(m), &mut out);
-                if !a_load {
+                if !is_a {
                     push(pipe.load_queue, signal(loaded + buf as u8), &mut out);
                 }
             }
@@ -447,7 +480,7 @@ pub fn lower_gemm_pipelined(
                 if !g.accumulate && output >= 2 {
                     push(pipe.compute_queue, wait(cfree + obuf as u8), &mut out);
                 }
-                g.a_addr = shift(g.a_addr, buf);
+                g.a_addr = shift(g.a_addr, a_shift(buf));
                 g.b_addr = shift(g.b_addr, buf);
                 g.c_addr = shift(g.c_addr, obuf);
                 push(pipe.compute_queue, Command::Gemm(g), &mut out);
@@ -474,6 +507,50 @@ pub fn lower_gemm_pipelined(
     push(pipe.store_queue, signal(done), &mut out);
     push(pipe.load_queue, wait(done), &mut out);
     Ok((out, t))
+}
+
+/// Tiles for a pipelined `job` with the whole of op(A) resident in `region`
+/// (at its base) when it takes at most a quarter of it, splitting only N; and
+/// the offset of the second B/C buffer set from the first.
+fn resident_a_tiling(job: &GemmJob, region: Region) -> Option<(Tiling, u32)> {
+    let eb = operand_bytes(job);
+    let (m, k) = (u64::from(job.m), u64::from(job.k));
+    let [a_bytes, _, _] = footprint(m, k, 1, eb);
+    if a_bytes > region.bytes / 4 {
+        return None;
+    }
+    let half = (region.bytes - a_bytes) / 2;
+    let mut tn = u64::from(job.n);
+    let fits = |tn: u64| {
+        let [_, b, c] = footprint(m, k, tn, eb);
+        b + c <= half
+    };
+    while !fits(tn) {
+        if tn <= 1 {
+            return None;
+        }
+        tn = if tn > 16 {
+            (tn / 2).div_ceil(16) * 16
+        } else {
+            tn.div_ceil(2)
+        };
+    }
+    let [_, b_bytes, _] = footprint(m, k, tn, eb);
+    let base = u64::from(region.base);
+    let at = |x: u64| u32::try_from(x).ok();
+    let t = Tiling {
+        tm: job.m,
+        tk: job.k,
+        tn: tn as u32,
+        tiles: u32::try_from(u64::from(job.n).div_ceil(tn)).ok()?,
+        sram: [
+            at(base)?,
+            at(base + a_bytes)?,
+            at(base + a_bytes + b_bytes)?,
+        ],
+        resident_a: true,
+    };
+    Some((t, at(half)?))
 }
 
 #[cfg(test)]

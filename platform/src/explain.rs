@@ -173,7 +173,7 @@ pub fn explain_plan(loaded: &LoadedScenario, program: &Program) -> String {
     let _ = writeln!(
         s,
         "\nIn all: {total_compute} compute cycles, {total_dma} DMA bytes ({} cycles at the DRAM's peak); \
-         operations run one after another (with `overlap: true` a GEMM's own tiles pipeline).",
+         operations run one after another; a pipelined one (`overlap`) overlaps its loads, compute and stores.",
         (total_dma as f64 / peak * clock_hz).ceil() as u64
     );
     s

@@ -4,7 +4,7 @@
 //! their SGD-updated `sgd.<name>`), and the per-tensor comparison.
 
 use serde::Serialize;
-use treta_firmware::encoder::StepProgram;
+use treta_firmware::encoder::{DramTensor, StepProgram};
 use treta_golden::GoldenDir;
 
 /// A tensor to load: DRAM address and its bytes.
@@ -50,16 +50,22 @@ pub fn loads(golden: &GoldenDir, step: &StepProgram) -> Result<Vec<Load>, String
     Ok(out)
 }
 
+/// The name of `t`'s contents after the run: a parameter, updated in place, is
+/// its `sgd.<name>`; every other tensor its own name.
+pub fn result_name(step: &StepProgram, t: &DramTensor) -> String {
+    if step.parameters.contains(&t.name) {
+        format!("sgd.{}", t.name)
+    } else {
+        t.name.clone()
+    }
+}
+
 /// What to read back after the run, named as in the manifest.
 pub fn readbacks(golden: &GoldenDir, step: &StepProgram) -> Vec<Readback> {
     step.tensors
         .iter()
         .filter_map(|t| {
-            let name = if step.parameters.contains(&t.name) {
-                format!("sgd.{}", t.name)
-            } else {
-                t.name.clone()
-            };
+            let name = result_name(step, t);
             let computed = golden
                 .info(&name)
                 .is_ok_and(|i| i.max_abs_err_vs_f64.is_some());
@@ -77,6 +83,8 @@ pub struct TensorCheck {
     pub max_abs_err: f64,
     /// The tolerance it was held to.
     pub tolerance: f64,
+    /// The same, under the name BRIEF §10 gives scripts (`tol`).
+    pub tol: f64,
     /// Within it.
     pub pass: bool,
 }
@@ -116,12 +124,14 @@ pub fn compare(golden: &GoldenDir, dir: &str, results: &[(String, Vec<f32>)]) ->
                     name: name.clone(),
                     max_abs_err: c.max_abs_err,
                     tolerance,
+                    tol: tolerance,
                     pass: c.pass,
                 },
                 Err(_) => TensorCheck {
                     name: name.clone(),
                     max_abs_err: f64::INFINITY,
                     tolerance,
+                    tol: tolerance,
                     pass: false,
                 },
             }

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod comparison;
+pub mod dump;
 pub mod explain;
 pub mod golden_check;
 pub mod preset;

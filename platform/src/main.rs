@@ -52,6 +52,11 @@ enum Command {
         /// per operation its engine, tiling, descriptors and expected cost.
         #[arg(long)]
         explain_plan: bool,
+        /// After a functional encoder_training_step, write every tensor it left
+        /// in DRAM here as float32 `.npy`, named as in the golden manifests
+        /// (parameters as their updated `sgd.<name>`), with a `manifest.json`.
+        #[arg(long, value_name = "DIR")]
+        dump_tensors: Option<PathBuf>,
     },
     /// Check a scenario (syntax, keys, types, ranges, cross-references) without running it.
     Check {
@@ -181,6 +186,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
             explain_mapping,
             explain_plan,
+            dump_tensors,
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
             explain(&mut out, &loaded, explain_mapping, explain_plan)?;
@@ -190,6 +196,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 run::RunSettings {
                     trace: trace.as_deref(),
                     progress,
+                    dump_tensors: dump_tensors.as_deref(),
                 },
             )?;
             if let Some(path) = &report {

@@ -22,7 +22,7 @@
 //! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
 //! | `expectations[].{what, bound, value, pass}` | the scenario's `expect:` checks |
 //! | `losses[]` | a functional `encoder_training_step`: the loss of each step |
-//! | `golden.{dir, pass, strict, tensors[].{name, max_abs_err, tolerance, pass}}` | `encoder_training_step` with `golden`: every tensor the run computes that the manifest lists (parameters as their SGD-updated `sgd.*`) |
+//! | `golden.{dir, pass, strict, tensors[].{name, max_abs_err, tolerance, tol, pass}}` (`tol` = `tolerance`) | `encoder_training_step` with `golden`: every tensor the run computes that the manifest lists (parameters as their SGD-updated `sgd.*`) |
 
 use crate::comparison::{compare, EngineComparison};
 use crate::golden_check::GoldenReport;

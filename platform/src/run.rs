@@ -1,5 +1,6 @@
 //! Running a scenario: assemble the SoC, start the firmware, simulate, report.
 
+use crate::dump;
 use crate::golden_check;
 use crate::program::{self, Program, RING_BASE, RING_SIZE};
 use crate::report::Report;
@@ -20,6 +21,10 @@ type Returned = (Vec<u32>, Vec<(String, Vec<f32>)>);
 /// Where the firmware process leaves its result, or the driver's error; `None`
 /// while it has not finished.
 type FirmwareOutcome = Rc<RefCell<Option<Result<Returned, DriverError>>>>;
+
+/// Prefix of the read-back names of `--dump-tensors` (kept apart from the
+/// golden comparison's).
+const DUMP: &str = "(dump)";
 
 /// The read-back name of a training run's per-step losses.
 const LOSSES: &str = "(losses)";
@@ -66,6 +71,9 @@ pub struct RunSettings<'a> {
     pub trace: Option<&'a Path>,
     /// Show a progress bar on stderr (descriptors completed).
     pub progress: bool,
+    /// Write every fp32 tensor of a functional `encoder_training_step` here as
+    /// `.npy`, named as in the golden manifests (`--dump-tensors`).
+    pub dump_tensors: Option<&'a Path>,
 }
 
 /// Simulated time per slice when a progress bar is shown.
@@ -136,19 +144,36 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     if let Some(t) = losses_at {
         readbacks.push((LOSSES.to_string(), t.addr, (t.rows * t.cols) as usize));
     }
+    if settings.dump_tensors.is_some() {
+        let step = program
+            .step
+            .as_ref()
+            .filter(|_| functional)
+            .ok_or_else(|| {
+                RunError::Program(
+                    "--dump-tensors needs a functional encoder_training_step run (run.mode: functional)"
+                        .into(),
+                )
+            })?;
+        readbacks.extend(
+            dump::readbacks(step)
+                .into_iter()
+                .map(|(name, addr, n)| (format!("{DUMP}{name}"), addr, n)),
+        );
+    }
     let watchdog_ns = scenario
         .run
         .watchdog_us
         .map_or(0, |w| u64::from(w.get()) * 1000);
     {
         let outcome = outcome.clone();
-        let queues = program.queues.clone();
+        let batches = program.batches((RING_SIZE - 8) as usize);
         ctx.spawn("firmware", move |ctx| async move {
             // The firmware's span covers the whole run: the trace then spans exactly
             // the simulated time the report gives.
             let track = ctx.timeline().track("firmware");
             ctx.timeline().begin(track, "run", &[]);
-            let result = firmware(hal, watchdog_ns, queues, loads, readbacks).await;
+            let result = firmware(hal, watchdog_ns, batches, loads, readbacks).await;
             ctx.timeline().end(track);
             *outcome.borrow_mut() = Some(result);
         });
@@ -196,6 +221,17 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
         end,
         interrupts,
     );
+    let (dumped, results): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .partition(|(name, _)| name.starts_with(DUMP));
+    if let (Some(dir), Some(step), Some(dims)) =
+        (settings.dump_tensors, &program.step, &loaded.encoder)
+    {
+        let tensors = dumped
+            .into_iter()
+            .map(|(name, values)| (name[DUMP.len()..].to_string(), values));
+        dump::write(dir, tensors, step, dims).map_err(RunError::Program)?;
+    }
     let (losses, results): (Vec<_>, Vec<_>) =
         results.into_iter().partition(|(name, _)| name == LOSSES);
     if let Some((_, values)) = losses.into_iter().next() {
@@ -239,7 +275,7 @@ fn run_with_progress(sim: &mut Simulation, soc: &Soc, total: u64) -> Result<RunO
 async fn firmware(
     hal: VpHal,
     watchdog_ns: u64,
-    queues: Vec<Vec<treta_abi::Descriptor>>,
+    batches: Vec<Vec<Vec<treta_abi::Descriptor>>>,
     loads: Vec<golden_check::Load>,
     readbacks: Vec<golden_check::Readback>,
 ) -> Result<Returned, DriverError> {
@@ -254,18 +290,13 @@ async fn firmware(
             .map_err(DriverError::Bus)?;
     }
     let mut driver = Driver::init(hal, layout).await?;
-    let batch = (RING_SIZE - 8) as usize;
-    let longest = queues.iter().map(Vec::len).max().unwrap_or(0);
-    let mut start = 0;
-    while start < longest.max(1) {
-        for (q, descs) in queues.iter().enumerate() {
-            if start < descs.len() {
-                let end = (start + batch).min(descs.len());
-                driver.submit(q, &descs[start..end]).await?;
+    for batch in batches {
+        for (q, descs) in batch.iter().enumerate() {
+            if !descs.is_empty() {
+                driver.submit(q, descs).await?;
             }
         }
         driver.drain(DONE_CODE).await?;
-        start += batch;
     }
     let mut results = Vec::with_capacity(readbacks.len());
     for (name, addr, elements) in readbacks {

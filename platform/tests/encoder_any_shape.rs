@@ -529,6 +529,14 @@ fn untuned_shapes_match_a_plain_f64_implementation() {
         ([2, 3, 8, 2, 16], 2, adam, ""),
         // FFN activations recomputed in backward, one buffer pair for all layers.
         ([1, 4, 8, 2, 24], 3, Update::Sgd, ", recompute: true"),
+        // Every operation pipelined over three queues, in an SRAM small enough
+        // that each runs in several tiles of both buffers.
+        (
+            [2, 5, 12, 3, 20],
+            2,
+            Update::Momentum,
+            ", overlap: true}\nplatform: {sram: {bytes: 1536}",
+        ),
     ]
     .into_iter()
     .enumerate()

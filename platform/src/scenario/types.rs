@@ -23,6 +23,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use treta_abi::NumberFormat;
+use treta_firmware::encoder::Overlap;
 
 /// A whole scenario file.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -380,11 +381,12 @@ pub struct Workload {
     /// `gemm_format`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub formats: Option<ClassFormatsSpec>,
-    /// `encoder_training_step`: pipeline each GEMM over three queues with double
-    /// buffers so DMA and GEMM overlap (false by default: everything in one
-    /// queue; see docs/training.md for when it pays).
+    /// `encoder_training_step`: which operations pipeline over three queues with
+    /// double buffers so DMA and compute overlap: `none`, `sfu`, `gemm`, `all`
+    /// (or `false`/`true` for none/all). `all` by default; see docs/training.md
+    /// for what each costs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overlap: Option<bool>,
+    pub overlap: Option<OverlapSpec>,
     /// `encoder_training_step`: keep the weights' copies in their GEMM format in
     /// DRAM when it is narrower than fp32 (true by default), refreshed by each
     /// update; false converts the fp32 masters at every load (same numbers).
@@ -778,4 +780,80 @@ pub enum EngineName {
     Gemm,
     /// The special-function unit.
     Sfu,
+}
+
+/// The `overlap` key: `none`, `sfu`, `gemm`, `all`, or a boolean (none/all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverlapSpec(pub Overlap);
+
+impl OverlapSpec {
+    const NAMES: [(&'static str, Overlap); 4] = [
+        ("none", Overlap::NONE),
+        (
+            "sfu",
+            Overlap {
+                gemm: false,
+                sfu: true,
+            },
+        ),
+        (
+            "gemm",
+            Overlap {
+                gemm: true,
+                sfu: false,
+            },
+        ),
+        ("all", Overlap::ALL),
+    ];
+
+    /// The key's name for this choice.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, o)| *o == self.0)
+            .map_or("all", |(n, _)| n)
+    }
+}
+
+impl<'de> Deserialize<'de> for OverlapSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = OverlapSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("one of none, sfu, gemm, all (or true/false)")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<OverlapSpec, E> {
+                Ok(OverlapSpec(if v { Overlap::ALL } else { Overlap::NONE }))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OverlapSpec, E> {
+                OverlapSpec::NAMES
+                    .iter()
+                    .find(|(n, _)| *n == v)
+                    .map(|&(_, o)| OverlapSpec(o))
+                    .ok_or_else(|| {
+                        E::custom(format!(
+                            "unknown overlap `{v}` (one of none, sfu, gemm, all, or true/false)"
+                        ))
+                    })
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl Serialize for OverlapSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.name().serialize(s)
+    }
+}
+
+impl JsonSchema for OverlapSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Overlap".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = Self::NAMES.iter().map(|(n, _)| *n).collect();
+        json_schema!({ "oneOf": [{ "type": "string", "enum": names }, { "type": "boolean" }] })
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod comparison;
 pub mod dump;
+pub mod energy;
 pub mod explain;
 pub mod golden_check;
 pub mod preset;

@@ -5,6 +5,7 @@
 //! its source or as a guess; a scenario starts from a preset and overrides any
 //! parameter (`platform:` keys, or `--set platform.KEY=VALUE`).
 
+use crate::energy::EnergyConfig;
 use crate::scenario::{
     Dataflow, DramKind, DramMapping, GemmArch, PagePolicyName, PlatformSpec, RefreshName,
     SfuNumerics,
@@ -30,6 +31,8 @@ pub struct PlatformConfig {
     pub dma: DmaConfig,
     /// Special-function unit.
     pub sfu: SfuConfig,
+    /// Energy per event and static power (DRAM energies follow `dram.kind`).
+    pub energy: EnergyConfig,
 }
 
 /// GEMM core parameters.
@@ -201,6 +204,7 @@ impl PlatformConfig {
 
     /// The parameters as (key, value, unit) rows, in a stable order.
     pub fn rows(&self) -> Vec<(&'static str, String, &'static str)> {
+        let e = &self.energy;
         let arch = match self.gemm.arch {
             GemmArch::Flexible => "flexible",
             GemmArch::Systolic => "systolic",
@@ -289,6 +293,36 @@ impl PlatformConfig {
             ("sfu.exp_degree", self.sfu.exp_degree.to_string(), ""),
             ("sfu.lut_bits", self.sfu.lut_bits.to_string(), "bits"),
             ("sfu.newton_steps", self.sfu.newton_steps.to_string(), ""),
+            ("energy.mac_fp32_pj", e.mac_fp32_pj.to_string(), "pJ"),
+            ("energy.mac_16bit_pj", e.mac_16bit_pj.to_string(), "pJ"),
+            ("energy.mac_8bit_pj", e.mac_8bit_pj.to_string(), "pJ"),
+            (
+                "energy.sram_pj_per_byte_32k",
+                e.sram_pj_per_byte_32k.to_string(),
+                "pJ/byte",
+            ),
+            (
+                "energy.bus_pj_per_byte",
+                e.bus_pj_per_byte.to_string(),
+                "pJ/byte",
+            ),
+            (
+                "energy.sfu_pj_per_lane_cycle",
+                e.sfu_pj_per_lane_cycle.to_string(),
+                "pJ",
+            ),
+            ("energy.static_gemm_mw", e.static_gemm_mw.to_string(), "mW"),
+            (
+                "energy.static_sram_mw_per_mib",
+                e.static_sram_mw_per_mib.to_string(),
+                "mW/MiB",
+            ),
+            ("energy.static_sfu_mw", e.static_sfu_mw.to_string(), "mW"),
+            (
+                "energy.static_control_mw",
+                e.static_control_mw.to_string(),
+                "mW",
+            ),
         ]
     }
 }
@@ -388,6 +422,43 @@ const TRETA_SOURCES: &[(&str, &str)] = &[
     ),
     ("sfu.lut_bits", "guess: 128-entry tables"),
     ("sfu.newton_steps", "guess: one Newton step (rel. error ~1e-5)"),
+    (
+        "energy.mac_fp32_pj",
+        "Horowitz ISSCC 2014 (45 nm): fp32 mult 3.7 + add 0.9 pJ, x0.5 for 28 nm (guess), x the calibration factor of energy.mac_8bit_pj",
+    ),
+    (
+        "energy.mac_16bit_pj",
+        "Horowitz ISSCC 2014: fp16 mult 1.1 + fp32 add 0.9 pJ, x0.5 for 28 nm, x the calibration factor",
+    ),
+    (
+        "energy.mac_8bit_pj",
+        "CALIBRATION: Horowitz ISSCC 2014 8-bit mult 0.2 + fp32 add 0.9 pJ, x0.5 for 28 nm, x a factor fit so that a full-utilization fp8 GEMM reports 3.31 TOPS/W (TRETA's abstract); tests/energy.rs checks it",
+    ),
+    (
+        "energy.sram_pj_per_byte_32k",
+        "Horowitz ISSCC 2014: 20 pJ per 64-bit read of a 32 KB SRAM (45 nm) = 2.5 pJ/byte, x0.5 for 28 nm; scaled by sqrt(bank size)",
+    ),
+    (
+        "energy.bus_pj_per_byte",
+        "guess: ~0.1 pJ/bit/mm of on-chip wire at 28 nm (Dally et al.) over ~1 mm",
+    ),
+    (
+        "energy.sfu_pj_per_lane_cycle",
+        "guess: two fp32 multiply-adds per lane-cycle (Horowitz, x0.5 for 28 nm)",
+    ),
+    (
+        "energy.static_gemm_mw",
+        "guess: leakage of 8192 MACs at 28 nm HPC, ~3 % of the 4.44 W peak power (14.71 TOPS / 3.31 TOPS/W)",
+    ),
+    (
+        "energy.static_sram_mw_per_mib",
+        "guess: ~40 mW leakage per MiB of 28 nm 6T SRAM",
+    ),
+    ("energy.static_sfu_mw", "guess: 64 fp32 lanes' leakage"),
+    (
+        "energy.static_control_mw",
+        "guess: command processor, DMA, bus and DRAM controller logic",
+    ),
 ];
 
 /// The single buffer of an SRAM whose scenario names none.
@@ -400,6 +471,11 @@ fn unified(sram: &SramConfig) -> SramBufferConfig {
         bank_width_bytes: sram.bank_width_bytes,
     }
 }
+
+/// The factor on the MAC energies that makes a full-utilization fp8 GEMM on
+/// `treta` report TRETA's 3.31 TOPS/W (a calibration, not a measurement:
+/// `tests/energy.rs` checks the result).
+const MAC_CALIBRATION: f64 = 0.9336;
 
 fn treta() -> PlatformConfig {
     let mut c = PlatformConfig {
@@ -439,6 +515,18 @@ fn treta() -> PlatformConfig {
             exp_degree: 4,
             lut_bits: 7,
             newton_steps: 1,
+        },
+        energy: EnergyConfig {
+            mac_fp32_pj: 2.3 * MAC_CALIBRATION,
+            mac_16bit_pj: 1.0 * MAC_CALIBRATION,
+            mac_8bit_pj: 0.55 * MAC_CALIBRATION,
+            sram_pj_per_byte_32k: 1.25,
+            bus_pj_per_byte: 0.8,
+            sfu_pj_per_lane_cycle: 2.3,
+            static_gemm_mw: 120.0,
+            static_sram_mw_per_mib: 40.0,
+            static_sfu_mw: 15.0,
+            static_control_mw: 30.0,
         },
     };
     c.sram.buffers = vec![unified(&c.sram)];
@@ -552,6 +640,23 @@ pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
     set_u32(&mut c.sfu.lut_bits, spec.sfu.lut_bits);
     if let Some(n) = spec.sfu.newton_steps {
         c.sfu.newton_steps = n;
+    }
+    let (e, o) = (&mut c.energy, &spec.energy);
+    for (field, value) in [
+        (&mut e.mac_fp32_pj, o.mac_fp32_pj),
+        (&mut e.mac_16bit_pj, o.mac_16bit_pj),
+        (&mut e.mac_8bit_pj, o.mac_8bit_pj),
+        (&mut e.sram_pj_per_byte_32k, o.sram_pj_per_byte_32k),
+        (&mut e.bus_pj_per_byte, o.bus_pj_per_byte),
+        (&mut e.sfu_pj_per_lane_cycle, o.sfu_pj_per_lane_cycle),
+        (&mut e.static_gemm_mw, o.static_gemm_mw),
+        (&mut e.static_sram_mw_per_mib, o.static_sram_mw_per_mib),
+        (&mut e.static_sfu_mw, o.static_sfu_mw),
+        (&mut e.static_control_mw, o.static_control_mw),
+    ] {
+        if let Some(v) = value {
+            *field = v.get();
+        }
     }
     c
 }

@@ -25,6 +25,7 @@
 //! | `golden.{dir, pass, strict, tensors[].{name, max_abs_err, tolerance, tol, pass}}` (`tol` = `tolerance`) | `encoder_training_step` with `golden`: every tensor the run computes that the manifest lists (parameters as their SGD-updated `sgd.*`) |
 
 use crate::comparison::{compare, EngineComparison};
+use crate::energy::{self, Activity, DramEnergy, EnergyReport};
 use crate::golden_check::GoldenReport;
 use crate::preset::PlatformConfig;
 use crate::program::{gemm_index_of, Program};
@@ -33,7 +34,7 @@ use crate::soc::Soc;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use treta_abi::SfuOp;
+use treta_abi::{NumberFormat, SfuOp};
 use treta_kernel::Clock;
 use treta_kernel::SimTime;
 use treta_models::mapping::Idle;
@@ -258,6 +259,12 @@ pub struct Report {
     pub peak_tops: f64,
     /// Achieved GEMM throughput [TOPS].
     pub achieved_tops: f64,
+    /// Energy of the run, chip and DRAM devices [pJ] (`energy.total_pj`).
+    pub energy_pj: f64,
+    /// 2 × useful MACs ÷ chip energy [TOPS/W] (`energy.tops_per_w`).
+    pub tops_per_w: f64,
+    /// The energy model's breakdown.
+    pub energy: EnergyReport,
     /// The program's own interrupts.
     pub interrupts: Vec<u32>,
     /// The scenario's expectations.
@@ -391,6 +398,40 @@ impl Report {
         let useful: u64 = records.iter().map(|r| r.useful_macs).sum();
         let (read, write) = (soc.dram.read_bytes(), soc.dram.write_bytes());
         let dram_stats = soc.dram.stats();
+        let sfu_records = soc.sfu.records();
+        let activity = Activity {
+            seconds: secs,
+            macs: {
+                let mut by_format: BTreeMap<&str, (NumberFormat, u64)> = BTreeMap::new();
+                for r in &records {
+                    by_format.entry(r.format.name()).or_insert((r.format, 0)).1 += r.useful_macs;
+                }
+                by_format.into_values().collect()
+            },
+            sram_bytes: soc
+                .sram
+                .buffer_stats()
+                .iter()
+                .zip(&config.sram.buffers)
+                .map(|(b, c)| {
+                    let bank = c.bytes / u64::from(c.banks.max(1));
+                    (bank, b.read_bytes + b.write_bytes)
+                })
+                .collect(),
+            sram_capacity: config.sram.bytes,
+            dram_bytes: read + write,
+            dram_activates: dram_stats.misses + dram_stats.conflicts,
+            dram_refreshes: dram_stats.refreshes,
+            bus_bytes: read + write,
+            sfu_lane_cycles: sfu_ops(&sfu_records, soc.clock)
+                .into_iter()
+                .map(|o| {
+                    let lanes = u64::from(config.sfu.lanes);
+                    (o.op, (o.cycles - o.stall_cycles) * lanes)
+                })
+                .collect(),
+        };
+        let energy = energy::account(&config.energy, DramEnergy::of(config.dram.kind), &activity);
         let mut report = Report {
             scenario: name.to_string(),
             preset: config.preset.to_string(),
@@ -400,7 +441,7 @@ impl Report {
             engines,
             gemms,
             engine_comparison: compare(scenario, config),
-            sfu_ops: sfu_ops(&soc.sfu.records(), soc.clock),
+            sfu_ops: sfu_ops(&sfu_records, soc.clock),
             dram: DramReport {
                 read_bytes: read,
                 write_bytes: write,
@@ -431,6 +472,9 @@ impl Report {
             },
             peak_tops: config.peak_tops(),
             achieved_tops: ratio(2.0 * useful as f64, secs) / 1e12,
+            energy_pj: energy.total_pj,
+            tops_per_w: energy.tops_per_w,
+            energy,
             interrupts,
             expectations: Vec::new(),
             golden: None,
@@ -591,6 +635,26 @@ impl Report {
             s,
             "  GEMM throughput: {:.3} TOPS achieved of {:.2} TOPS peak",
             self.achieved_tops, self.peak_tops
+        );
+        let e = &self.energy;
+        let share = |engine: &str| {
+            100.0 * e.by_engine.get(engine).copied().unwrap_or(0.0)
+                / e.total_pj.max(f64::MIN_POSITIVE)
+        };
+        let _ = writeln!(
+            s,
+            "  energy: {:.3} µJ ({:.3} µJ on chip), {:.3} W average ({:.3} W chip); {:.2} TOPS/W chip, {:.2} with DRAM; gemm {:.0} %, sram {:.0} %, sfu {:.0} %, dram {:.0} %, other {:.0} %",
+            e.total_pj * 1e-6,
+            e.chip_pj * 1e-6,
+            e.average_power_w,
+            e.chip_power_w,
+            e.tops_per_w,
+            e.tops_per_w_with_dram,
+            share("gemm"),
+            share("sram"),
+            share("sfu"),
+            share("dram"),
+            share("bus") + share("control"),
         );
         if let Some(g) = &self.golden {
             let failed: Vec<&crate::golden_check::TensorCheck> =

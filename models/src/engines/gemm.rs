@@ -30,6 +30,9 @@ pub struct GemmRecord {
     pub stall_cycles: u64,
     /// m·k·n.
     pub useful_macs: u64,
+    /// The wider of its two operand formats: what each MAC multiplied in (for
+    /// the energy model).
+    pub format: NumberFormat,
     /// The mapping it ran with.
     pub mapping: Rc<Mapping>,
 }
@@ -273,6 +276,11 @@ impl GemmCore {
             planned_cycles: mapping.cycles,
             stall_cycles: stall,
             useful_macs: shape.useful_macs(),
+            format: if g.b_format.bytes() > g.a_format.bytes() {
+                g.b_format
+            } else {
+                g.a_format
+            },
             mapping,
         });
         Ok(())

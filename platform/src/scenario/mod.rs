@@ -7,7 +7,7 @@ mod values;
 
 pub use load::{load, parse, LoadedScenario, ScenarioError};
 pub use types::*;
-pub use values::{Bound, Bytes, Positive};
+pub use values::{Bound, Bytes, NonNegative, Positive};
 
 /// The JSON Schema of the scenario format, for editors (`treta-vp schema`).
 pub fn json_schema() -> serde_json::Value {

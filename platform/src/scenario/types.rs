@@ -18,7 +18,7 @@
 //! Every struct rejects unknown keys; validated values reject out-of-range numbers
 //! while being read, so errors carry the file, line and column.
 
-use super::values::{Bound, Bytes, Positive};
+use super::values::{Bound, Bytes, NonNegative, Positive};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
@@ -73,6 +73,45 @@ pub struct PlatformSpec {
     /// Special-function unit.
     #[serde(default)]
     pub sfu: SfuSpec,
+    /// Energy per event and static power (docs/energy.md).
+    #[serde(default)]
+    pub energy: EnergySpec,
+}
+
+/// Energy model overrides: each replaces the preset's figure of the same name.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnergySpec {
+    /// One fp32 MAC [pJ].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_fp32_pj: Option<NonNegative>,
+    /// One bf16/fp16 MAC [pJ].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_16bit_pj: Option<NonNegative>,
+    /// One fp8/int8 MAC [pJ].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_8bit_pj: Option<NonNegative>,
+    /// One SRAM byte in a 32 KiB bank [pJ].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sram_pj_per_byte_32k: Option<NonNegative>,
+    /// One bus byte [pJ].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus_pj_per_byte: Option<NonNegative>,
+    /// One SFU lane-cycle [pJ].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sfu_pj_per_lane_cycle: Option<NonNegative>,
+    /// GEMM core static power [mW].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_gemm_mw: Option<NonNegative>,
+    /// SRAM static power per MiB [mW].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_sram_mw_per_mib: Option<NonNegative>,
+    /// SFU static power [mW].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_sfu_mw: Option<NonNegative>,
+    /// Command processor, DMA and bus static power [mW].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_control_mw: Option<NonNegative>,
 }
 
 /// GEMM core overrides.

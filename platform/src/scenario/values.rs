@@ -133,3 +133,42 @@ impl fmt::Display for Bound {
         }
     }
 }
+
+/// A finite number of at least 0 (an energy or a power).
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct NonNegative(f64);
+
+impl NonNegative {
+    /// The value.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for NonNegative {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        if v.is_finite() && v >= 0.0 {
+            Ok(NonNegative(v))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "must be a finite number of at least 0, got {v}"
+            )))
+        }
+    }
+}
+
+impl Serialize for NonNegative {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl JsonSchema for NonNegative {
+    fn schema_name() -> Cow<'static, str> {
+        "NonNegative".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number", "minimum": 0 })
+    }
+}

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use treta_vp::{explain, preset, run, scenario};
+use treta_vp::{explain, preset, run, scenario, sweep};
 
 /// The TRETA virtual platform.
 #[derive(Parser)]
@@ -71,6 +71,36 @@ enum Command {
         /// Also print the lowering's plan of an encoder_training_step.
         #[arg(long)]
         explain_plan: bool,
+    },
+    /// Run a scenario at many parameter points, in parallel, into CSV and JSON
+    /// tables; resumable (finished points are not run again).
+    Sweep {
+        /// The scenario YAML file.
+        scenario: PathBuf,
+        /// A swept scenario path and its values, e.g. `--param
+        /// platform.gemm.rows=32,64,128` (repeatable; the grid of all of them).
+        #[arg(long = "param", value_name = "PATH=V1,V2,...")]
+        params: Vec<String>,
+        /// Points from a CSV file instead of a grid: a header of scenario
+        /// paths, then one row of values per point.
+        #[arg(long, value_name = "FILE", conflicts_with = "params")]
+        points: Option<PathBuf>,
+        /// Output directory (`sweep-<scenario file name>` by default).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Worker threads (all cores by default).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Run only point K (one job of a batch engine's array).
+        #[arg(long, value_name = "K")]
+        only: Option<usize>,
+        /// Print one shell command per point instead of running (for Slurm job
+        /// arrays or GNU parallel); then run the sweep again to collect.
+        #[arg(long)]
+        emit_jobs: bool,
+        /// Print nothing but errors.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// List the platform presets with their parameters, units and sources.
     Presets,
@@ -222,6 +252,91 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 Ok(ExitCode::from(1))
             }
+        }
+        Command::Sweep {
+            scenario,
+            params,
+            points,
+            out: out_dir,
+            jobs,
+            only,
+            emit_jobs,
+            quiet,
+        } => {
+            let points_list = match &points {
+                Some(file) => {
+                    let text = std::fs::read_to_string(file)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    sweep::points_from_csv(&text, &file.display().to_string())
+                        .map_err(anyhow::Error::msg)?
+                }
+                None => {
+                    let parsed = params
+                        .iter()
+                        .map(|p| sweep::Param::parse(p))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(anyhow::Error::msg)?;
+                    sweep::grid(&parsed)
+                }
+            };
+            let out_dir = out_dir.unwrap_or_else(|| {
+                let stem = scenario
+                    .file_stem()
+                    .map_or("scenario".into(), |s| s.to_string_lossy());
+                PathBuf::from(format!("sweep-{stem}"))
+            });
+            if emit_jobs {
+                let source: Vec<String> = match &points {
+                    Some(file) => vec!["--points".into(), file.display().to_string()],
+                    None => params
+                        .iter()
+                        .flat_map(|p| ["--param".to_string(), p.clone()])
+                        .collect(),
+                };
+                for line in
+                    sweep::job_commands("treta-vp", &scenario, &source, &out_dir, points_list.len())
+                {
+                    writeln!(out, "{line}")?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            let settings = sweep::SweepSettings {
+                out: out_dir.clone(),
+                jobs,
+                only,
+                progress: !quiet && std::io::stderr().is_terminal(),
+            };
+            let s = sweep::sweep(&scenario, &points_list, &settings).map_err(anyhow::Error::msg)?;
+            if !quiet {
+                writeln!(
+                    out,
+                    "sweep: {} points ({} run now, {} from an earlier run), {} failed, {} with unmet expectations",
+                    s.points, s.ran, s.reused, s.failed, s.unmet
+                )?;
+                if s.missing == 0 {
+                    writeln!(
+                        out,
+                        "  results: {0}/results.csv, {0}/results.json",
+                        out_dir.display()
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "  {} points still to run; the tables are written once all are done",
+                        s.missing
+                    )?;
+                }
+            }
+            Ok(if s.failed > 0 {
+                ExitCode::from(2)
+            } else if s.unmet > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Check {
             scenario,

@@ -1,0 +1,118 @@
+//! `treta-vp sweep`: a grid of points run in parallel into CSV and JSON tables
+//! that do not depend on the number of workers; resumable; runnable as
+//! independent jobs; bad values rejected before anything runs.
+
+mod common;
+
+use common::{out_dir, text, treta_vp};
+use std::path::Path;
+
+const GRID: [&str; 4] = [
+    "--param",
+    "platform.gemm.rows=32,64",
+    "--param",
+    "platform.dram.kind=lpddr4_4266,hbm2",
+];
+
+fn sweep(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["sweep", "scenarios/gemm_single.yaml"];
+    args.extend(GRID);
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(extra);
+    treta_vp(&args)
+}
+
+#[test]
+fn a_grid_gives_the_same_tables_with_one_or_two_workers_and_resumes() {
+    let dir = out_dir("sweep_grid");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let out = sweep(&one, &["--jobs", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("4 points (4 run now, 0 from an earlier run)"));
+    let out = sweep(&two, &["--jobs", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(one.join("results.csv")).unwrap();
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(two.join("results.csv")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(one.join("results.json")).unwrap(),
+        std::fs::read(two.join("results.json")).unwrap()
+    );
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        &rows[0][..4],
+        [
+            "point",
+            "platform.gemm.rows",
+            "platform.dram.kind",
+            "status"
+        ]
+    );
+    assert_eq!(&rows[2][..4], ["1", "32", "hbm2", "ok"]);
+    assert_eq!(&rows[3][..4], ["2", "64", "lpddr4_4266", "ok"]);
+    // Each point is its own simulation: a smaller array takes longer.
+    let time = |r: &[&str]| r[4].parse::<f64>().unwrap();
+    assert!(time(&rows[1]) > time(&rows[3]));
+    // Resuming runs nothing and writes the same tables.
+    let out = sweep(&one, &[]);
+    assert!(text(&out.stdout).contains("(0 run now, 4 from an earlier run)"));
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(one.join("results.csv")).unwrap()
+    );
+    // A lost point is run again, and only it.
+    std::fs::remove_file(one.join("points/2.json")).unwrap();
+    let out = sweep(&one, &[]);
+    assert!(text(&out.stdout).contains("(1 run now, 3 from an earlier run)"));
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(one.join("results.csv")).unwrap()
+    );
+}
+
+#[test]
+fn emitted_jobs_run_points_independently_then_collect() {
+    let dir = out_dir("sweep_jobs");
+    let out = sweep(&dir, &["--emit-jobs"]);
+    assert!(out.status.success());
+    let jobs = text(&out.stdout);
+    let lines: Vec<&str> = jobs.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[3].ends_with("--only 3"), "{}", lines[3]);
+    assert!(!dir.join("points").exists(), "emitting runs nothing");
+    // Two of the four jobs: no tables yet.
+    for k in ["0", "3"] {
+        let out = sweep(&dir, &["--only", k]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert!(!dir.join("results.csv").exists());
+    let out = sweep(&dir, &[]);
+    assert!(text(&out.stdout).contains("(2 run now, 2 from an earlier run)"));
+    assert!(dir.join("results.csv").exists());
+}
+
+#[test]
+fn a_bad_value_fails_before_anything_runs() {
+    let dir = out_dir("sweep_bad");
+    let out = treta_vp(&[
+        "sweep",
+        "scenarios/gemm_single.yaml",
+        "--param",
+        "platform.gemm.rows=32,0",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("point 1 (platform.gemm.rows=0)"),
+        "{stderr}"
+    );
+    assert!(!dir.join("points").exists());
+    let out = treta_vp(&["sweep", "scenarios/gemm_single.yaml", "--param", "rows"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected PATH=V1,V2"));
+}

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use treta_vp::{explain, preset, run, scenario, sweep};
+use treta_vp::{explain, plots, preset, run, scenario, sweep};
 
 /// The TRETA virtual platform.
 #[derive(Parser)]
@@ -101,6 +101,21 @@ enum Command {
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
+    },
+    /// Plot a run report (`run --report`) or a sweep's `results.json` as SVG.
+    Report {
+        /// The report JSON, or a sweep's `results.json`.
+        file: PathBuf,
+        /// Write the plots into this directory.
+        #[arg(long, value_name = "DIR")]
+        plots: PathBuf,
+        /// Sweeps: the swept parameter on the x axis (each in turn by default).
+        #[arg(long, value_name = "PATH")]
+        x: Option<String>,
+        /// Sweeps: a report figure to plot, as a dotted path into the report
+        /// (repeatable; default sim_time_ps, achieved_tops, tops_per_w, energy_pj).
+        #[arg(long = "y", value_name = "FIGURE")]
+        figures: Vec<String>,
     },
     /// List the platform presets with their parameters, units and sources.
     Presets,
@@ -337,6 +352,41 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Report {
+            file,
+            plots: dir,
+            x,
+            figures,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", file.display()))?;
+            let written = match &value {
+                serde_json::Value::Array(results) => {
+                    let figures = if figures.is_empty() {
+                        ["sim_time_ps", "achieved_tops", "tops_per_w", "energy_pj"]
+                            .map(String::from)
+                            .to_vec()
+                    } else {
+                        figures
+                    };
+                    plots::sweep_plots(results, x.as_deref(), &figures, &dir)
+                }
+                serde_json::Value::Object(m) if m.contains_key("sim_time_ps") => {
+                    plots::report_plots(&value, &dir)
+                }
+                _ => Err(format!(
+                    "{}: neither a run report nor a sweep's results.json",
+                    file.display()
+                )),
+            }
+            .map_err(anyhow::Error::msg)?;
+            for path in written {
+                writeln!(out, "{}", path.display())?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check {
             scenario,

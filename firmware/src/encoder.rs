@@ -225,6 +225,9 @@ impl DramTensor {
 pub struct PlanEntry {
     /// Operation, e.g. `fwd.q_proj`.
     pub op: String,
+    /// Its first descriptor's index in [`StepProgram::descriptors`] (and id);
+    /// its descriptors follow contiguously.
+    pub first: usize,
     /// `gemm` or `sfu`.
     pub engine: &'static str,
     /// Shape and tiling, in words.
@@ -408,6 +411,7 @@ impl Builder {
         }
         self.plan.push(PlanEntry {
             op: format!("{}{name}", self.scope),
+            first,
             engine: "dma",
             detail: format!("fp32 → {} copy of {rows}×{cols}", dst.fmt.name()),
             descriptors: self.out.len() - first,
@@ -456,6 +460,7 @@ impl Builder {
         };
         self.plan.push(PlanEntry {
             op: format!("{}{op}", self.scope),
+            first: first as usize,
             engine: "gemm",
             detail: format!(
                 "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}; SRAM A {:#x}, B {:#x}, C {:#x}{}",
@@ -630,6 +635,7 @@ impl Builder {
         stages.finish(self);
         self.plan.push(PlanEntry {
             op: format!("{}{name}", self.scope),
+            first,
             engine: "sfu",
             detail: format!(
                 "{} {rows}×{cols} in {tiles} tiles of ≤{tile} rows; SRAM vectors and sums {:#x}..{:#x}, row tiles from {at:#x}{}",

@@ -53,6 +53,10 @@ struct State {
 /// Reads a performance counter from the rest of the SoC (wired by the platform).
 pub type PerfSource = Box<dyn Fn(PerfCounter) -> u64>;
 
+/// Called as each descriptor completes, with its id and the time (wired by the
+/// platform to observe a program's progress: phase boundaries, power samples).
+pub type CompletionHook = Box<dyn Fn(u32, SimTime)>;
+
 /// The command processor.
 pub struct CommandProcessor {
     /// MMIO register block (offsets as in `treta_abi::regs`).
@@ -73,6 +77,7 @@ pub struct CommandProcessor {
     doorbells: Vec<Event>,
     sem_changed: Event,
     perf: RefCell<Option<PerfSource>>,
+    on_complete: RefCell<Option<CompletionHook>>,
     tracks: Vec<TrackId>,
     stats: Cell<EngineStats>,
     /// Commands in flight over all queues, and since when some have been.
@@ -107,6 +112,7 @@ impl CommandProcessor {
                 .collect(),
             sem_changed: ctx.event(&format!("{name}.sem")),
             perf: RefCell::new(None),
+            on_complete: RefCell::new(None),
             tracks: (0..QUEUES)
                 .map(|q| ctx.timeline().track(&format!("{name}.queue{q}")))
                 .collect(),
@@ -127,6 +133,11 @@ impl CommandProcessor {
     /// Wires the source of the performance counters other than cycles and descriptors.
     pub fn set_perf_source(&self, source: PerfSource) {
         *self.perf.borrow_mut() = Some(source);
+    }
+
+    /// Calls `hook` as each descriptor completes (successfully or not).
+    pub fn set_completion_hook(&self, hook: CompletionHook) {
+        *self.on_complete.borrow_mut() = Some(hook);
     }
 
     /// Time during which at least one queue was executing a command (so it never
@@ -374,6 +385,9 @@ impl CommandProcessor {
                 ("index", ArgValue::U64(u64::from(index))),
             ],
         );
+        if let Some(hook) = self.on_complete.borrow().as_ref() {
+            hook(desc.id, end);
+        }
         result
     }
 

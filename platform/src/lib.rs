@@ -15,6 +15,7 @@ pub mod explain;
 pub mod golden_check;
 pub mod plots;
 pub mod preset;
+pub mod probe;
 pub mod program;
 pub mod report;
 pub mod run;

@@ -122,15 +122,17 @@ fn group_phases(phases: &[Value], key: &str, scale: f64) -> Vec<(String, Vec<(St
     for p in phases {
         let Some(op) = p["op"].as_str() else { continue };
         let value = p[key].as_f64().unwrap_or(0.0) * scale;
-        let (row, rest) = match op.split_once('.') {
-            Some((l, rest))
-                if l.starts_with("layer") && l[5..].chars().all(|c| c.is_ascii_digit()) =>
-            {
-                (l.to_string(), rest)
-            }
-            _ => ("step".to_string(), op),
+        // The row is the op's `layerN` component (`layer3.fwd.q_proj`,
+        // `sgd.layer3.attn.wq`), the phase its first other component.
+        let is_layer = |c: &&str| {
+            c.len() > 5 && c.starts_with("layer") && c[5..].chars().all(|d| d.is_ascii_digit())
         };
-        let phase = rest.split('.').next().unwrap_or(rest).to_string();
+        let row = op.split('.').find(is_layer).unwrap_or("step").to_string();
+        let phase = op
+            .split('.')
+            .find(|c| !is_layer(c))
+            .unwrap_or(op)
+            .to_string();
         let at = match rows.iter().position(|(r, _)| *r == row) {
             Some(i) => i,
             None => {

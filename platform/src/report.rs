@@ -28,6 +28,7 @@ use crate::comparison::{compare, EngineComparison};
 use crate::energy::{self, Activity, DramEnergy, EnergyReport};
 use crate::golden_check::GoldenReport;
 use crate::preset::PlatformConfig;
+use crate::probe::{sram_bank_bytes, PhaseReport};
 use crate::program::{gemm_index_of, Program};
 use crate::scenario::{Bound, EngineName, Scenario};
 use crate::soc::Soc;
@@ -265,6 +266,10 @@ pub struct Report {
     pub tops_per_w: f64,
     /// The energy model's breakdown.
     pub energy: EnergyReport,
+    /// An `encoder_training_step`: each operation of the plan with its time and
+    /// energy, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseReport>,
     /// The program's own interrupts.
     pub interrupts: Vec<u32>,
     /// The scenario's expectations.
@@ -408,15 +413,10 @@ impl Report {
                 }
                 by_format.into_values().collect()
             },
-            sram_bytes: soc
-                .sram
-                .buffer_stats()
-                .iter()
-                .zip(&config.sram.buffers)
-                .map(|(b, c)| {
-                    let bank = c.bytes / u64::from(c.banks.max(1));
-                    (bank, b.read_bytes + b.write_bytes)
-                })
+            sram_bytes: sram_bank_bytes(config)
+                .into_iter()
+                .zip(soc.sram.buffer_stats())
+                .map(|(bank, b)| (bank, b.read_bytes + b.write_bytes))
                 .collect(),
             sram_capacity: config.sram.bytes,
             dram_bytes: read + write,
@@ -475,6 +475,7 @@ impl Report {
             energy_pj: energy.total_pj,
             tops_per_w: energy.tops_per_w,
             energy,
+            phases: Vec::new(),
             interrupts,
             expectations: Vec::new(),
             golden: None,

@@ -2,6 +2,7 @@
 
 use crate::dump;
 use crate::golden_check;
+use crate::probe::Probe;
 use crate::program::{self, Program, RING_BASE, RING_SIZE};
 use crate::report::Report;
 use crate::scenario::{GoldenCheck, LoadedScenario, Mode, TraceDetail};
@@ -119,6 +120,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     if trace.is_some() && scenario.run.trace_detail >= TraceDetail::Bursts {
         soc.dram.trace_bursts();
     }
+    let probe = Probe::install(&ctx, &soc, config, program.step.as_ref());
     let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
     let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());
     let outcome: FirmwareOutcome = Rc::default();
@@ -221,6 +223,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
         end,
         interrupts,
     );
+    report.phases = probe.phases();
     let (dumped, results): (Vec<_>, Vec<_>) = results
         .into_iter()
         .partition(|(name, _)| name.starts_with(DUMP));

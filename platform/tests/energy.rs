@@ -81,3 +81,53 @@ fn breakdowns_add_up_and_dram_energy_follows_the_standard() {
     };
     assert!(per_byte(&ddr4) > 2.0 * per_byte(&lp));
 }
+
+#[test]
+fn a_training_step_has_timed_phases_and_a_power_track() {
+    let dir = out_dir("energy_phases");
+    let (out, report, trace) = run("scenarios/encoder_small_golden.yaml", &dir, "small", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r = report.expect("a report");
+    let phases = r["phases"].as_array().expect("phases");
+    let ops: Vec<&str> = phases.iter().map(|p| p["op"].as_str().unwrap()).collect();
+    for want in [
+        "fwd.q_proj",
+        "fwd.softmax",
+        "bwd.ffn2.wgrad",
+        "sgd.layer.ffn.w1",
+    ] {
+        assert!(ops.contains(&want), "no phase {want}");
+    }
+    // Phases follow one another and cover the run but for the driver's last
+    // drain; their energies add up to the run's the same way.
+    for w in phases.windows(2) {
+        assert_eq!(w[0]["end_ps"], w[1]["start_ps"]);
+    }
+    let sum = |key: &str| phases.iter().map(|p| f(&p[key])).sum::<f64>();
+    let (time, total) = (f(&r["sim_time_ps"]), f(&r["energy_pj"]));
+    assert!(sum("time_ps") <= time && sum("time_ps") > 0.99 * time);
+    assert!(sum("energy_pj") <= total * (1.0 + 1e-9) && sum("energy_pj") > 0.99 * total);
+    assert!(phases
+        .iter()
+        .all(|p| f(&p["chip_energy_pj"]) <= f(&p["energy_pj"])));
+    // The power track: chip power samples whose time-weighted mean is the
+    // report's chip energy over the sampled span.
+    let doc: Value = serde_json::from_str(&trace.expect("a trace")).unwrap();
+    let mut samples: Vec<(f64, f64)> = doc["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "C" && e["name"] == "power")
+        .filter_map(|e| Some((f(&e["ts"]), e["args"]["chip [W]"].as_f64()?)))
+        .collect();
+    samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(samples.len() > 20, "{} power samples", samples.len());
+    let energy_uj: f64 = samples.windows(2).map(|w| (w[1].0 - w[0].0) * w[0].1).sum();
+    let span_us = samples.last().unwrap().0 - samples[0].0;
+    let chip_w = f(&r["energy"]["chip_power_w"]);
+    let mean_w = energy_uj / span_us;
+    assert!(
+        (mean_w - chip_w).abs() < 0.05 * chip_w,
+        "{mean_w} W vs {chip_w} W"
+    );
+}

@@ -135,3 +135,35 @@ fn a_sweep_gives_a_figure_against_each_parameter_with_a_series_per_other_value()
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no point has the figure `nope.nothing`"));
 }
+
+#[test]
+fn a_training_step_gives_time_and_energy_per_layer_and_phase() {
+    let dir = out_dir("plots_phases");
+    let report = dir.join("report.json");
+    let out = treta_vp(&[
+        "run",
+        "scenarios/encoder_small_golden.yaml",
+        "-q",
+        "--set",
+        "workload.layers=2",
+        "--set",
+        "workload.golden_check=report",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plots = dir.join("plots");
+    let out = treta_vp(&[
+        "report",
+        report.to_str().unwrap(),
+        "--plots",
+        plots.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for file in ["time_per_phase.svg", "energy_per_phase.svg"] {
+        let texts = svg_texts(&plots.join(file));
+        for want in ["layer0", "layer1", "fwd", "bwd", "sgd"] {
+            has(&texts, want, file);
+        }
+    }
+}

@@ -168,6 +168,12 @@ impl GemmCore {
         self.records.borrow().clone()
     }
 
+    /// `f` of the records so far, without copying them (for probes that read
+    /// the new ones as the simulation runs).
+    pub fn with_records<R>(&self, f: impl FnOnce(&[GemmRecord]) -> R) -> R {
+        f(&self.records.borrow())
+    }
+
     /// The micro-architecture.
     pub fn timing(&self) -> GemmTiming {
         self.timing

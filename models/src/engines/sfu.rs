@@ -287,6 +287,12 @@ impl Sfu {
         self.records.borrow().clone()
     }
 
+    /// `f` of the records so far, without copying them (for probes that read
+    /// the new ones as the simulation runs).
+    pub fn with_records<R>(&self, f: impl FnOnce(&[SfuRecord]) -> R) -> R {
+        f(&self.records.borrow())
+    }
+
     async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
         let result = match &job.desc.command {
             Command::Sfu(s) => self.run(&ctx, job.desc.id, s).await,

@@ -559,6 +559,8 @@ fn sweep_plot(results: &[Value], x: &str, figure: &str) -> PlotResult<String> {
             (lo.min(p.1), hi.max(p.1))
         });
     let pad = ((hi - lo) * 0.08).max(hi.abs() * 0.02).max(1e-12);
+    // Room above the data for the legend, a line per series.
+    let legend_room = (hi - lo + pad) * 0.07 * order.len() as f64;
     let mut svg = String::new();
     {
         let area = svg_area(&mut svg);
@@ -568,7 +570,7 @@ fn sweep_plot(results: &[Value], x: &str, figure: &str) -> PlotResult<String> {
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(80)
-            .build_cartesian_2d(-0.5..(n as f64 - 0.5), (lo - pad)..(hi + pad))
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), (lo - pad)..(hi + pad + legend_room))
             .map_err(draw_error)?;
         chart
             .configure_mesh()

@@ -20,11 +20,31 @@ fn scenarios() -> Vec<String> {
                 .into_owned()
         })
         .collect();
-    // The 12-layer BERT-base step takes ~30 s in a release build: it runs in CI
-    // (.ci/run) and is checked here through its lowering only (below).
-    v.retain(|s| !s.ends_with("bert_base_training_step.yaml"));
+    // The 12-layer BERT-base and ViT-B/16 steps take ~40 s each in a release
+    // build: BERT-base runs in CI (.ci/run); both are checked here through their
+    // lowering only (below).
+    v.retain(|s| {
+        !s.ends_with("bert_base_training_step.yaml") && !s.ends_with("vit_b16_training_step.yaml")
+    });
     v.sort();
     v
+}
+
+#[test]
+fn the_vit_b16_training_step_lowers_197_tokens() {
+    let out = treta_vp(&[
+        "check",
+        "scenarios/vit_b16_training_step.yaml",
+        "--explain-plan",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    for want in [
+        "| layer0.fwd.q_proj | gemm | 197×768×768",
+        "| layer11.fwd.softmax | sfu | softmax_fwd 2364×197",
+    ] {
+        assert!(plan.contains(want), "no {want:?} in the plan");
+    }
 }
 
 #[test]

@@ -38,6 +38,12 @@ pub struct EnergyConfig {
     pub static_sfu_mw: f64,
     /// Static power of the command processor, DMA and bus [mW].
     pub static_control_mw: f64,
+    /// DRAM energy per byte [pJ]; `None`: the standard's ([`DramEnergy::of`]).
+    pub dram_pj_per_byte: Option<f64>,
+    /// DRAM energy per activate–precharge [pJ]; `None`: the standard's.
+    pub dram_activate_pj: Option<f64>,
+    /// DRAM energy per refresh command [pJ]; `None`: the standard's.
+    pub dram_refresh_pj: Option<f64>,
 }
 
 impl EnergyConfig {
@@ -47,6 +53,16 @@ impl EnergyConfig {
             4 => self.mac_fp32_pj,
             2 => self.mac_16bit_pj,
             _ => self.mac_8bit_pj,
+        }
+    }
+
+    /// The DRAM energies of `kind`, with this configuration's overrides.
+    pub fn dram(&self, kind: DramKind) -> DramEnergy {
+        let standard = DramEnergy::of(kind);
+        DramEnergy {
+            pj_per_byte: self.dram_pj_per_byte.unwrap_or(standard.pj_per_byte),
+            activate_pj: self.dram_activate_pj.unwrap_or(standard.activate_pj),
+            refresh_pj: self.dram_refresh_pj.unwrap_or(standard.refresh_pj),
         }
     }
 
@@ -223,6 +239,9 @@ mod tests {
             static_sram_mw_per_mib: 10.0,
             static_sfu_mw: 0.0,
             static_control_mw: 0.0,
+            dram_pj_per_byte: None,
+            dram_activate_pj: None,
+            dram_refresh_pj: None,
         }
     }
 

@@ -98,6 +98,10 @@ enum Command {
         /// arrays or GNU parallel); then run the sweep again to collect.
         #[arg(long)]
         emit_jobs: bool,
+        /// Once all points are done, also plot the key figures against each
+        /// swept parameter into this directory (as `report --plots`).
+        #[arg(long, value_name = "DIR")]
+        plots: Option<PathBuf>,
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
@@ -276,6 +280,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             jobs,
             only,
             emit_jobs,
+            plots: plot_dir,
             quiet,
         } => {
             let points_list = match &points {
@@ -325,6 +330,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 progress: !quiet && std::io::stderr().is_terminal(),
             };
             let s = sweep::sweep(&scenario, &points_list, &settings).map_err(anyhow::Error::msg)?;
+            if let (Some(dir), 0) = (&plot_dir, s.missing) {
+                let path = out_dir.join("results.json");
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let results: Vec<serde_json::Value> = serde_json::from_str(&text)?;
+                plots::sweep_plots(&results, None, &plots::default_sweep_figures(), dir)
+                    .map_err(anyhow::Error::msg)?;
+            }
             if !quiet {
                 writeln!(
                     out,
@@ -337,6 +350,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         "  results: {0}/results.csv, {0}/results.json",
                         out_dir.display()
                     )?;
+                    if let Some(dir) = &plot_dir {
+                        writeln!(out, "  plots: {}", dir.display())?;
+                    }
                 } else {
                     writeln!(
                         out,
@@ -366,9 +382,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let written = match &value {
                 serde_json::Value::Array(results) => {
                     let figures = if figures.is_empty() {
-                        ["sim_time_ps", "achieved_tops", "tops_per_w", "energy_pj"]
-                            .map(String::from)
-                            .to_vec()
+                        plots::default_sweep_figures()
                     } else {
                         figures
                     };

@@ -438,6 +438,13 @@ fn roofline(report: &Value) -> PlotResult<String> {
     Ok(svg)
 }
 
+/// The figures a sweep is plotted for when none are named.
+pub fn default_sweep_figures() -> Vec<String> {
+    ["sim_time_ps", "achieved_tops", "tops_per_w", "energy_pj"]
+        .map(String::from)
+        .to_vec()
+}
+
 /// One sweep plot per figure in `figures` against the swept path `x` (each
 /// swept path when `None`), a series per combination of the other paths; into
 /// `dir`. Returns the files written.

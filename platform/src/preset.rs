@@ -205,6 +205,7 @@ impl PlatformConfig {
     /// The parameters as (key, value, unit) rows, in a stable order.
     pub fn rows(&self) -> Vec<(&'static str, String, &'static str)> {
         let e = &self.energy;
+        let dram = e.dram(self.dram.kind);
         let arch = match self.gemm.arch {
             GemmArch::Flexible => "flexible",
             GemmArch::Systolic => "systolic",
@@ -323,6 +324,17 @@ impl PlatformConfig {
                 e.static_control_mw.to_string(),
                 "mW",
             ),
+            (
+                "energy.dram_pj_per_byte",
+                dram.pj_per_byte.to_string(),
+                "pJ/byte",
+            ),
+            (
+                "energy.dram_activate_pj",
+                dram.activate_pj.to_string(),
+                "pJ",
+            ),
+            ("energy.dram_refresh_pj", dram.refresh_pj.to_string(), "pJ"),
         ]
     }
 }
@@ -459,6 +471,18 @@ const TRETA_SOURCES: &[(&str, &str)] = &[
         "energy.static_control_mw",
         "guess: command processor, DMA, bus and DRAM controller logic",
     ),
+    (
+        "energy.dram_pj_per_byte",
+        "by dram.kind unless set: lpddr4_4266 40 (guess: 5 pJ/bit, within the 4-6 usually quoted), ddr4_3200 120 (guess: 15 pJ/bit), hbm2 31.2 (O'Connor et al., MICRO 2017: 3.9 pJ/bit)",
+    ),
+    (
+        "energy.dram_activate_pj",
+        "by dram.kind unless set: lpddr4_4266 600, ddr4_3200 2000, hbm2 900 (guesses from typical IDD0 currents and row sizes)",
+    ),
+    (
+        "energy.dram_refresh_pj",
+        "by dram.kind unless set: lpddr4_4266 60000, ddr4_3200 300000, hbm2 40000 (guesses from typical IDD5B currents and tRFC)",
+    ),
 ];
 
 /// The single buffer of an SRAM whose scenario names none.
@@ -527,6 +551,9 @@ fn treta() -> PlatformConfig {
             static_sram_mw_per_mib: 40.0,
             static_sfu_mw: 15.0,
             static_control_mw: 30.0,
+            dram_pj_per_byte: None,
+            dram_activate_pj: None,
+            dram_refresh_pj: None,
         },
     };
     c.sram.buffers = vec![unified(&c.sram)];
@@ -656,6 +683,15 @@ pub fn resolve(spec: &PlatformSpec) -> PlatformConfig {
     ] {
         if let Some(v) = value {
             *field = v.get();
+        }
+    }
+    for (field, value) in [
+        (&mut e.dram_pj_per_byte, o.dram_pj_per_byte),
+        (&mut e.dram_activate_pj, o.dram_activate_pj),
+        (&mut e.dram_refresh_pj, o.dram_refresh_pj),
+    ] {
+        if let Some(v) = value {
+            *field = Some(v.get());
         }
     }
     c

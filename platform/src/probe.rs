@@ -8,7 +8,7 @@
 //! - the trace's **power** counter track: chip and DRAM power averaged over
 //!   windows of at least [`POWER_WINDOW`].
 
-use crate::energy::{self, Activity, DramEnergy, EnergyReport};
+use crate::energy::{self, Activity, EnergyReport};
 use crate::preset::PlatformConfig;
 use crate::soc::Soc;
 use serde::Serialize;
@@ -126,7 +126,7 @@ impl Reader {
                 (b.sfu_cycles - a.sfu_cycles) * u64::from(c.sfu.lanes),
             )],
         };
-        energy::account(&c.energy, DramEnergy::of(c.dram.kind), &activity)
+        energy::account(&c.energy, c.energy.dram(c.dram.kind), &activity)
     }
 }
 

@@ -25,7 +25,7 @@
 //! | `golden.{dir, pass, strict, tensors[].{name, max_abs_err, tolerance, tol, pass}}` (`tol` = `tolerance`) | `encoder_training_step` with `golden`: every tensor the run computes that the manifest lists (parameters as their SGD-updated `sgd.*`) |
 
 use crate::comparison::{compare, EngineComparison};
-use crate::energy::{self, Activity, DramEnergy, EnergyReport};
+use crate::energy::{self, Activity, EnergyReport};
 use crate::golden_check::GoldenReport;
 use crate::preset::PlatformConfig;
 use crate::probe::{sram_bank_bytes, PhaseReport};
@@ -431,7 +431,11 @@ impl Report {
                 })
                 .collect(),
         };
-        let energy = energy::account(&config.energy, DramEnergy::of(config.dram.kind), &activity);
+        let energy = energy::account(
+            &config.energy,
+            config.energy.dram(config.dram.kind),
+            &activity,
+        );
         let mut report = Report {
             scenario: name.to_string(),
             preset: config.preset.to_string(),

@@ -80,6 +80,13 @@ fn breakdowns_add_up_and_dram_energy_follows_the_standard() {
             / (f(&r["dram"]["read_bytes"]) + f(&r["dram"]["write_bytes"]))
     };
     assert!(per_byte(&ddr4) > 2.0 * per_byte(&lp));
+    // A scenario may set the DRAM's energy per byte whatever the standard.
+    let set = report(
+        "dram_set",
+        scenario,
+        &["platform.energy.dram_pj_per_byte=1"],
+    );
+    assert!((per_byte(&set) - 1.0).abs() < 1e-9, "{}", per_byte(&set));
 }
 
 #[test]

@@ -29,8 +29,13 @@ fn a_grid_gives_the_same_tables_with_one_or_two_workers_and_resumes() {
     let out = sweep(&one, &["--jobs", "1"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("4 points (4 run now, 0 from an earlier run)"));
-    let out = sweep(&two, &["--jobs", "2"]);
+    let plots = dir.join("plots");
+    let out = sweep(&two, &["--jobs", "2", "--plots", plots.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // Four figures against each of the two parameters.
+    let svgs = std::fs::read_dir(&plots).unwrap().count();
+    assert_eq!(svgs, 8);
+    assert!(plots.join("tops_per_w_vs_platform_dram_kind.svg").exists());
     let csv = std::fs::read_to_string(one.join("results.csv")).unwrap();
     assert_eq!(
         csv,

@@ -112,6 +112,15 @@ pub struct EnergySpec {
     /// Command processor, DMA and bus static power [mW].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub static_control_mw: Option<NonNegative>,
+    /// DRAM energy per byte [pJ] (else the standard's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dram_pj_per_byte: Option<NonNegative>,
+    /// DRAM energy per activate–precharge [pJ] (else the standard's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dram_activate_pj: Option<NonNegative>,
+    /// DRAM energy per refresh command [pJ] (else the standard's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dram_refresh_pj: Option<NonNegative>,
 }
 
 /// GEMM core overrides.

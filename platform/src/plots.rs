@@ -8,6 +8,8 @@
 //! one series per combination of the other parameters.
 
 use crate::sweep::lookup;
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::Value;
@@ -155,48 +157,99 @@ fn svg_area(buffer: &mut String) -> DrawingArea<SVGBackend<'_>, Shift> {
     area
 }
 
+/// A chart of horizontal bars: values on x, one y segment per bar.
+type BarChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordusize>>>;
+
+/// The frame of a horizontal bar chart: `title`, x from 0 to `x_max` in `unit`,
+/// `segments` y segments of which every `per_label`-th carries the next of
+/// `labels`.
+#[allow(clippy::too_many_arguments)] // a chart's frame
+fn bar_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    unit: &str,
+    x_max: f64,
+    segments: usize,
+    labels: &[String],
+    per_label: usize,
+    label_area: u32,
+) -> PlotResult<BarChart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(label_area)
+        .build_cartesian_2d(0.0..x_max, (0..segments).into_segmented())
+        .map_err(draw_error)?;
+    let font = if per_label > 1 { 10 } else { 12 };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(unit)
+        .y_labels(segments)
+        .y_label_style(("sans-serif", font))
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) if i % per_label == 0 => {
+                labels.get(i / per_label).cloned().unwrap_or_default()
+            }
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(draw_error)?;
+    Ok(chart)
+}
+
+/// A bar from 0 to `value` filling y segment `segment` (less `margin` px).
+fn bar(
+    segment: usize,
+    from: f64,
+    to: f64,
+    colour: RGBColor,
+    margin: u32,
+) -> Rectangle<(f64, SegmentValue<usize>)> {
+    let mut r = Rectangle::new(
+        [
+            (from, SegmentValue::Exact(segment)),
+            (to, SegmentValue::Exact(segment + 1)),
+        ],
+        colour.filled(),
+    );
+    r.set_margin(margin, margin, 0, 0);
+    r
+}
+
+/// Draws the series' legend boxed at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> PlotResult<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 11))
+        .draw()
+        .map_err(draw_error)
+}
+
 /// Horizontal bars, one per (label, value).
 fn bars(title: &str, unit: &str, rows: &[(String, f64)]) -> PlotResult<String> {
     let mut svg = String::new();
     {
         let area = svg_area(&mut svg);
-        let max = rows
-            .iter()
-            .map(|r| r.1)
-            .fold(0.0, f64::max)
-            .max(f64::MIN_POSITIVE);
-        let n = rows.len().max(1);
-        let mut chart = ChartBuilder::on(&area)
-            .caption(title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(140)
-            .build_cartesian_2d(0.0..max * 1.1, (0..n).into_segmented())
-            .map_err(draw_error)?;
+        let max = rows.iter().map(|r| r.1).fold(0.0, f64::max);
         let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let n = rows.len().max(1);
+        let x_max = max.max(f64::MIN_POSITIVE) * 1.1;
+        let mut chart = bar_chart(&area, title, unit, x_max, n, &labels, 1, 140)?;
         chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(unit)
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .draw()
-            .map_err(draw_error)?;
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
-                let mut bar = Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(i)),
-                        (*v, SegmentValue::Exact(i + 1)),
-                    ],
-                    PALETTE[i % PALETTE.len()].filled(),
-                );
-                bar.set_margin(4, 4, 0, 0);
-                bar
-            }))
+            .draw_series(
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, (_, v))| bar(i, 0.0, *v, PALETTE[i % PALETTE.len()], 4)),
+            )
             .map_err(draw_error)?;
         area.present().map_err(draw_error)?;
     }
@@ -226,40 +279,15 @@ fn stacked_bars(
             .map(|(_, s)| s.iter().map(|x| x.1).sum::<f64>())
             .fold(0.0, f64::max)
             .max(f64::MIN_POSITIVE);
-        let n = rows.len().max(1);
-        let mut chart = ChartBuilder::on(&area)
-            .caption(title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(90)
-            .build_cartesian_2d(0.0..max * 1.25, (0..n).into_segmented())
-            .map_err(draw_error)?;
         let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(unit)
-            .y_labels(n)
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .draw()
-            .map_err(draw_error)?;
+        let n = rows.len().max(1);
+        let mut chart = bar_chart(&area, title, unit, max * 1.25, n, &labels, 1, 90)?;
         for (k, name) in names.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
             let segments = rows.iter().enumerate().filter_map(|(i, (_, segs))| {
                 let start: f64 = segs.iter().take_while(|s| s.0 != *name).map(|s| s.1).sum();
                 let v = segs.iter().find(|s| s.0 == *name)?.1;
-                let mut bar = Rectangle::new(
-                    [
-                        (start, SegmentValue::Exact(i)),
-                        (start + v, SegmentValue::Exact(i + 1)),
-                    ],
-                    colour.filled(),
-                );
-                bar.set_margin(3, 3, 0, 0);
-                Some(bar)
+                Some(bar(i, start, start + v, colour, 3))
             });
             chart
                 .draw_series(segments)
@@ -269,13 +297,7 @@ fn stacked_bars(
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         area.present().map_err(draw_error)?;
     }
     Ok(svg)
@@ -300,29 +322,11 @@ fn gemm_utilization(report: &Value) -> PlotResult<Option<String>> {
     {
         let area = svg_area(&mut svg);
         // Two segments per GEMM: flexible, then systolic; the name on the first.
-        let n = 2 * rows.len().max(1);
-        let mut chart = ChartBuilder::on(&area)
-            .caption("GEMM utilization: flexible vs systolic", ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(150)
-            .build_cartesian_2d(0.0..1.3, (0..n).into_segmented())
-            .map_err(draw_error)?;
         let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc("utilization (useful MACs ÷ MACs × cycles)")
-            .y_labels(n)
-            .y_label_style(("sans-serif", 10))
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) if i % 2 == 0 => {
-                    labels.get(i / 2).cloned().unwrap_or_default()
-                }
-                _ => String::new(),
-            })
-            .draw()
-            .map_err(draw_error)?;
+        let n = 2 * rows.len().max(1);
+        let title = "GEMM utilization: flexible vs systolic";
+        let unit = "utilization (useful MACs ÷ MACs × cycles)";
+        let mut chart = bar_chart(&area, title, unit, 1.3, n, &labels, 2, 150)?;
         for (k, (name, pick)) in [
             (
                 "flexible",
@@ -335,31 +339,18 @@ fn gemm_utilization(report: &Value) -> PlotResult<Option<String>> {
         {
             let colour = PALETTE[k];
             chart
-                .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                    let j = 2 * i + k;
-                    let mut bar = Rectangle::new(
-                        [
-                            (0.0, SegmentValue::Exact(j)),
-                            (pick(r), SegmentValue::Exact(j + 1)),
-                        ],
-                        colour.filled(),
-                    );
-                    bar.set_margin(1, 1, 0, 0);
-                    bar
-                }))
+                .draw_series(
+                    rows.iter()
+                        .enumerate()
+                        .map(|(i, r)| bar(2 * i + k, 0.0, pick(r), colour, 1)),
+                )
                 .map_err(draw_error)?
                 .label(name)
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         area.present().map_err(draw_error)?;
     }
     Ok(Some(svg))
@@ -426,13 +417,7 @@ fn roofline(report: &Value) -> PlotResult<String> {
                 "{scenario}: {achieved:.3} TOPS at {intensity:.1} ops/byte"
             ))
             .legend(|(x, y)| Circle::new((x + 9, y), 5, PALETTE[3].filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         area.present().map_err(draw_error)?;
     }
     Ok(svg)
@@ -615,14 +600,7 @@ fn sweep_plot(results: &[Value], x: &str, figure: &str) -> PlotResult<String> {
                 )
                 .map_err(draw_error)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 11))
-            .draw()
-            .map_err(draw_error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         area.present().map_err(draw_error)?;
     }
     Ok(svg)

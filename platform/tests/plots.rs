@@ -4,7 +4,7 @@
 mod common;
 
 use common::{out_dir, text, treta_vp};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The texts of an SVG file, which must parse as XML with an `svg` root.
 fn svg_texts(path: &Path) -> Vec<String> {
@@ -25,17 +25,15 @@ fn has(texts: &[String], want: &str, file: &str) {
     );
 }
 
-#[test]
-fn a_run_report_gives_utilization_roofline_and_breakdowns() {
-    let dir = out_dir("plots_run");
+/// Runs `scenario` with `sets` into a report under `dir`, plots it into
+/// `dir/plots`; returns that directory and the files `report --plots` listed.
+fn run_and_plot(dir: &Path, scenario: &str, sets: &[&str]) -> (PathBuf, Vec<String>) {
     let report = dir.join("report.json");
-    let out = treta_vp(&[
-        "run",
-        "scenarios/bert_base_step_gemms.yaml",
-        "-q",
-        "--report",
-        report.to_str().unwrap(),
-    ]);
+    let mut args = vec!["run", scenario, "-q", "--report", report.to_str().unwrap()];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let out = treta_vp(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let plots = dir.join("plots");
     let out = treta_vp(&[
@@ -45,12 +43,17 @@ fn a_run_report_gives_utilization_roofline_and_breakdowns() {
         plots.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stdout).lines().count(),
-        5,
-        "{}",
-        text(&out.stdout)
-    );
+    (
+        plots,
+        text(&out.stdout).lines().map(str::to_string).collect(),
+    )
+}
+
+#[test]
+fn a_run_report_gives_utilization_roofline_and_breakdowns() {
+    let dir = out_dir("plots_run");
+    let (plots, files) = run_and_plot(&dir, "scenarios/bert_base_step_gemms.yaml", &[]);
+    assert_eq!(files.len(), 5, "{files:?}");
     let util = svg_texts(&plots.join("gemm_utilization.svg"));
     for want in ["flexible", "systolic", "fwd.q_proj", "wgrad.ffn2"] {
         has(&util, want, "gemm_utilization.svg");
@@ -139,27 +142,8 @@ fn a_sweep_gives_a_figure_against_each_parameter_with_a_series_per_other_value()
 #[test]
 fn a_training_step_gives_time_and_energy_per_layer_and_phase() {
     let dir = out_dir("plots_phases");
-    let report = dir.join("report.json");
-    let out = treta_vp(&[
-        "run",
-        "scenarios/encoder_small_golden.yaml",
-        "-q",
-        "--set",
-        "workload.layers=2",
-        "--set",
-        "workload.golden_check=report",
-        "--report",
-        report.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let plots = dir.join("plots");
-    let out = treta_vp(&[
-        "report",
-        report.to_str().unwrap(),
-        "--plots",
-        plots.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sets = ["workload.layers=2", "workload.golden_check=report"];
+    let (plots, _) = run_and_plot(&dir, "scenarios/encoder_small_golden.yaml", &sets);
     for file in ["time_per_phase.svg", "energy_per_phase.svg"] {
         let texts = svg_texts(&plots.join(file));
         for want in ["layer0", "layer1", "fwd", "bwd", "sgd"] {

@@ -121,3 +121,50 @@ fn a_bad_value_fails_before_anything_runs() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("expected PATH=V1,V2"));
 }
+
+#[test]
+fn points_from_a_csv_file_and_a_failing_point_is_a_row_not_a_lost_sweep() {
+    let dir = out_dir("sweep_points");
+    let points = dir.join("points.csv");
+    // The second point's DRAM cannot hold the GEMM's tensors: its run fails.
+    std::fs::write(
+        &points,
+        "platform.gemm.rows, platform.dram.bytes\n64, 1073741824\n64, 16777216\n128, 1073741824\n",
+    )
+    .unwrap();
+    let out_path = dir.join("out");
+    let out = treta_vp(&[
+        "sweep",
+        "scenarios/gemm_single.yaml",
+        "--points",
+        points.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("3 points (3 run now, 0 from an earlier run), 1 failed"));
+    let csv = std::fs::read_to_string(out_path.join("results.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("point,platform.gemm.rows,platform.dram.bytes,status,"));
+    assert!(rows[1].starts_with("0,64,1073741824,ok,"), "{}", rows[1]);
+    assert!(
+        rows[2].starts_with("1,64,16777216,error: workload: the tensors do not fit"),
+        "{}",
+        rows[2]
+    );
+    assert!(rows[3].starts_with("2,128,1073741824,ok,"), "{}", rows[3]);
+    // A row with too few values names the file and line.
+    std::fs::write(&points, "platform.gemm.rows,platform.dram.bytes\n64\n").unwrap();
+    let out = treta_vp(&[
+        "sweep",
+        "scenarios/gemm_single.yaml",
+        "--points",
+        points.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("points.csv:2: 1 values for 2 paths"),
+        "{}",
+        text(&out.stderr)
+    );
+}

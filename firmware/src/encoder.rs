@@ -24,6 +24,7 @@
 
 use crate::lower::{
     dma, lower_gemm, lower_gemm_pipelined, GemmJob, LowerError, Pipeline, Region, SramPlan,
+    UpdateEpilogue,
 };
 use treta_abi::{Command, Descriptor, NumberFormat, SfuDesc, SfuOp, VectorOp};
 
@@ -154,6 +155,13 @@ pub struct StepConfig {
     /// each) in backward instead of keeping them: one pair of buffers serves
     /// every layer, at the cost of the FFN1 GEMM and the GELU again.
     pub recompute: bool,
+    /// With SGD, update each weight matrix in its dW GEMM's epilogue, tile by
+    /// tile in SRAM, instead of in a separate pass that reads dW back from DRAM
+    /// (see [`UpdateEpilogue`]). Same numbers.
+    pub fuse_update: bool,
+    /// Store the fused weight matrices' gradients to DRAM anyway (runs that read
+    /// them back: golden comparisons, tensor dumps).
+    pub keep_gradients: bool,
 }
 
 impl Default for StepConfig {
@@ -169,6 +177,8 @@ impl Default for StepConfig {
             overlap: Overlap::ALL,
             weight_copies: true,
             recompute: false,
+            fuse_update: true,
+            keep_gradients: true,
         }
     }
 }
@@ -249,6 +259,9 @@ pub struct StepProgram {
     pub plan: Vec<PlanEntry>,
     /// The DRAM names of the parameters (updated in place by SGD).
     pub parameters: Vec<String>,
+    /// Tensors allocated but never written (the weight gradients an update
+    /// fused into their GEMMs did not store): nothing to read back.
+    pub unstored: Vec<String>,
 }
 
 impl StepProgram {
@@ -424,13 +437,30 @@ impl Builder {
     fn gemm(
         &mut self,
         op: &str,
+        a: (View, bool),
+        b: (View, bool),
+        c: View,
+        dims: (u64, u64, u64),
+        formats: [NumberFormat; 2],
+    ) -> Result<(), LowerError> {
+        self.gemm_update(op, a, b, c, dims, formats, None)
+    }
+
+    /// [`Builder::gemm`], with an SGD update of weights shaped like C fused into
+    /// its epilogue (then in one queue: see [`UpdateEpilogue`]).
+    #[allow(clippy::too_many_arguments)] // a GEMM's operands, shape and epilogue
+    fn gemm_update(
+        &mut self,
+        op: &str,
         (a, ta): (View, bool),
         (b, tb): (View, bool),
         c: View,
         (m, k, n): (u64, u64, u64),
         formats: [NumberFormat; 2],
+        update: Option<UpdateEpilogue>,
     ) -> Result<(), LowerError> {
         let job = GemmJob {
+            update,
             transpose_a: ta,
             transpose_b: tb,
             compute_formats: formats,
@@ -446,7 +476,7 @@ impl Builder {
         };
         let first = self.out.len() as u32;
         let context = |e: LowerError| LowerError(format!("{op}: {e}"));
-        let (descs, t) = if self.overlap.gemm {
+        let (descs, t) = if self.overlap.gemm && update.is_none() {
             let pipe = Pipeline {
                 load_queue: 0,
                 compute_queue: 1,
@@ -475,7 +505,8 @@ impl Builder {
                 t.sram[0],
                 t.sram[1],
                 t.sram[2],
-                match (self.overlap.gemm, t.resident_a) {
+                match (self.overlap.gemm && update.is_none(), t.resident_a) {
+                    _ if update.is_some() => ", SGD update fused",
                     (false, _) => "",
                     (true, false) => " (×2)",
                     (true, true) => " (B and C ×2, A resident)",
@@ -963,6 +994,9 @@ pub fn lower_training_step(
         [fm.gradients, fm.activations],
     );
     let scale = 1.0 / (dh as f32).sqrt();
+    // SGD of each weight matrix in its dW GEMM's epilogue (momentum and Adam
+    // keep their state in separate passes).
+    let fused = config.fuse_update && config.optimizer == Optimizer::Sgd;
     // Inputs (loaded by the host), then per layer its parameters, gradients,
     // activations and their gradients. Layer l's input is layer l−1's output, and
     // the gradient of its input is layer l−1's output gradient.
@@ -1445,33 +1479,52 @@ pub fn lower_training_step(
                         [0.0; 4],
                     )
                 };
-            // Linear backward: dW = xᵀ·dy, db = column sums of dy, dx = dy·Wᵀ.
+            // Linear backward of weight `wn` and bias `bn`: dW = xᵀ·dy, db =
+            // column sums of dy, dx = dy·Wᵀ. With the update fused into the dW
+            // GEMM, dx goes first: that GEMM rewrites W (and its 8-bit copy).
             let linear_bwd = |b: &mut Builder,
                               op: &str,
                               xin: View,
-                              w: View,
+                              wn: &str,
                               dout: View,
                               (m, k, n): (u64, u64, u64),
-                              dw: View,
-                              db: View,
+                              bn: &str,
                               dxin: View| {
-                b.gemm(
+                let dgrad = |b: &mut Builder| {
+                    b.gemm(
+                        &format!("{op}.dgrad"),
+                        (dout, false),
+                        (wgt(wn), true),
+                        dxin,
+                        (m, n, k),
+                        grad_w,
+                    )
+                };
+                if fused {
+                    dgrad(b)?;
+                }
+                let update = fused.then(|| UpdateEpilogue {
+                    w: pm[wn].addr,
+                    ldw: pm[wn].ld,
+                    copy: w8.get(wn).map(|c| (c.addr, c.ld, c.fmt)),
+                    lr: config.lr,
+                    keep_gradient: config.keep_gradients,
+                });
+                b.gemm_update(
                     &format!("{op}.wgrad"),
                     (xin, true),
                     (dout, false),
-                    dw,
+                    grd(wn),
                     (k, m, n),
                     act_grad,
+                    update,
                 )?;
-                column_sum(b, &format!("{op}.bgrad"), dout, (m, n), db)?;
-                b.gemm(
-                    &format!("{op}.dgrad"),
-                    (dout, false),
-                    (w, true),
-                    dxin,
-                    (m, n, k),
-                    grad_w,
-                )
+                column_sum(b, &format!("{op}.bgrad"), dout, (m, n), grd(bn))?;
+                if fused {
+                    Ok(())
+                } else {
+                    dgrad(b)
+                }
             };
             if config.recompute {
                 // The FFN activations of this layer, again (another layer's may be
@@ -1497,11 +1550,10 @@ pub fn lower_training_step(
                 &mut b,
                 "bwd.ffn2",
                 g,
-                wgt("layer.ffn.w2"),
+                "layer.ffn.w2",
                 dz2,
                 (t, f, d),
-                grd("layer.ffn.w2"),
-                grd("layer.ffn.b2"),
+                "layer.ffn.b2",
                 dg,
             )?;
             b.rows_op(
@@ -1522,11 +1574,10 @@ pub fn lower_training_step(
                 &mut b,
                 "bwd.ffn1",
                 y1,
-                wgt("layer.ffn.w1"),
+                "layer.ffn.w1",
                 dh_pre,
                 (t, d, f),
-                grd("layer.ffn.w1"),
-                grd("layer.ffn.b1"),
+                "layer.ffn.b1",
                 dy1_ffn,
             )?;
             b.vector(
@@ -1557,11 +1608,10 @@ pub fn lower_training_step(
                 &mut b,
                 "bwd.o_proj",
                 ctx,
-                wgt("layer.attn.wo"),
+                "layer.attn.wo",
                 dz1,
                 (t, d, d),
-                grd("layer.attn.wo"),
-                grd("layer.attn.bo"),
+                "layer.attn.bo",
                 dctx,
             )?;
             for (bi, hi, i) in all_heads() {
@@ -1634,11 +1684,10 @@ pub fn lower_training_step(
                     &mut b,
                     &format!("bwd.{proj}_proj"),
                     x,
-                    wgt(&format!("layer.attn.w{proj}")),
+                    &format!("layer.attn.w{proj}"),
                     dproj,
                     (t, d, d),
-                    grd(&format!("layer.attn.w{proj}")),
-                    grd(&format!("layer.attn.b{proj}")),
+                    &format!("layer.attn.b{proj}"),
                     dxp,
                 )?;
             }
@@ -1713,6 +1762,9 @@ pub fn lower_training_step(
         b.scope.clear();
         for (l, layer) in layers.iter().enumerate() {
             for (name, shape) in PARAMS {
+                if fused && shape.is_matrix() {
+                    continue;
+                }
                 let (r, c) = shape.dims(e);
                 let (w, grad) = (layer.p[name], layer.g[name]);
                 let op = format!("sgd.{}", tensor_name(name, l as u64, layers_n));
@@ -1758,8 +1810,21 @@ pub fn lower_training_step(
     let parameters = (0..layers_n)
         .flat_map(|l| PARAMS.iter().map(move |(n, _)| tensor_name(n, l, layers_n)))
         .collect();
+    let unstored = if fused && !config.keep_gradients {
+        (0..layers_n)
+            .flat_map(|l| {
+                PARAMS
+                    .iter()
+                    .filter(|(_, shape)| shape.is_matrix())
+                    .map(move |(n, _)| tensor_name(&format!("grad.{n}"), l, layers_n))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(StepProgram {
         parameters,
+        unstored,
         queue_of: b.queue_of,
         descriptors: b.out,
         tensors: b.tensors,

@@ -8,10 +8,29 @@
 //! buffer (the firmware issue does); its decisions are returned as a [`Tiling`] so
 //! reports can show them.
 
-use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat};
+use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
+
+/// An SGD update fused into a weight-gradient GEMM's epilogue: as each tile of
+/// C = dW is complete in SRAM, the matching tile of the fp32 master weights W
+/// (shaped like C) is loaded, updated by the SFU (W − lr·dW) and stored back —
+/// so dW need not go to DRAM and come back for a separate update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UpdateEpilogue {
+    /// DRAM address of W (fp32, m×n).
+    pub w: u64,
+    /// Elements between W's stored rows (0 = n).
+    pub ldw: u64,
+    /// Also store the updated tile here, converted: (address, ld, format) of
+    /// the weights' 8-bit copy.
+    pub copy: Option<(u64, u64, NumberFormat)>,
+    /// Learning rate.
+    pub lr: f32,
+    /// Still store dW to C (for runs that read gradients back).
+    pub keep_gradient: bool,
+}
 
 /// A GEMM to lower: C[m×n] = op(A)[m×k]·op(B)[k×n] with operands in DRAM.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GemmJob {
     /// Rows of C.
     pub m: u32,
@@ -38,6 +57,8 @@ pub struct GemmJob {
     /// Elements between stored rows of A, B and C in DRAM (0 = packed): views of
     /// wider tensors, e.g. one attention head's columns.
     pub ld: [u64; 3],
+    /// An SGD update of weights shaped like C, fused after each C tile.
+    pub update: Option<UpdateEpilogue>,
 }
 
 impl GemmJob {
@@ -55,6 +76,17 @@ impl GemmJob {
             b,
             c,
             ld: [0; 3],
+            update: None,
+        }
+    }
+
+    /// fp32 tiles of C's size that a tile needs in SRAM: C, and with an update
+    /// epilogue the W tile and the updated one.
+    fn c_tiles(&self) -> u64 {
+        if self.update.is_some() {
+            3
+        } else {
+            1
         }
     }
 }
@@ -162,6 +194,12 @@ fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> [u64; 3] {
     [align(tm * tk * eb), align(tk * tn * eb), align(tm * tn * 4)]
 }
 
+/// [`footprint`] with `c_tiles` fp32 tiles of C's size.
+fn footprint_with(tm: u64, tk: u64, tn: u64, eb: u64, c_tiles: u64) -> [u64; 3] {
+    let [a, b, c] = footprint(tm, tk, tn, eb);
+    [a, b, c * c_tiles]
+}
+
 /// Bytes per element of the wider operand format in SRAM (both operands' tiles
 /// are sized with it).
 fn operand_bytes(job: &GemmJob) -> u64 {
@@ -179,12 +217,13 @@ fn operand_bytes(job: &GemmJob) -> u64 {
 pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerError> {
     let eb = operand_bytes(job);
     let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
-    while !plan.fits(footprint(tm, tk, tn, eb)) {
+    let c_tiles = job.c_tiles();
+    while !plan.fits(footprint_with(tm, tk, tn, eb, c_tiles)) {
         let largest = tm.max(tk).max(tn);
         if largest <= 1 {
             return Err(LowerError(format!(
                 "a 1x1x1 tile needs {} bytes, more than {}",
-                footprint(1, 1, 1, eb).iter().sum::<u64>(),
+                footprint_with(1, 1, 1, eb, c_tiles).iter().sum::<u64>(),
                 plan.describe()
             )));
         }
@@ -365,18 +404,52 @@ fn lower_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool, id_base: u32) -> Vec<De
                     &mut out,
                 );
             }
-            push(
-                dma(
-                    false,
-                    job.c + (i * ldc + j) * 4,
-                    c_sram,
-                    rm,
-                    rn * 4,
-                    ldc * 4,
-                    (NumberFormat::Fp32, NumberFormat::Fp32),
-                ),
-                &mut out,
-            );
+            let fp32 = (NumberFormat::Fp32, NumberFormat::Fp32);
+            if job.update.is_none_or(|u| u.keep_gradient) {
+                let c_at = job.c + (i * ldc + j) * 4;
+                push(
+                    dma(false, c_at, c_sram, rm, rn * 4, ldc * 4, fp32),
+                    &mut out,
+                );
+            }
+            if let Some(u) = job.update {
+                // W's tile next to C's, the updated one after it.
+                let c_bytes = align(tm * tn * 4) as u32;
+                let (w_sram, new_sram) = (c_sram + c_bytes, c_sram + 2 * c_bytes);
+                let ldw = packed(u.ldw, n);
+                let w_at = u.w + (i * ldw + j) * 4;
+                push(dma(true, w_at, w_sram, rm, rn * 4, ldw * 4, fp32), &mut out);
+                push(
+                    Command::Sfu(SfuDesc {
+                        op: SfuOp::Vector(VectorOp::SgdUpdate),
+                        rows: rm as u32,
+                        cols: rn as u32,
+                        src_addr: w_sram,
+                        dst_addr: new_sram,
+                        aux0_addr: c_sram,
+                        aux1_addr: 0,
+                        aux2_addr: 0,
+                        aux3_addr: 0,
+                        format: NumberFormat::Fp32,
+                        scalars: [u.lr, 0.0, 0.0, 0.0],
+                        accumulate: false,
+                    }),
+                    &mut out,
+                );
+                push(
+                    dma(false, w_at, new_sram, rm, rn * 4, ldw * 4, fp32),
+                    &mut out,
+                );
+                if let Some((addr, ld, format)) = u.copy {
+                    let eb = u64::from(format.bytes());
+                    let at = addr + (i * ld + j) * eb;
+                    let conv = (NumberFormat::Fp32, format);
+                    push(
+                        dma(false, at, new_sram, rm, rn * 4, ld * eb, conv),
+                        &mut out,
+                    );
+                }
+            }
         }
     }
     out
@@ -415,6 +488,11 @@ pub fn lower_gemm_pipelined(
     pipe: Pipeline,
     id_base: u32,
 ) -> Result<(Vec<(u8, Descriptor)>, Tiling), LowerError> {
+    if job.update.is_some() {
+        return Err(LowerError(
+            "a GEMM with an update epilogue runs in one queue (lower_gemm)".into(),
+        ));
+    }
     let (t, other) = match resident_a_tiling(job, region) {
         Some((t, other)) => (t, other),
         None => {

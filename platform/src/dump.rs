@@ -8,12 +8,12 @@ use std::path::Path;
 use treta_abi::NumberFormat;
 use treta_firmware::encoder::{EncoderDims, StepProgram};
 
-/// Every fp32 tensor of `step`, under its result name (8-bit weight copies are
-/// left out: they are the masters, rounded).
+/// Every fp32 tensor of `step` that the run writes, under its result name
+/// (8-bit weight copies are left out: they are the masters, rounded).
 pub fn readbacks(step: &StepProgram) -> Vec<Readback> {
     step.tensors
         .iter()
-        .filter(|t| t.format == NumberFormat::Fp32)
+        .filter(|t| t.format == NumberFormat::Fp32 && !step.unstored.contains(&t.name))
         .map(|t| (result_name(step, t), t.addr, (t.rows * t.cols) as usize))
         .collect()
 }

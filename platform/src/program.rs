@@ -139,6 +139,9 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
                 overlap: w.overlap.map_or(StepConfig::default().overlap, |o| o.0),
                 recompute: w.recompute.unwrap_or(false),
                 weight_copies: w.weight_copies.unwrap_or(true),
+                fuse_update: w.fuse_update.unwrap_or(true),
+                // A golden comparison reads the weight gradients back.
+                keep_gradients: w.keep_gradients.unwrap_or(false) || w.golden.is_some(),
                 ..StepConfig::default()
             };
             let sram = Region {

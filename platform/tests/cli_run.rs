@@ -62,7 +62,8 @@ fn the_bert_base_training_step_lowers_all_twelve_layers() {
         "| loss.mse | sfu |",
         "fp8_e4m3 × fp8_e4m3",
         "fp8_e4m3 × fp8_e5m2",
-        "| sgd.layer11.ffn.w1 | sfu |",
+        "SGD update fused",
+        "| sgd.layer11.ffn.b1 | sfu |",
         "| sgd.layer0.ln2.beta | sfu |",
     ] {
         assert!(plan.contains(want), "no {want:?} in the plan");

@@ -100,3 +100,38 @@ fn dumping_a_timing_run_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn gradients_an_update_fused_into_its_gemm_did_not_store_are_not_dumped() {
+    let dir = out_dir("dump_tensors_fused");
+    let scenario = dir.join("step.yaml");
+    std::fs::write(
+        &scenario,
+        "workload: {kind: encoder_training_step, dims: {b: 1, s: 4, d: 8, h: 2, f: 16}}\nrun: {mode: functional}\n",
+    )
+    .unwrap();
+    for (keep, dump) in [("false", "fused"), ("true", "kept")] {
+        let dump = dir.join(dump);
+        let out = treta_vp(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "-q",
+            "--set",
+            &format!("workload.keep_gradients={keep}"),
+            "--dump-tensors",
+            dump.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let dumped = GoldenDir::open(&dump).unwrap();
+        assert!(dumped.info("sgd.layer.attn.wq").is_ok());
+        assert!(
+            dumped.info("grad.layer.attn.bq").is_ok(),
+            "bias gradients are stored"
+        );
+        assert_eq!(
+            dumped.info("grad.layer.attn.wq").is_ok(),
+            keep == "true",
+            "keep_gradients={keep}"
+        );
+    }
+}

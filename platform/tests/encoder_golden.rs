@@ -86,11 +86,24 @@ fn the_plan_dump_lists_every_operation_with_its_cost() {
         "| fwd.softmax | sfu | softmax_fwd 256×32",
         "| bwd.ffn2.wgrad | gemm | 256×64×64, Aᵀ",
         "fp32 × fp8_e5m2",
-        "| sgd.layer.ffn.w1 | sfu | vector.sgd_update 64×256",
+        "SGD update fused",
+        "| sgd.layer.ffn.b1 | sfu | vector.sgd_update 1×256",
         "In all: ",
     ] {
         assert!(dump.contains(want), "no {want:?} in {dump}");
     }
+    // The weight matrices' updates are in their dW GEMMs, unless asked not to be.
+    assert!(!dump.contains("| sgd.layer.ffn.w1 |"));
+    let out = common::treta_vp(&[
+        "check",
+        "scenarios/encoder_small_golden.yaml",
+        "--explain-plan",
+        "--set",
+        "workload.fuse_update=false",
+    ]);
+    let separate = text(&out.stdout);
+    assert!(separate.contains("| sgd.layer.ffn.w1 | sfu | vector.sgd_update 64×256"));
+    assert!(!separate.contains("SGD update fused"));
     // One line per operation, with positive descriptor counts.
     let rows: Vec<&str> = dump
         .lines()

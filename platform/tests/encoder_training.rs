@@ -70,3 +70,11 @@ fn mixed_precision_training_follows_fp32() {
     );
     assert_eq!(converted, mixed);
 }
+
+#[test]
+fn a_fused_update_gives_the_same_training_as_a_separate_pass() {
+    let dir = out_dir("encoder_training_fused");
+    let fused = losses(&dir, "fused", &["workload.fuse_update=true"]);
+    let separate = losses(&dir, "separate", &["workload.fuse_update=false"]);
+    assert_eq!(fused, separate, "bit for bit");
+}

@@ -184,6 +184,8 @@ fn encoder_of(
             ("overlap", w.overlap.is_some()),
             ("recompute", w.recompute.is_some()),
             ("weight_copies", w.weight_copies.is_some()),
+            ("fuse_update", w.fuse_update.is_some()),
+            ("keep_gradients", w.keep_gradients.is_some()),
             ("golden_check", w.golden_check.is_some()),
         ] {
             if set {

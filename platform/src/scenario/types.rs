@@ -435,6 +435,16 @@ pub struct Workload {
     /// for what each costs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlap: Option<OverlapSpec>,
+    /// `encoder_training_step` with SGD: update each weight matrix in its dW
+    /// GEMM's epilogue instead of a separate pass (true by default; same numbers,
+    /// less DRAM traffic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuse_update: Option<bool>,
+    /// `encoder_training_step`: store the fused weight matrices' gradients to
+    /// DRAM anyway (false by default; forced by `golden`; `--dump-tensors`
+    /// writes them only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_gradients: Option<bool>,
     /// `encoder_training_step`: keep the weights' copies in their GEMM format in
     /// DRAM when it is narrower than fp32 (true by default), refreshed by each
     /// update; false converts the fp32 masters at every load (same numbers).

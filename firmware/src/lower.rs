@@ -678,6 +678,80 @@ mod tests {
     }
 
     #[test]
+    fn an_update_epilogue_updates_each_c_tile_in_sram() {
+        let update = UpdateEpilogue {
+            w: 1 << 28,
+            ldw: 0,
+            copy: Some((1 << 29, 0, NumberFormat::Fp8E4M3)),
+            lr: 0.5,
+            keep_gradient: false,
+        };
+        let j = GemmJob {
+            update: Some(update),
+            ..job(64, 32, 256)
+        };
+        // 64×256 fp32 C tiles: three of them (dW, W, W') must fit with A and B.
+        let budget = 200 << 10;
+        let (descs, t) = lower_gemm(&j, &unified(budget), 0).unwrap();
+        assert!(t.tiles > 1, "{t:?}");
+        let names: Vec<_> = descs.iter().take(7).map(|d| d.command.mnemonic()).collect();
+        assert_eq!(
+            names,
+            [
+                "DMA_LOAD",
+                "DMA_LOAD",
+                "GEMM",
+                "DMA_LOAD",
+                "VECTOR",
+                "DMA_STORE",
+                "DMA_STORE"
+            ],
+            "no dW store without keep_gradient"
+        );
+        let Command::Sfu(sfu) = &descs[4].command else {
+            panic!("{:?}", descs[4]);
+        };
+        let c_bytes = align(64 * u64::from(t.tn) * 4) as u32;
+        assert_eq!(sfu.aux0_addr, t.sram[2], "dW is the GEMM's C tile");
+        assert_eq!(
+            (sfu.src_addr, sfu.dst_addr),
+            (t.sram[2] + c_bytes, t.sram[2] + 2 * c_bytes)
+        );
+        assert_eq!(sfu.scalars[0], 0.5);
+        assert!(u64::from(t.sram[2]) + 3 * u64::from(c_bytes) <= budget);
+        // The second N tile updates the W columns after the first's.
+        let Command::DmaLoad(w1) = &descs[3].command else {
+            panic!()
+        };
+        let second = descs.iter().skip(7).find_map(|d| match &d.command {
+            Command::DmaLoad(m) if m.dram_addr >= 1 << 28 => Some(m.dram_addr),
+            _ => None,
+        });
+        assert_eq!(second, Some(w1.dram_addr + u64::from(t.tn) * 4));
+        // Keeping the gradient stores C first; a pipelined lowering refuses.
+        let keep = GemmJob {
+            update: Some(UpdateEpilogue {
+                keep_gradient: true,
+                ..update
+            }),
+            ..j.clone()
+        };
+        let (descs, _) = lower_gemm(&keep, &unified(budget), 0).unwrap();
+        assert_eq!(descs[3].command.mnemonic(), "DMA_STORE");
+        let pipe = Pipeline {
+            load_queue: 0,
+            compute_queue: 1,
+            store_queue: 2,
+            first_sem: 0,
+        };
+        let region = Region {
+            base: 0,
+            bytes: budget,
+        };
+        assert!(lower_gemm_pipelined(&j, region, pipe, 0).is_err());
+    }
+
+    #[test]
     fn impossible_budget_is_an_error() {
         let err = choose_tiling(&job(16, 16, 16), &unified(8)).unwrap_err();
         assert!(err.0.contains("the 8-byte SRAM budget"), "{err:?}");

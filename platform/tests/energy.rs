@@ -101,7 +101,7 @@ fn a_training_step_has_timed_phases_and_a_power_track() {
         "fwd.q_proj",
         "fwd.softmax",
         "bwd.ffn2.wgrad",
-        "sgd.layer.ffn.w1",
+        "sgd.layer.ffn.b1",
     ] {
         assert!(ops.contains(&want), "no phase {want}");
     }

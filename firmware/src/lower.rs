@@ -338,79 +338,77 @@ pub fn lower_gemm(
     Ok((lower_tiles(job, &t, true, id_base), t))
 }
 
-/// The descriptors of `job` in the tiles `t` (at `t.sram`), M then N then K
-/// tiles. With `reuse_a`, an A tile is loaded only when it differs from the
-/// previous tile's (a whole-K A tile serves every N tile of its rows); without,
-/// every tile loads its A (for double buffers, where the previous tile's A is in
-/// the other buffer).
-fn lower_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool, id_base: u32) -> Vec<Descriptor> {
+/// One output tile of a lowered GEMM: its K steps, then what follows once its
+/// C tile is complete.
+struct OutputTile {
+    /// Per K step: the A load (unless the previous step's A is reused), the B
+    /// load and the GEMM.
+    steps: Vec<(Option<Command>, Command, Command)>,
+    /// The C store and the update epilogue, in order; they address SRAM in the
+    /// C tile's region only.
+    finish: Vec<Command>,
+}
+
+/// The output tiles of `job` in the tiles `t` (at `t.sram`), M then N, each
+/// with its K steps. With `reuse_a`, an A tile is loaded only when it differs
+/// from the previous step's (a whole-K A tile serves every N tile of its rows);
+/// without, every step loads its A.
+fn output_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool) -> Vec<OutputTile> {
     let [da_f, db_f] = job.formats;
     let (da, db) = (u64::from(da_f.bytes()), u64::from(db_f.bytes()));
     let [fa, fb] = job.compute_formats;
     let (conv_a, conv_b) = ((da_f, fa), (db_f, fb));
     let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     let packed = |ld: u64, row: u64| if ld == 0 { row } else { ld };
-    let lda = packed(job.ld[0], if job.transpose_a { m } else { k });
-    let ldb = packed(job.ld[1], if job.transpose_b { k } else { n });
+    let a = Stored {
+        base: job.a,
+        ld: packed(job.ld[0], if job.transpose_a { m } else { k }),
+        eb: da,
+        transposed: job.transpose_a,
+    };
+    let b = Stored {
+        base: job.b,
+        ld: packed(job.ld[1], if job.transpose_b { k } else { n }),
+        eb: db,
+        transposed: job.transpose_b,
+    };
     let ldc = packed(job.ld[2], n);
     let (tm, tk, tn) = (u64::from(t.tm), u64::from(t.tk), u64::from(t.tn));
     let [a_sram, b_sram, c_sram] = t.sram;
+    let fp32 = (NumberFormat::Fp32, NumberFormat::Fp32);
     let mut loaded_a = None;
     let mut out = Vec::new();
-    let mut id = id_base;
-    let mut push = |command: Command, out: &mut Vec<Descriptor>| {
-        out.push(Descriptor { id, command });
-        id = id.wrapping_add(1);
-    };
     for i in (0..m).step_by(tm as usize) {
         let rm = tm.min(m - i);
         for j in (0..n).step_by(tn as usize) {
             let rn = tn.min(n - j);
+            let mut steps = Vec::new();
             for (kt, p) in (0..k).step_by(tk as usize).enumerate() {
                 let rk = tk.min(k - p);
-                // A tile: rows i.., cols p.. of A (m×k), or of Aᵀ stored k×m.
                 // A tile: rows i.., cols p.. of op(A); B tile: rows p.., cols j.. of op(B).
-                let a = Stored {
-                    base: job.a,
-                    ld: lda,
-                    eb: da,
-                    transposed: job.transpose_a,
-                };
-                if !reuse_a || loaded_a != Some((i, p)) {
-                    push(a.tile((i, rm), (p, rk), a_sram, conv_a), &mut out);
-                    loaded_a = Some((i, p));
-                }
-                let b = Stored {
-                    base: job.b,
-                    ld: ldb,
-                    eb: db,
-                    transposed: job.transpose_b,
-                };
-                push(b.tile((p, rk), (j, rn), b_sram, conv_b), &mut out);
-                push(
-                    Command::Gemm(GemmDesc {
-                        transpose_a: job.transpose_a,
-                        transpose_b: job.transpose_b,
-                        accumulate: kt > 0,
-                        b_format: fb,
-                        ..GemmDesc::packed(
-                            rm as u32,
-                            rk as u32,
-                            rn as u32,
-                            [a_sram, b_sram, c_sram],
-                            fa,
-                        )
-                    }),
-                    &mut out,
-                );
+                let a_load = (!reuse_a || loaded_a != Some((i, p)))
+                    .then(|| a.tile((i, rm), (p, rk), a_sram, conv_a));
+                loaded_a = Some((i, p));
+                let b_load = b.tile((p, rk), (j, rn), b_sram, conv_b);
+                let gemm = Command::Gemm(GemmDesc {
+                    transpose_a: job.transpose_a,
+                    transpose_b: job.transpose_b,
+                    accumulate: kt > 0,
+                    b_format: fb,
+                    ..GemmDesc::packed(
+                        rm as u32,
+                        rk as u32,
+                        rn as u32,
+                        [a_sram, b_sram, c_sram],
+                        fa,
+                    )
+                });
+                steps.push((a_load, b_load, gemm));
             }
-            let fp32 = (NumberFormat::Fp32, NumberFormat::Fp32);
+            let mut finish = Vec::new();
             if job.update.is_none_or(|u| u.keep_gradient) {
                 let c_at = job.c + (i * ldc + j) * 4;
-                push(
-                    dma(false, c_at, c_sram, rm, rn * 4, ldc * 4, fp32),
-                    &mut out,
-                );
+                finish.push(dma(false, c_at, c_sram, rm, rn * 4, ldc * 4, fp32));
             }
             if let Some(u) = job.update {
                 // W's tile next to C's, the updated one after it.
@@ -418,41 +416,48 @@ fn lower_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool, id_base: u32) -> Vec<De
                 let (w_sram, new_sram) = (c_sram + c_bytes, c_sram + 2 * c_bytes);
                 let ldw = packed(u.ldw, n);
                 let w_at = u.w + (i * ldw + j) * 4;
-                push(dma(true, w_at, w_sram, rm, rn * 4, ldw * 4, fp32), &mut out);
-                push(
-                    Command::Sfu(SfuDesc {
-                        op: SfuOp::Vector(VectorOp::SgdUpdate),
-                        rows: rm as u32,
-                        cols: rn as u32,
-                        src_addr: w_sram,
-                        dst_addr: new_sram,
-                        aux0_addr: c_sram,
-                        aux1_addr: 0,
-                        aux2_addr: 0,
-                        aux3_addr: 0,
-                        format: NumberFormat::Fp32,
-                        scalars: [u.lr, 0.0, 0.0, 0.0],
-                        accumulate: false,
-                    }),
-                    &mut out,
-                );
-                push(
-                    dma(false, w_at, new_sram, rm, rn * 4, ldw * 4, fp32),
-                    &mut out,
-                );
+                finish.push(dma(true, w_at, w_sram, rm, rn * 4, ldw * 4, fp32));
+                finish.push(Command::Sfu(SfuDesc {
+                    op: SfuOp::Vector(VectorOp::SgdUpdate),
+                    rows: rm as u32,
+                    cols: rn as u32,
+                    src_addr: w_sram,
+                    dst_addr: new_sram,
+                    aux0_addr: c_sram,
+                    aux1_addr: 0,
+                    aux2_addr: 0,
+                    aux3_addr: 0,
+                    format: NumberFormat::Fp32,
+                    scalars: [u.lr, 0.0, 0.0, 0.0],
+                    accumulate: false,
+                }));
+                finish.push(dma(false, w_at, new_sram, rm, rn * 4, ldw * 4, fp32));
                 if let Some((addr, ld, format)) = u.copy {
                     let eb = u64::from(format.bytes());
                     let at = addr + (i * ld + j) * eb;
                     let conv = (NumberFormat::Fp32, format);
-                    push(
-                        dma(false, at, new_sram, rm, rn * 4, ld * eb, conv),
-                        &mut out,
-                    );
+                    finish.push(dma(false, at, new_sram, rm, rn * 4, ld * eb, conv));
                 }
             }
+            out.push(OutputTile { steps, finish });
         }
     }
     out
+}
+
+/// The descriptors of `job` in one queue, with ids from `id_base`.
+fn lower_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool, id_base: u32) -> Vec<Descriptor> {
+    output_tiles(job, t, reuse_a)
+        .into_iter()
+        .flat_map(|o| {
+            o.steps
+                .into_iter()
+                .flat_map(|(a, b, g)| a.into_iter().chain([b, g]))
+                .chain(o.finish)
+        })
+        .zip(id_base..)
+        .map(|(command, id)| Descriptor { id, command })
+        .collect()
 }
 
 /// The queues and semaphores of a pipelined GEMM ([`lower_gemm_pipelined`]).
@@ -488,11 +493,6 @@ pub fn lower_gemm_pipelined(
     pipe: Pipeline,
     id_base: u32,
 ) -> Result<(Vec<(u8, Descriptor)>, Tiling), LowerError> {
-    if job.update.is_some() {
-        return Err(LowerError(
-            "a GEMM with an update epilogue runs in one queue (lower_gemm)".into(),
-        ));
-    }
     let (t, other) = match resident_a_tiling(job, region) {
         Some((t, other)) => (t, other),
         None => {
@@ -512,79 +512,91 @@ pub fn lower_gemm_pipelined(
         }
     };
     let resident = t.resident_a;
-    // The single-queue lowering, then each descriptor to its stage.
-    let flat = lower_tiles(job, &t, resident, id_base);
+    let outputs = output_tiles(job, &t, resident);
     let s = |k: u8| pipe.first_sem + k;
     let (loaded, free, computed, cfree, done) = (s(0), s(2), s(4), s(6), s(8));
     let signal = |sem: u8| Command::SemSignal { sem };
     let wait = |sem: u8| Command::SemWait { sem, count: 1 };
-    let tiles = flat
-        .iter()
-        .filter(|d| matches!(d.command, Command::Gemm(_)))
-        .count();
-    let outputs = flat
-        .iter()
-        .filter(|d| matches!(d.command, Command::DmaStore(_)))
-        .count();
-    let mut out = Vec::with_capacity(flat.len() * 2);
+    let tiles: usize = outputs.iter().map(|o| o.steps.len()).sum();
+    let count = outputs.len();
+    let mut out = Vec::new();
     let mut id = id_base;
-    let mut push = |q: u8, command: Command, out: &mut Vec<(u8, Descriptor)>| {
+    let mut push = |q: u8, command: Command| {
         out.push((q, Descriptor { id, command }));
         id = id.wrapping_add(1);
     };
-    let (mut tile, mut output) = (0usize, 0usize);
     let shift = |x: u32, buf: usize| x + other * buf as u32;
-    // The A tile (resident or not) is the one `tile` reads; B tiles are shifted.
-    let a_shift = |buf: usize| if resident { 0 } else { buf };
-    for d in flat {
-        match d.command {
-            Command::DmaLoad(mut m) => {
-                // A tile's loads: its A (unless reused), then its B. The first
-                // load into a buffer waits for the buffer; B signals it loaded.
-                let buf = tile % 2;
-                let is_a = m.sram_addr == t.sram[0];
-                if tile >= 2 && (is_a != resident) {
-                    push(pipe.load_queue, wait(free + buf as u8), &mut out);
-                }
-                m.sram_addr = shift(m.sram_addr, if is_a { a_shift(buf) } else { buf });
-                push(pipe.load_queue, Command::DmaLoad(m), &mut out);
-                if !is_a {
-                    push(pipe.load_queue, signal(loaded + buf as u8), &mut out);
-                }
+    let mut tile = 0usize;
+    for (o, output) in outputs.into_iter().enumerate() {
+        let obuf = o % 2;
+        for (a_load, b_load, gemm) in output.steps {
+            // The first load into a buffer waits until the GEMM two tiles back
+            // is done with it; the B load signals the operands loaded.
+            let buf = tile % 2;
+            if tile >= 2 {
+                push(pipe.load_queue, wait(free + buf as u8));
             }
-            Command::Gemm(mut g) => {
-                let (buf, obuf) = (tile % 2, output % 2);
-                push(pipe.compute_queue, wait(loaded + buf as u8), &mut out);
-                if !g.accumulate && output >= 2 {
-                    push(pipe.compute_queue, wait(cfree + obuf as u8), &mut out);
+            if let Some(Command::DmaLoad(mut m)) = a_load {
+                // A resident stays where it is; else it alternates with B.
+                m.sram_addr = shift(m.sram_addr, if resident { 0 } else { buf });
+                push(pipe.load_queue, Command::DmaLoad(m));
+            }
+            if let Command::DmaLoad(mut m) = b_load {
+                m.sram_addr = shift(m.sram_addr, buf);
+                push(pipe.load_queue, Command::DmaLoad(m));
+            }
+            push(pipe.load_queue, signal(loaded + buf as u8));
+            push(pipe.compute_queue, wait(loaded + buf as u8));
+            if let Command::Gemm(mut g) = gemm {
+                if !g.accumulate && o >= 2 {
+                    push(pipe.compute_queue, wait(cfree + obuf as u8));
                 }
-                g.a_addr = shift(g.a_addr, a_shift(buf));
+                g.a_addr = shift(g.a_addr, if resident { 0 } else { buf });
                 g.b_addr = shift(g.b_addr, buf);
                 g.c_addr = shift(g.c_addr, obuf);
-                push(pipe.compute_queue, Command::Gemm(g), &mut out);
-                if tile + 2 < tiles {
-                    push(pipe.compute_queue, signal(free + buf as u8), &mut out);
-                }
-                tile += 1;
+                push(pipe.compute_queue, Command::Gemm(g));
             }
-            Command::DmaStore(mut m) => {
-                // The store follows the last K tile of its output: signal it.
-                let obuf = output % 2;
-                push(pipe.compute_queue, signal(computed + obuf as u8), &mut out);
-                push(pipe.store_queue, wait(computed + obuf as u8), &mut out);
-                m.sram_addr = shift(m.sram_addr, obuf);
-                push(pipe.store_queue, Command::DmaStore(m), &mut out);
-                if output + 2 < outputs {
-                    push(pipe.store_queue, signal(cfree + obuf as u8), &mut out);
-                }
-                output += 1;
+            if tile + 2 < tiles {
+                push(pipe.compute_queue, signal(free + buf as u8));
             }
-            other_command => push(pipe.load_queue, other_command, &mut out),
+            tile += 1;
+        }
+        // The C tile is complete: the store queue stores it (and runs the
+        // update epilogue) from its buffer, then frees the buffer.
+        push(pipe.compute_queue, signal(computed + obuf as u8));
+        push(pipe.store_queue, wait(computed + obuf as u8));
+        for command in output.finish {
+            push(pipe.store_queue, shift_c(command, other * obuf as u32));
+        }
+        if o + 2 < count {
+            push(pipe.store_queue, signal(cfree + obuf as u8));
         }
     }
-    push(pipe.store_queue, signal(done), &mut out);
-    push(pipe.load_queue, wait(done), &mut out);
+    push(pipe.store_queue, signal(done));
+    push(pipe.load_queue, wait(done));
     Ok((out, t))
+}
+
+/// `command` with its SRAM addresses moved by `by` bytes (a C-side command of
+/// the second buffer set).
+fn shift_c(command: Command, by: u32) -> Command {
+    match command {
+        Command::DmaLoad(mut m) => {
+            m.sram_addr += by;
+            Command::DmaLoad(m)
+        }
+        Command::DmaStore(mut m) => {
+            m.sram_addr += by;
+            Command::DmaStore(m)
+        }
+        Command::Sfu(mut f) => {
+            f.src_addr += by;
+            f.dst_addr += by;
+            f.aux0_addr += by;
+            Command::Sfu(f)
+        }
+        other => other,
+    }
 }
 
 /// Tiles for a pipelined `job` with the whole of op(A) resident in `region`
@@ -599,8 +611,9 @@ fn resident_a_tiling(job: &GemmJob, region: Region) -> Option<(Tiling, u32)> {
     }
     let half = (region.bytes - a_bytes) / 2;
     let mut tn = u64::from(job.n);
+    let c_tiles = job.c_tiles();
     let fits = |tn: u64| {
-        let [_, b, c] = footprint(m, k, tn, eb);
+        let [_, b, c] = footprint_with(m, k, tn, eb, c_tiles);
         b + c <= half
     };
     while !fits(tn) {
@@ -728,7 +741,8 @@ mod tests {
             _ => None,
         });
         assert_eq!(second, Some(w1.dram_addr + u64::from(t.tn) * 4));
-        // Keeping the gradient stores C first; a pipelined lowering refuses.
+        // Keeping the gradient stores C first; pipelined, the store queue runs
+        // the epilogue from each C buffer.
         let keep = GemmJob {
             update: Some(UpdateEpilogue {
                 keep_gradient: true,
@@ -746,9 +760,23 @@ mod tests {
         };
         let region = Region {
             base: 0,
-            bytes: budget,
+            bytes: 2 * budget,
         };
-        assert!(lower_gemm_pipelined(&j, region, pipe, 0).is_err());
+        let (piped, pt) = lower_gemm_pipelined(&j, region, pipe, 0).unwrap();
+        let on = |q: u8, name: &str| {
+            piped
+                .iter()
+                .filter(|(qq, d)| *qq == q && d.command.mnemonic() == name)
+                .count()
+        };
+        let outputs = (64 / pt.tm as usize) * (256 / pt.tn as usize);
+        assert_eq!(
+            on(2, "VECTOR"),
+            outputs,
+            "one update per C tile, on the store queue"
+        );
+        assert_eq!(on(2, "DMA_STORE"), 2 * outputs, "W and its copy");
+        assert_eq!(on(1, "GEMM"), pt.tiles as usize);
     }
 
     #[test]

@@ -116,27 +116,20 @@ fn a_sweep_gives_a_figure_against_each_parameter_with_a_series_per_other_value()
     ] {
         has(&texts, want, "sweep plot");
     }
-    // A figure no report has, or a parameter not swept, is a clear error.
-    let out = treta_vp(&[
-        "report",
-        results.to_str().unwrap(),
-        "--plots",
-        plots.to_str().unwrap(),
-        "--x",
-        "platform.sram.bytes",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("not a swept parameter"));
-    let out = treta_vp(&[
-        "report",
-        results.to_str().unwrap(),
-        "--plots",
-        plots.to_str().unwrap(),
-        "--y",
-        "nope.nothing",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no point has the figure `nope.nothing`"));
+    // A parameter not swept, or a figure no report has, is a clear error.
+    for (option, value, want) in [
+        ("--x", "platform.sram.bytes", "not a swept parameter"),
+        (
+            "--y",
+            "nope.nothing",
+            "no point has the figure `nope.nothing`",
+        ),
+    ] {
+        let (results, plots) = (results.to_str().unwrap(), plots.to_str().unwrap());
+        let out = treta_vp(&["report", results, "--plots", plots, option, value]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains(want), "{}", text(&out.stderr));
+    }
 }
 
 #[test]

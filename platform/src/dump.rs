@@ -6,7 +6,7 @@
 use crate::golden_check::{result_name, Readback};
 use std::path::Path;
 use treta_abi::NumberFormat;
-use treta_firmware::encoder::{EncoderDims, StepProgram};
+use treta_lower::step::{EncoderDims, StepProgram};
 
 /// Every fp32 tensor of `step` that the run writes, under its result name
 /// (8-bit weight copies are left out: they are the masters, rounded).

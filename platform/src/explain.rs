@@ -3,11 +3,11 @@
 //! PE-cycles go; for GEMM-list workloads, also the flexible-vs-systolic table.
 
 use crate::comparison::{compare, markdown};
-use crate::program::Program;
 use crate::scenario::LoadedScenario;
 use crate::soc::gemm_timing;
 use std::fmt::Write as _;
 use treta_abi::desc::Command;
+use treta_lower::Program;
 use treta_models::mapping::{Dataflow, GemmShape, GemmTiming, Mapping, SystolicArray};
 use treta_models::sfu::sfu_cycles;
 

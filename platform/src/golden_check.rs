@@ -4,8 +4,8 @@
 //! their SGD-updated `sgd.<name>`), and the per-tensor comparison.
 
 use serde::Serialize;
-use treta_firmware::encoder::{DramTensor, StepProgram};
 use treta_golden::GoldenDir;
+use treta_lower::step::{DramTensor, StepProgram};
 
 /// A tensor to load: DRAM address and its bytes.
 pub type Load = (u64, Vec<u8>);

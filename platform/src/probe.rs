@@ -16,9 +16,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use treta_abi::NumberFormat;
-use treta_firmware::encoder::StepProgram;
 use treta_kernel::timeline::TrackId;
 use treta_kernel::{Ctx, SimTime};
+use treta_lower::step::StepProgram;
 
 /// Shortest interval a power sample averages over.
 pub const POWER_WINDOW: SimTime = SimTime::from_us(1);

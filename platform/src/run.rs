@@ -3,7 +3,7 @@
 use crate::dump;
 use crate::golden_check;
 use crate::probe::Probe;
-use crate::program::{self, Program, RING_BASE, RING_SIZE};
+use crate::program::{self, RING_BASE, RING_SIZE};
 use crate::report::Report;
 use crate::scenario::{GoldenCheck, LoadedScenario, Mode, TraceDetail};
 use crate::soc::{Soc, VpHal};
@@ -12,8 +12,9 @@ use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
-use treta_firmware::{Driver, DriverError, Hal, Layout};
+use treta_driver::{Driver, DriverError, Hal, Layout};
 use treta_kernel::{RunOutcome, SimTime, Simulation, StarvationPolicy};
+use treta_lower::Program;
 
 /// What the firmware brings back: the program's own interrupts and the tensors it
 /// read back (golden name, values).

@@ -6,8 +6,8 @@ use crate::preset::{self, PlatformConfig};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use treta_firmware::encoder::EncoderDims;
 use treta_golden::GoldenDir;
+use treta_lower::step::EncoderDims;
 
 /// A scenario read and checked, with its resolved platform.
 #[derive(Clone, Debug)]

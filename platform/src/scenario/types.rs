@@ -23,7 +23,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use treta_abi::NumberFormat;
-use treta_firmware::encoder::Overlap;
+use treta_lower::step::Overlap;
 
 /// A whole scenario file.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

@@ -4,7 +4,7 @@
 //! interrupt is the command processor's IRQ line.
 
 use super::map;
-use treta_firmware::{Hal, HalError};
+use treta_driver::{Hal, HalError};
 use treta_kernel::tlm::{Command, InitiatorSocket, Payload};
 use treta_kernel::{Ctx, Signal, SimTime};
 

@@ -1,0 +1,140 @@
+//! GEMM lowering: one GEMM C = op(A)·op(B) as DMA and GEMM descriptors whose
+//! tiles fit the SRAM.
+//!
+//! [`lower_gemm`] tiles it over M, N and (when needed) K so that an A tile, a B
+//! tile and the fp32 C tile fit the [`SramPlan`] (one budget shared by all
+//! three, or a named buffer each), and emits per tile `DMA_LOAD A`, `DMA_LOAD
+//! B`, `GEMM` (accumulating over K tiles) and, after the last K tile, `DMA_STORE
+//! C` and the optional [`UpdateEpilogue`], in one queue.
+//! [`lower_gemm_pipelined`] emits the same output tiles as a three-stage
+//! pipeline over three queues and double buffers. Either way the decisions come
+//! back as a [`Tiling`], so reports can show them.
+//!
+//! - `tiling.rs` — choosing tile sizes within an SRAM budget;
+//! - `tiles.rs` — the output tiles (K steps, then the C store and epilogue) and
+//!   the single-queue stream;
+//! - `pipelined.rs` — the same tiles over three queues with semaphores.
+
+mod pipelined;
+#[cfg(test)]
+mod tests;
+mod tiles;
+mod tiling;
+
+pub use pipelined::{lower_gemm_pipelined, Pipeline};
+pub(crate) use tiles::dma;
+pub use tiling::choose_tiling;
+
+use crate::{LowerError, SramPlan};
+use tiles::lower_tiles;
+use treta_abi::{Descriptor, NumberFormat};
+
+/// An SGD update fused into a weight-gradient GEMM's epilogue: as each tile of
+/// C = dW is complete in SRAM, the matching tile of the fp32 master weights W
+/// (shaped like C) is loaded, updated by the SFU (W − lr·dW) and stored back —
+/// so dW need not go to DRAM and come back for a separate update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UpdateEpilogue {
+    /// DRAM address of W (fp32, m×n).
+    pub w: u64,
+    /// Elements between W's stored rows (0 = n).
+    pub ldw: u64,
+    /// Also store the updated tile here, converted: (address, ld, format) of
+    /// the weights' 8-bit copy.
+    pub copy: Option<(u64, u64, NumberFormat)>,
+    /// Learning rate.
+    pub lr: f32,
+    /// Still store dW to C (for runs that read gradients back).
+    pub keep_gradient: bool,
+}
+
+/// A GEMM to lower: C[m×n] = op(A)[m×k]·op(B)[k×n] with operands in DRAM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GemmJob {
+    /// Rows of C.
+    pub m: u32,
+    /// Reduction length.
+    pub k: u32,
+    /// Columns of C.
+    pub n: u32,
+    /// A stored transposed (k×m).
+    pub transpose_a: bool,
+    /// B stored transposed (n×k).
+    pub transpose_b: bool,
+    /// Formats of A and of B in DRAM (fp32 tensors, or 8-bit copies kept there).
+    pub formats: [NumberFormat; 2],
+    /// Formats of A and of B in SRAM, for the GEMM core (the DMA converts on the
+    /// fly; mixed precision keeps fp32 in DRAM and multiplies in 8 bits, with a
+    /// format per tensor class).
+    pub compute_formats: [NumberFormat; 2],
+    /// DRAM address of A.
+    pub a: u64,
+    /// DRAM address of B.
+    pub b: u64,
+    /// DRAM address of C (fp32).
+    pub c: u64,
+    /// Elements between stored rows of A, B and C in DRAM (0 = packed): views of
+    /// wider tensors, e.g. one attention head's columns.
+    pub ld: [u64; 3],
+    /// An SGD update of weights shaped like C, fused after each C tile.
+    pub update: Option<UpdateEpilogue>,
+}
+
+impl GemmJob {
+    /// C = A·B, all packed in DRAM, A and B in `format` throughout.
+    pub fn packed(m: u32, k: u32, n: u32, [a, b, c]: [u64; 3], format: NumberFormat) -> GemmJob {
+        GemmJob {
+            m,
+            k,
+            n,
+            transpose_a: false,
+            transpose_b: false,
+            formats: [format; 2],
+            compute_formats: [format; 2],
+            a,
+            b,
+            c,
+            ld: [0; 3],
+            update: None,
+        }
+    }
+
+    /// fp32 tiles of C's size that a tile needs in SRAM: C, and with an update
+    /// epilogue the W tile and the updated one.
+    fn c_tiles(&self) -> u64 {
+        if self.update.is_some() {
+            3
+        } else {
+            1
+        }
+    }
+}
+
+/// The tile sizes chosen for a GEMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiling {
+    /// Rows of C per tile.
+    pub tm: u32,
+    /// Reduction slice per tile.
+    pub tk: u32,
+    /// Columns of C per tile.
+    pub tn: u32,
+    /// Tiles (M tiles × N tiles × K tiles).
+    pub tiles: u32,
+    /// SRAM addresses of the A, B and C tiles (of the first buffer set when
+    /// double-buffered).
+    pub sram: [u32; 3],
+    /// Pipelined with the whole of op(A) loaded once and kept in SRAM.
+    pub resident_a: bool,
+}
+
+/// Lowers `job` into descriptors with ids `id_base`, `id_base + 1`, ...; its tiles
+/// live where `plan` says.
+pub fn lower_gemm(
+    job: &GemmJob,
+    plan: &SramPlan,
+    id_base: u32,
+) -> Result<(Vec<Descriptor>, Tiling), LowerError> {
+    let t = choose_tiling(job, plan)?;
+    Ok((lower_tiles(job, &t, true, id_base), t))
+}

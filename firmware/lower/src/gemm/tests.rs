@@ -1,0 +1,167 @@
+//! Unit tests of the GEMM lowering: tilings within budgets, the update
+//! epilogue, split buffers.
+
+use super::tiling::footprint;
+use super::*;
+use crate::sram::align;
+use crate::Region;
+use treta_abi::Command;
+
+fn job(m: u32, k: u32, n: u32) -> GemmJob {
+    GemmJob::packed(m, k, n, [0, 1 << 24, 1 << 26], NumberFormat::Fp8E4M3)
+}
+
+fn unified(bytes: u64) -> SramPlan {
+    SramPlan::Unified(Region { base: 0, bytes })
+}
+
+#[test]
+fn small_gemm_is_one_tile() {
+    let (descs, t) = lower_gemm(&job(128, 768, 256), &unified(768 << 10), 0).unwrap();
+    assert_eq!((t.tm, t.tk, t.tn, t.tiles), (128, 768, 256, 1));
+    let names: Vec<_> = descs.iter().map(|d| d.command.mnemonic()).collect();
+    assert_eq!(names, ["DMA_LOAD", "DMA_LOAD", "GEMM", "DMA_STORE"]);
+}
+
+#[test]
+fn large_gemm_is_tiled_within_the_budget() {
+    let j = job(128, 768, 3072);
+    let budget = 768 << 10;
+    let (descs, t) = lower_gemm(&j, &unified(budget), 100).unwrap();
+    let need: u64 = footprint(t.tm.into(), t.tk.into(), t.tn.into(), 1)
+        .iter()
+        .sum();
+    assert!(need <= budget);
+    assert!(t.tiles > 1);
+    let gemms = descs
+        .iter()
+        .filter(|d| matches!(d.command, Command::Gemm(_)))
+        .count();
+    assert_eq!(gemms as u32, t.tiles);
+    assert_eq!(descs[0].id, 100);
+    let macs: u64 = descs
+        .iter()
+        .filter_map(|d| match &d.command {
+            Command::Gemm(g) => Some(u64::from(g.m) * u64::from(g.k) * u64::from(g.n)),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(macs, 128 * 768 * 3072, "the tiles cover the GEMM exactly");
+}
+
+#[test]
+fn an_update_epilogue_updates_each_c_tile_in_sram() {
+    let update = UpdateEpilogue {
+        w: 1 << 28,
+        ldw: 0,
+        copy: Some((1 << 29, 0, NumberFormat::Fp8E4M3)),
+        lr: 0.5,
+        keep_gradient: false,
+    };
+    let j = GemmJob {
+        update: Some(update),
+        ..job(64, 32, 256)
+    };
+    // 64×256 fp32 C tiles: three of them (dW, W, W') must fit with A and B.
+    let budget = 200 << 10;
+    let (descs, t) = lower_gemm(&j, &unified(budget), 0).unwrap();
+    assert!(t.tiles > 1, "{t:?}");
+    let names: Vec<_> = descs.iter().take(7).map(|d| d.command.mnemonic()).collect();
+    assert_eq!(
+        names,
+        [
+            "DMA_LOAD",
+            "DMA_LOAD",
+            "GEMM",
+            "DMA_LOAD",
+            "VECTOR",
+            "DMA_STORE",
+            "DMA_STORE"
+        ],
+        "no dW store without keep_gradient"
+    );
+    let Command::Sfu(sfu) = &descs[4].command else {
+        panic!("{:?}", descs[4]);
+    };
+    let c_bytes = align(64 * u64::from(t.tn) * 4) as u32;
+    assert_eq!(sfu.aux0_addr, t.sram[2], "dW is the GEMM's C tile");
+    assert_eq!(
+        (sfu.src_addr, sfu.dst_addr),
+        (t.sram[2] + c_bytes, t.sram[2] + 2 * c_bytes)
+    );
+    assert_eq!(sfu.scalars[0], 0.5);
+    assert!(u64::from(t.sram[2]) + 3 * u64::from(c_bytes) <= budget);
+    // The second N tile updates the W columns after the first's.
+    let Command::DmaLoad(w1) = &descs[3].command else {
+        panic!()
+    };
+    let second = descs.iter().skip(7).find_map(|d| match &d.command {
+        Command::DmaLoad(m) if m.dram_addr >= 1 << 28 => Some(m.dram_addr),
+        _ => None,
+    });
+    assert_eq!(second, Some(w1.dram_addr + u64::from(t.tn) * 4));
+    // Keeping the gradient stores C first; pipelined, the store queue runs
+    // the epilogue from each C buffer.
+    let keep = GemmJob {
+        update: Some(UpdateEpilogue {
+            keep_gradient: true,
+            ..update
+        }),
+        ..j.clone()
+    };
+    let (descs, _) = lower_gemm(&keep, &unified(budget), 0).unwrap();
+    assert_eq!(descs[3].command.mnemonic(), "DMA_STORE");
+    let pipe = Pipeline {
+        load_queue: 0,
+        compute_queue: 1,
+        store_queue: 2,
+        first_sem: 0,
+    };
+    let region = Region {
+        base: 0,
+        bytes: 2 * budget,
+    };
+    let (piped, pt) = lower_gemm_pipelined(&j, region, pipe, 0).unwrap();
+    let on = |q: u8, name: &str| {
+        piped
+            .iter()
+            .filter(|(qq, d)| *qq == q && d.command.mnemonic() == name)
+            .count()
+    };
+    let outputs = (64 / pt.tm as usize) * (256 / pt.tn as usize);
+    assert_eq!(
+        on(2, "VECTOR"),
+        outputs,
+        "one update per C tile, on the store queue"
+    );
+    assert_eq!(on(2, "DMA_STORE"), 2 * outputs, "W and its copy");
+    assert_eq!(on(1, "GEMM"), pt.tiles as usize);
+}
+
+#[test]
+fn impossible_budget_is_an_error() {
+    let err = choose_tiling(&job(16, 16, 16), &unified(8)).unwrap_err();
+    assert!(err.0.contains("the 8-byte SRAM budget"), "{err:?}");
+}
+
+#[test]
+fn split_buffers_hold_one_operand_each_within_its_own_bytes() {
+    let region = |base, bytes| Region { base, bytes };
+    let plan = SramPlan::Split {
+        a: region(0, 64 << 10),
+        b: region(64 << 10, 256 << 10),
+        c: region(320 << 10, 512 << 10),
+    };
+    let (descs, t) = lower_gemm(&job(128, 768, 3072), &plan, 0).unwrap();
+    let [a, b, c] = footprint(t.tm.into(), t.tk.into(), t.tn.into(), 1);
+    assert!(a <= 64 << 10 && b <= 256 << 10 && c <= 512 << 10, "{t:?}");
+    // A and B tiles go to their buffers, the GEMM reads them there, C is stored
+    // from `outputs`.
+    let Command::Gemm(g) = &descs[2].command else {
+        panic!("{:?}", descs[2]);
+    };
+    assert_eq!((g.a_addr, g.b_addr, g.c_addr), (0, 64 << 10, 320 << 10));
+    // 128 × 768 fp8 A (96 KiB) does not fit 64 KiB of `inputs`: the tiling
+    // splits a dimension of A that a unified 832 KiB budget would not.
+    assert!(t.tk < 768 || t.tm < 128, "{t:?}");
+}

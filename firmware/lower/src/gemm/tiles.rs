@@ -1,0 +1,202 @@
+//! A GEMM's output tiles — per tile its K steps (A and B loads, the GEMM), then
+//! the C store and the update epilogue — and their single-queue stream.
+
+use super::{GemmJob, Tiling};
+use crate::sram::align;
+use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
+
+/// A 2D DMA, packed in SRAM: `rows` rows of `row_bytes` (on the source side),
+/// `stride` bytes apart in DRAM, converted from `formats.0` to `formats.1`.
+pub(crate) fn dma(
+    load: bool,
+    dram: u64,
+    sram: u32,
+    rows: u64,
+    row_bytes: u64,
+    stride: u64,
+    formats: (NumberFormat, NumberFormat),
+) -> Command {
+    let d = DmaDesc {
+        dram_addr: dram,
+        sram_addr: sram,
+        rows: rows as u32,
+        row_bytes: row_bytes as u32,
+        sram_stride: 0,
+        dram_stride: stride,
+        planes: 1,
+        sram_plane_stride: 0,
+        dram_plane_stride: 0,
+        transpose: false,
+        src_format: formats.0,
+        dst_format: formats.1,
+    };
+    if load {
+        Command::DmaLoad(d)
+    } else {
+        Command::DmaStore(d)
+    }
+}
+
+/// An operand as stored in DRAM: `ld` elements of `eb` bytes between stored rows;
+/// `transposed` when its stored rows are op()'s columns.
+struct Stored {
+    base: u64,
+    ld: u64,
+    eb: u64,
+    transposed: bool,
+}
+
+impl Stored {
+    /// The load of op()'s rows `r0..r0+rows`, columns `c0..c0+cols` into SRAM at
+    /// `sram`: of the stored rows, or — transposed — of the stored columns.
+    fn tile(
+        &self,
+        (r0, rows): (u64, u64),
+        (c0, cols): (u64, u64),
+        sram: u32,
+        formats: (NumberFormat, NumberFormat),
+    ) -> Command {
+        let (first, count, len) = if self.transposed {
+            (c0 * self.ld + r0, cols, rows)
+        } else {
+            (r0 * self.ld + c0, rows, cols)
+        };
+        let (base, eb) = (self.base, self.eb);
+        dma(
+            true,
+            base + first * eb,
+            sram,
+            count,
+            len * eb,
+            self.ld * eb,
+            formats,
+        )
+    }
+}
+
+/// One output tile of a lowered GEMM: its K steps, then what follows once its
+/// C tile is complete.
+pub(super) struct OutputTile {
+    /// Per K step: the A load (unless the previous step's A is reused), the B
+    /// load and the GEMM.
+    pub(super) steps: Vec<(Option<Command>, Command, Command)>,
+    /// The C store and the update epilogue, in order; they address SRAM in the
+    /// C tile's region only.
+    pub(super) finish: Vec<Command>,
+}
+
+/// The output tiles of `job` in the tiles `t` (at `t.sram`), M then N, each
+/// with its K steps. With `reuse_a`, an A tile is loaded only when it differs
+/// from the previous step's (a whole-K A tile serves every N tile of its rows);
+/// without, every step loads its A.
+pub(super) fn output_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool) -> Vec<OutputTile> {
+    let [da_f, db_f] = job.formats;
+    let (da, db) = (u64::from(da_f.bytes()), u64::from(db_f.bytes()));
+    let [fa, fb] = job.compute_formats;
+    let (conv_a, conv_b) = ((da_f, fa), (db_f, fb));
+    let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+    let packed = |ld: u64, row: u64| if ld == 0 { row } else { ld };
+    let a = Stored {
+        base: job.a,
+        ld: packed(job.ld[0], if job.transpose_a { m } else { k }),
+        eb: da,
+        transposed: job.transpose_a,
+    };
+    let b = Stored {
+        base: job.b,
+        ld: packed(job.ld[1], if job.transpose_b { k } else { n }),
+        eb: db,
+        transposed: job.transpose_b,
+    };
+    let ldc = packed(job.ld[2], n);
+    let (tm, tk, tn) = (u64::from(t.tm), u64::from(t.tk), u64::from(t.tn));
+    let [a_sram, b_sram, c_sram] = t.sram;
+    let fp32 = (NumberFormat::Fp32, NumberFormat::Fp32);
+    let mut loaded_a = None;
+    let mut out = Vec::new();
+    for i in (0..m).step_by(tm as usize) {
+        let rm = tm.min(m - i);
+        for j in (0..n).step_by(tn as usize) {
+            let rn = tn.min(n - j);
+            let mut steps = Vec::new();
+            for (kt, p) in (0..k).step_by(tk as usize).enumerate() {
+                let rk = tk.min(k - p);
+                // A tile: rows i.., cols p.. of op(A); B tile: rows p.., cols j.. of op(B).
+                let a_load = (!reuse_a || loaded_a != Some((i, p)))
+                    .then(|| a.tile((i, rm), (p, rk), a_sram, conv_a));
+                loaded_a = Some((i, p));
+                let b_load = b.tile((p, rk), (j, rn), b_sram, conv_b);
+                let gemm = Command::Gemm(GemmDesc {
+                    transpose_a: job.transpose_a,
+                    transpose_b: job.transpose_b,
+                    accumulate: kt > 0,
+                    b_format: fb,
+                    ..GemmDesc::packed(
+                        rm as u32,
+                        rk as u32,
+                        rn as u32,
+                        [a_sram, b_sram, c_sram],
+                        fa,
+                    )
+                });
+                steps.push((a_load, b_load, gemm));
+            }
+            let mut finish = Vec::new();
+            if job.update.is_none_or(|u| u.keep_gradient) {
+                let c_at = job.c + (i * ldc + j) * 4;
+                finish.push(dma(false, c_at, c_sram, rm, rn * 4, ldc * 4, fp32));
+            }
+            if let Some(u) = job.update {
+                // W's tile next to C's, the updated one after it.
+                let c_bytes = align(tm * tn * 4) as u32;
+                let (w_sram, new_sram) = (c_sram + c_bytes, c_sram + 2 * c_bytes);
+                let ldw = packed(u.ldw, n);
+                let w_at = u.w + (i * ldw + j) * 4;
+                finish.push(dma(true, w_at, w_sram, rm, rn * 4, ldw * 4, fp32));
+                finish.push(Command::Sfu(SfuDesc {
+                    op: SfuOp::Vector(VectorOp::SgdUpdate),
+                    rows: rm as u32,
+                    cols: rn as u32,
+                    src_addr: w_sram,
+                    dst_addr: new_sram,
+                    aux0_addr: c_sram,
+                    aux1_addr: 0,
+                    aux2_addr: 0,
+                    aux3_addr: 0,
+                    format: NumberFormat::Fp32,
+                    scalars: [u.lr, 0.0, 0.0, 0.0],
+                    accumulate: false,
+                }));
+                finish.push(dma(false, w_at, new_sram, rm, rn * 4, ldw * 4, fp32));
+                if let Some((addr, ld, format)) = u.copy {
+                    let eb = u64::from(format.bytes());
+                    let at = addr + (i * ld + j) * eb;
+                    let conv = (NumberFormat::Fp32, format);
+                    finish.push(dma(false, at, new_sram, rm, rn * 4, ld * eb, conv));
+                }
+            }
+            out.push(OutputTile { steps, finish });
+        }
+    }
+    out
+}
+
+/// The descriptors of `job` in one queue, with ids from `id_base`.
+pub(super) fn lower_tiles(
+    job: &GemmJob,
+    t: &Tiling,
+    reuse_a: bool,
+    id_base: u32,
+) -> Vec<Descriptor> {
+    output_tiles(job, t, reuse_a)
+        .into_iter()
+        .flat_map(|o| {
+            o.steps
+                .into_iter()
+                .flat_map(|(a, b, g)| a.into_iter().chain([b, g]))
+                .chain(o.finish)
+        })
+        .zip(id_base..)
+        .map(|(command, id)| Descriptor { id, command })
+        .collect()
+}

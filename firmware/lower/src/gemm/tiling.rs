@@ -1,0 +1,119 @@
+//! Tile sizes for a GEMM within an SRAM budget.
+
+use super::{GemmJob, Tiling};
+use crate::sram::align;
+use crate::{LowerError, Region, SramPlan};
+
+/// Bytes of SRAM a tile needs for A, B (operand format) and C (fp32), each aligned.
+pub(super) fn footprint(tm: u64, tk: u64, tn: u64, eb: u64) -> [u64; 3] {
+    [align(tm * tk * eb), align(tk * tn * eb), align(tm * tn * 4)]
+}
+
+/// [`footprint`] with `c_tiles` fp32 tiles of C's size.
+fn footprint_with(tm: u64, tk: u64, tn: u64, eb: u64, c_tiles: u64) -> [u64; 3] {
+    let [a, b, c] = footprint(tm, tk, tn, eb);
+    [a, b, c * c_tiles]
+}
+
+/// Bytes per element of the wider operand format in SRAM (both operands' tiles
+/// are sized with it).
+fn operand_bytes(job: &GemmJob) -> u64 {
+    u64::from(
+        job.compute_formats
+            .iter()
+            .map(|f| f.bytes())
+            .max()
+            .unwrap_or(4),
+    )
+}
+
+/// Chooses tiles for `job` that fit `plan`: whole dimensions when they fit, else
+/// halving the largest of N, M, K (keeping multiples of 16 where possible).
+pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerError> {
+    let eb = operand_bytes(job);
+    let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+    let c_tiles = job.c_tiles();
+    while !plan.fits(footprint_with(tm, tk, tn, eb, c_tiles)) {
+        let largest = tm.max(tk).max(tn);
+        if largest <= 1 {
+            return Err(LowerError(format!(
+                "a 1x1x1 tile needs {} bytes, more than {}",
+                footprint_with(1, 1, 1, eb, c_tiles).iter().sum::<u64>(),
+                plan.describe()
+            )));
+        }
+        let half = |x: u64| {
+            if x > 16 {
+                (x / 2).div_ceil(16) * 16
+            } else {
+                x.div_ceil(2)
+            }
+        };
+        if tn == largest {
+            tn = half(tn);
+        } else if tm == largest {
+            tm = half(tm);
+        } else {
+            tk = half(tk);
+        }
+    }
+    let tiles = u64::from(job.m).div_ceil(tm)
+        * u64::from(job.n).div_ceil(tn)
+        * u64::from(job.k).div_ceil(tk);
+    Ok(Tiling {
+        tm: tm as u32,
+        tk: tk as u32,
+        tn: tn as u32,
+        tiles: u32::try_from(tiles).map_err(|_| LowerError("too many tiles".into()))?,
+        sram: {
+            let [a, b, _] = footprint(tm, tk, tn, eb);
+            plan.place(a, b)
+        },
+        resident_a: false,
+    })
+}
+
+/// Tiles for a pipelined `job` with the whole of op(A) resident in `region`
+/// (at its base) when it takes at most a quarter of it, splitting only N; and
+/// the offset of the second B/C buffer set from the first.
+pub(super) fn resident_a_tiling(job: &GemmJob, region: Region) -> Option<(Tiling, u32)> {
+    let eb = operand_bytes(job);
+    let (m, k) = (u64::from(job.m), u64::from(job.k));
+    let [a_bytes, _, _] = footprint(m, k, 1, eb);
+    if a_bytes > region.bytes / 4 {
+        return None;
+    }
+    let half = (region.bytes - a_bytes) / 2;
+    let mut tn = u64::from(job.n);
+    let c_tiles = job.c_tiles();
+    let fits = |tn: u64| {
+        let [_, b, c] = footprint_with(m, k, tn, eb, c_tiles);
+        b + c <= half
+    };
+    while !fits(tn) {
+        if tn <= 1 {
+            return None;
+        }
+        tn = if tn > 16 {
+            (tn / 2).div_ceil(16) * 16
+        } else {
+            tn.div_ceil(2)
+        };
+    }
+    let [_, b_bytes, _] = footprint(m, k, tn, eb);
+    let base = u64::from(region.base);
+    let at = |x: u64| u32::try_from(x).ok();
+    let t = Tiling {
+        tm: job.m,
+        tk: job.k,
+        tn: tn as u32,
+        tiles: u32::try_from(u64::from(job.n).div_ceil(tn)).ok()?,
+        sram: [
+            at(base)?,
+            at(base + a_bytes)?,
+            at(base + a_bytes + b_bytes)?,
+        ],
+        resident_a: true,
+    };
+    Some((t, at(half)?))
+}

@@ -1,0 +1,245 @@
+//! One layer's backward pass, top down: LayerNorm 2, the FFN (recomputing its
+//! activations if asked), LayerNorm 1, the attention block per head, the Q, K
+//! and V projections, and the input's gradient as the sum of its three paths.
+
+use super::builder::Builder;
+use super::ops::Ops;
+use super::rows::{rows_in, rows_out, NONE};
+use super::tensors::LayerT;
+use crate::LowerError;
+use treta_abi::{SfuOp, VectorOp};
+
+impl Ops {
+    /// Appends `layer`'s backward pass to `b`: every gradient, from `layer.dy`
+    /// down to `layer.dx`, the weights' updated in their GEMMs when fused.
+    pub(super) fn backward(&self, b: &mut Builder, layer: &LayerT) -> Result<(), LowerError> {
+        let (t, d, f, s, dh) = (self.t, self.d, self.f, self.s, self.dh);
+        let (sq, scale) = (self.sq(), self.scale);
+        let LayerT {
+            x,
+            q,
+            k,
+            v,
+            probs,
+            ctx,
+            z1,
+            y1,
+            st1,
+            hp,
+            z2,
+            st2,
+            dy,
+            dz2,
+            dg,
+            dh_pre,
+            dy1_ffn,
+            dy1,
+            dz1,
+            dctx,
+            dp,
+            ds,
+            ds_scaled,
+            dq,
+            dk,
+            dv,
+            dxq,
+            dxk,
+            dxv,
+            dx,
+            pair1,
+            pair2,
+            ..
+        } = *layer;
+        let g = layer.g_act;
+        self.layernorm_bwd(
+            b,
+            "bwd.ln2",
+            dy,
+            z2,
+            layer.param("layer.ln2.gamma"),
+            st2,
+            dz2,
+            pair2,
+        )?;
+        if self.config.recompute {
+            // The FFN activations of this layer, again (another layer's may be
+            // in their buffers).
+            self.linear(
+                b,
+                "recompute.ffn1",
+                y1,
+                layer.gemm_weight("layer.ffn.w1"),
+                layer.param("layer.ffn.b1"),
+                hp,
+                (t, d, f),
+            )?;
+            b.rows_op(
+                "recompute.gelu",
+                SfuOp::GeluFwd,
+                (t, f),
+                [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
+                [0.0; 4],
+            )?;
+        }
+        self.linear_bwd(
+            b,
+            layer,
+            "bwd.ffn2",
+            g,
+            "layer.ffn.w2",
+            dz2,
+            (t, f, d),
+            "layer.ffn.b2",
+            dg,
+        )?;
+        b.rows_op(
+            "bwd.gelu",
+            SfuOp::GeluBwd,
+            (t, f),
+            [
+                rows_in(dg, f),
+                rows_out(dh_pre, f),
+                rows_in(hp, f),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        self.linear_bwd(
+            b,
+            layer,
+            "bwd.ffn1",
+            y1,
+            "layer.ffn.w1",
+            dh_pre,
+            (t, d, f),
+            "layer.ffn.b1",
+            dy1_ffn,
+        )?;
+        self.add(b, "bwd.residual2", dz2, dy1_ffn, dy1)?;
+        self.layernorm_bwd(
+            b,
+            "bwd.ln1",
+            dy1,
+            z1,
+            layer.param("layer.ln1.gamma"),
+            st1,
+            dz1,
+            pair1,
+        )?;
+        self.linear_bwd(
+            b,
+            layer,
+            "bwd.o_proj",
+            ctx,
+            "layer.attn.wo",
+            dz1,
+            (t, d, d),
+            "layer.attn.bo",
+            dctx,
+        )?;
+        for (bi, hi, i) in self.all_heads() {
+            b.gemm(
+                &format!("bwd.pv.dp.b{bi}h{hi}"),
+                (self.head(dctx, bi, hi), false),
+                (self.head(v, bi, hi), true),
+                self.block(dp, i),
+                (s, dh, s),
+                self.grad_act,
+            )?;
+            b.gemm(
+                &format!("bwd.pv.dv.b{bi}h{hi}"),
+                (self.block(probs, i), true),
+                (self.head(dctx, bi, hi), false),
+                self.head(dv, bi, hi),
+                (s, s, dh),
+                self.act_grad,
+            )?;
+        }
+        b.rows_op(
+            "bwd.softmax",
+            SfuOp::SoftmaxBwd,
+            sq,
+            [
+                rows_in(dp, s),
+                rows_out(ds, s),
+                rows_in(probs, s),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        // The scores were scaled inside the softmax: their gradient carries the scale.
+        b.vector(
+            "bwd.softmax.scale",
+            VectorOp::Scale,
+            sq,
+            [
+                rows_in(ds, s),
+                rows_out(ds_scaled, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [scale, 0.0, 0.0, 0.0],
+        )?;
+        for (bi, hi, i) in self.all_heads() {
+            b.gemm(
+                &format!("bwd.qk_t.dq.b{bi}h{hi}"),
+                (self.block(ds_scaled, i), false),
+                (self.head(k, bi, hi), false),
+                self.head(dq, bi, hi),
+                (s, s, dh),
+                self.grad_act,
+            )?;
+            b.gemm(
+                &format!("bwd.qk_t.dk.b{bi}h{hi}"),
+                (self.block(ds_scaled, i), true),
+                (self.head(q, bi, hi), false),
+                self.head(dk, bi, hi),
+                (s, s, dh),
+                self.grad_act,
+            )?;
+        }
+        for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
+            self.linear_bwd(
+                b,
+                layer,
+                &format!("bwd.{proj}_proj"),
+                x,
+                &format!("layer.attn.w{proj}"),
+                dproj,
+                (t, d, d),
+                &format!("layer.attn.b{proj}"),
+                dxp,
+            )?;
+        }
+        self.add(b, "bwd.dx.q", dz1, dxq, dx)?;
+        self.add(b, "bwd.dx.k", dx, dxk, dx)?;
+        self.add(b, "bwd.dx.v", dx, dxv, dx)?;
+        // dγ, dβ from their pairs (a DMA copy of each half through SRAM).
+        for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
+            for (half, which) in [(0, "gamma"), (1, "beta")] {
+                let src = pair.fp32_at(half * d * 4, d);
+                b.vector(
+                    &format!("bwd.{ln}.d{which}"),
+                    VectorOp::Copy,
+                    (1, d),
+                    [
+                        rows_in(src, d),
+                        rows_out(layer.grad(&format!("layer.{ln}.{which}")), d),
+                        NONE,
+                        NONE,
+                        NONE,
+                        NONE,
+                    ],
+                    [0.0; 4],
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

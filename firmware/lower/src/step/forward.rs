@@ -1,0 +1,154 @@
+//! One layer's forward pass: the attention block (Q, K, V projections, per-head
+//! scores, softmax, context, output projection), the first residual and
+//! LayerNorm, the FFN and the second residual and LayerNorm.
+
+use super::builder::Builder;
+use super::ops::Ops;
+use super::rows::{rows_in, rows_out, NONE};
+use super::tensors::LayerT;
+use crate::LowerError;
+use treta_abi::SfuOp;
+
+impl Ops {
+    /// Appends `layer`'s forward pass to `b`.
+    pub(super) fn forward(&self, b: &mut Builder, layer: &LayerT) -> Result<(), LowerError> {
+        let (t, d, f, s, dh) = (self.t, self.d, self.f, self.s, self.dh);
+        let (sq, scale) = (self.sq(), self.scale);
+        let LayerT {
+            x,
+            q,
+            k,
+            v,
+            scores,
+            probs,
+            ctx,
+            attn,
+            z1,
+            y1,
+            st1,
+            hp,
+            fo,
+            z2,
+            y,
+            st2,
+            ..
+        } = *layer;
+        let g = layer.g_act;
+        self.linear(
+            b,
+            "fwd.q_proj",
+            x,
+            layer.gemm_weight("layer.attn.wq"),
+            layer.param("layer.attn.bq"),
+            q,
+            (t, d, d),
+        )?;
+        self.linear(
+            b,
+            "fwd.k_proj",
+            x,
+            layer.gemm_weight("layer.attn.wk"),
+            layer.param("layer.attn.bk"),
+            k,
+            (t, d, d),
+        )?;
+        self.linear(
+            b,
+            "fwd.v_proj",
+            x,
+            layer.gemm_weight("layer.attn.wv"),
+            layer.param("layer.attn.bv"),
+            v,
+            (t, d, d),
+        )?;
+        for (bi, hi, i) in self.all_heads() {
+            b.gemm(
+                &format!("fwd.qk_t.b{bi}h{hi}"),
+                (self.head(q, bi, hi), false),
+                (self.head(k, bi, hi), true),
+                self.block(scores, i),
+                (s, dh, s),
+                self.act_act,
+            )?;
+        }
+        b.rows_op(
+            "fwd.softmax",
+            SfuOp::SoftmaxFwd,
+            sq,
+            [
+                rows_in(scores, s),
+                rows_out(probs, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [scale, 0.0, 0.0, 0.0],
+        )?;
+        for (bi, hi, i) in self.all_heads() {
+            b.gemm(
+                &format!("fwd.pv.b{bi}h{hi}"),
+                (self.block(probs, i), false),
+                (self.head(v, bi, hi), false),
+                self.head(ctx, bi, hi),
+                (s, s, dh),
+                self.act_act,
+            )?;
+        }
+        self.linear(
+            b,
+            "fwd.o_proj",
+            ctx,
+            layer.gemm_weight("layer.attn.wo"),
+            layer.param("layer.attn.bo"),
+            attn,
+            (t, d, d),
+        )?;
+        self.add(b, "fwd.residual1", x, attn, z1)?;
+        self.layernorm(
+            b,
+            "fwd.ln1",
+            z1,
+            layer.param("layer.ln1.gamma"),
+            layer.param("layer.ln1.beta"),
+            y1,
+            st1,
+        )?;
+        self.linear(
+            b,
+            "fwd.ffn1",
+            y1,
+            layer.gemm_weight("layer.ffn.w1"),
+            layer.param("layer.ffn.b1"),
+            hp,
+            (t, d, f),
+        )?;
+        b.rows_op(
+            "fwd.gelu",
+            SfuOp::GeluFwd,
+            (t, f),
+            [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
+            [0.0; 4],
+        )?;
+        self.linear(
+            b,
+            "fwd.ffn2",
+            g,
+            layer.gemm_weight("layer.ffn.w2"),
+            layer.param("layer.ffn.b2"),
+            fo,
+            (t, f, d),
+        )?;
+        self.add(b, "fwd.residual2", y1, fo, z2)?;
+        self.layernorm(
+            b,
+            "fwd.ln2",
+            z2,
+            layer.param("layer.ln2.gamma"),
+            layer.param("layer.ln2.beta"),
+            y,
+            st2,
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! The DRAM tensors of a step: every layer's parameters, their gradients and
+//! optimizer state, its activations and their gradients, named as the golden
+//! data names them.
+
+use super::builder::{Builder, View};
+use super::config::{EncoderDims, Optimizer, StepConfig};
+use crate::LowerError;
+use std::collections::HashMap;
+
+/// The parameters of the layer, in the golden data's names and shapes.
+pub(super) const PARAMS: [(&str, Shape); 16] = [
+    ("layer.attn.wq", Shape::DD),
+    ("layer.attn.bq", Shape::D),
+    ("layer.attn.wk", Shape::DD),
+    ("layer.attn.bk", Shape::D),
+    ("layer.attn.wv", Shape::DD),
+    ("layer.attn.bv", Shape::D),
+    ("layer.attn.wo", Shape::DD),
+    ("layer.attn.bo", Shape::D),
+    ("layer.ln1.gamma", Shape::D),
+    ("layer.ln1.beta", Shape::D),
+    ("layer.ffn.w1", Shape::DF),
+    ("layer.ffn.b1", Shape::F),
+    ("layer.ffn.w2", Shape::FD),
+    ("layer.ffn.b2", Shape::D),
+    ("layer.ln2.gamma", Shape::D),
+    ("layer.ln2.beta", Shape::D),
+];
+
+/// A parameter's shape, in terms of the layer's D and F.
+#[derive(Clone, Copy)]
+pub(super) enum Shape {
+    /// D×D (the attention projections).
+    DD,
+    /// 1×D (their biases, γ and β).
+    D,
+    /// D×F (FFN1).
+    DF,
+    /// 1×F (FFN1's bias).
+    F,
+    /// F×D (FFN2).
+    FD,
+}
+
+impl Shape {
+    /// A weight matrix (not a vector).
+    pub(super) fn is_matrix(self) -> bool {
+        matches!(self, Shape::DD | Shape::DF | Shape::FD)
+    }
+
+    /// Rows and columns.
+    pub(super) fn dims(self, e: &EncoderDims) -> (u64, u64) {
+        let (d, f) = (u64::from(e.d), u64::from(e.f));
+        match self {
+            Shape::DD => (d, d),
+            Shape::D => (1, d),
+            Shape::DF => (d, f),
+            Shape::F => (1, f),
+            Shape::FD => (f, d),
+        }
+    }
+}
+
+/// One layer's tensors in DRAM.
+#[derive(Clone)]
+pub(super) struct LayerT {
+    pub(super) x: View,
+    pub(super) p: HashMap<&'static str, View>,
+    pub(super) g: HashMap<&'static str, View>,
+    /// Optimizer state per parameter: momentum's velocity or Adam's first
+    /// moment, and Adam's second moment.
+    pub(super) m1: HashMap<&'static str, View>,
+    pub(super) m2: HashMap<&'static str, View>,
+    /// The weight matrices' copies in the weights' GEMM format, when it is
+    /// narrower than fp32: the GEMMs read them (a quarter of the DRAM bytes for
+    /// 8-bit), the update refreshes them as it writes the fp32 masters.
+    pub(super) w8: HashMap<&'static str, View>,
+    pub(super) q: View,
+    pub(super) k: View,
+    pub(super) v: View,
+    pub(super) scores: View,
+    pub(super) probs: View,
+    pub(super) ctx: View,
+    pub(super) attn: View,
+    pub(super) z1: View,
+    pub(super) y1: View,
+    pub(super) st1: View,
+    pub(super) hp: View,
+    pub(super) g_act: View,
+    pub(super) fo: View,
+    pub(super) z2: View,
+    pub(super) y: View,
+    pub(super) st2: View,
+    pub(super) dy: View,
+    pub(super) dz2: View,
+    pub(super) dg: View,
+    pub(super) dh_pre: View,
+    pub(super) dy1_ffn: View,
+    pub(super) dy1: View,
+    pub(super) dz1: View,
+    pub(super) dctx: View,
+    pub(super) dp: View,
+    pub(super) ds: View,
+    pub(super) ds_scaled: View,
+    pub(super) dq: View,
+    pub(super) dk: View,
+    pub(super) dv: View,
+    pub(super) dxq: View,
+    pub(super) dxk: View,
+    pub(super) dxv: View,
+    pub(super) dx: View,
+    pub(super) pair1: View,
+    pub(super) pair2: View,
+}
+
+/// The DRAM name of tensor `s` of layer `l` of `layers`: the golden data's names
+/// for a single layer; `layer{l}.…`, `act` → `layer{l}.act.…`, `grad.…` →
+/// `grad.layer{l}.…` in a stack (the top layer's output stays `output.y`, the
+/// bottom one's input gradient `grad.input.x`).
+pub(super) fn tensor_name(s: &str, l: u64, layers: u64) -> String {
+    if layers == 1 || (s == "output.y" && l == layers - 1) || (s == "grad.input.x" && l == 0) {
+        return s.to_string();
+    }
+    let (grad, rest) = match s.strip_prefix("grad.") {
+        Some(rest) => ("grad.", rest),
+        None => ("", s),
+    };
+    let rest = rest.strip_prefix("layer.").unwrap_or(rest);
+    format!("{grad}layer{l}.{rest}")
+}
+
+impl LayerT {
+    /// Parameter `name` (fp32 master).
+    pub(super) fn param(&self, name: &str) -> View {
+        self.p[name]
+    }
+
+    /// The weight a GEMM reads: the 8-bit copy of `name` when there is one.
+    pub(super) fn gemm_weight(&self, name: &str) -> View {
+        self.w8.get(name).copied().unwrap_or(self.p[name])
+    }
+
+    /// The gradient of parameter `name`.
+    pub(super) fn grad(&self, name: &str) -> View {
+        self.g[name]
+    }
+}
+
+/// Every tensor of a step in DRAM (the batch's input `input.x` is the bottom
+/// layer's `x`).
+pub(super) struct Tensors {
+    /// The regression target (loaded by the host).
+    pub(super) target: View,
+    /// One loss per step.
+    pub(super) loss: View,
+    /// The layers, bottom first.
+    pub(super) layers: Vec<LayerT>,
+}
+
+impl Tensors {
+    /// Allocates the inputs, then per layer its parameters, gradients,
+    /// activations and their gradients. Layer l's input is layer l−1's output,
+    /// and the gradient of its input is layer l−1's output gradient.
+    pub(super) fn allocate(
+        b: &mut Builder,
+        e: &EncoderDims,
+        config: &StepConfig,
+    ) -> Result<Tensors, LowerError> {
+        let (t, d, f, s) = (e.tokens(), u64::from(e.d), u64::from(e.f), u64::from(e.s));
+        let heads = u64::from(e.b) * u64::from(e.h);
+        let layers_n = u64::from(config.layers.max(1));
+        let x = b.alloc("input.x", t, d)?;
+        let target = b.alloc("input.target", t, d)?;
+        let steps = u64::from(config.steps.max(1));
+        let loss = b.alloc("output.loss", 1, steps)?;
+        let mut layers: Vec<LayerT> = Vec::new();
+        for l in 0..layers_n {
+            let name = |s: &str| tensor_name(s, l, layers_n);
+            let input = match layers.last() {
+                Some(prev) => prev.y,
+                None => x,
+            };
+            let mut p = HashMap::new();
+            let mut g = HashMap::new();
+            for (pn, shape) in PARAMS {
+                let (r, c) = shape.dims(e);
+                p.insert(pn, b.alloc(&name(pn), r, c)?);
+            }
+            for (pn, shape) in PARAMS {
+                let (r, c) = shape.dims(e);
+                g.insert(pn, b.alloc(&name(&format!("grad.{pn}")), r, c)?);
+            }
+            let mut w8 = HashMap::new();
+            if config.weight_copies && config.formats.weights.bytes() < 4 {
+                for (pn, shape) in PARAMS.iter().filter(|(_, s)| s.is_matrix()) {
+                    let (r, c) = shape.dims(e);
+                    w8.insert(
+                        *pn,
+                        b.alloc_in(&name(&format!("copy.{pn}")), r, c, config.formats.weights)?,
+                    );
+                }
+            }
+            // Optimizer state, zero at the start (DRAM reads zero until written).
+            let (mut m1, mut m2) = (HashMap::new(), HashMap::new());
+            for (pn, shape) in PARAMS {
+                let (r, c) = shape.dims(e);
+                if !matches!(config.optimizer, Optimizer::Sgd) {
+                    m1.insert(pn, b.alloc(&name(&format!("opt.m.{pn}")), r, c)?);
+                }
+                if matches!(config.optimizer, Optimizer::Adam { .. }) {
+                    m2.insert(pn, b.alloc(&name(&format!("opt.v.{pn}")), r, c)?);
+                }
+            }
+            let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
+            let lt = LayerT {
+                x: input,
+                p,
+                g,
+                m1,
+                m2,
+                w8,
+                q: a("act.attn.q_merged", t, d)?,
+                k: a("act.attn.k_merged", t, d)?,
+                v: a("act.attn.v_merged", t, d)?,
+                scores: a("act.attn.scores_unscaled", heads * s, s)?,
+                probs: a("act.attn.probs", heads * s, s)?,
+                ctx: a("act.attn.ctx_merged", t, d)?,
+                attn: a("act.attn.out", t, d)?,
+                z1: a("act.ln1.in", t, d)?,
+                y1: a("act.ln1.out", t, d)?,
+                st1: a("act.ln1.stats", t, 2)?,
+                hp: match layers.first() {
+                    Some(first) if config.recompute => first.hp,
+                    _ => a("act.ffn.h_pre", t, f)?,
+                },
+                g_act: match layers.first() {
+                    Some(first) if config.recompute => first.g_act,
+                    _ => a("act.ffn.h_post", t, f)?,
+                },
+                fo: a("act.ffn.out", t, d)?,
+                z2: a("act.ln2.in", t, d)?,
+                y: a("output.y", t, d)?,
+                st2: a("act.ln2.stats", t, 2)?,
+                dy: a("grad.act.ln2.out", t, d)?,
+                dz2: a("grad.act.ln2.in", t, d)?,
+                dg: a("grad.act.ffn.h_post", t, f)?,
+                dh_pre: a("grad.act.ffn.h_pre", t, f)?,
+                dy1_ffn: a("grad.act.ln1.out.ffn", t, d)?,
+                dy1: a("grad.act.ln1.out", t, d)?,
+                dz1: a("grad.act.ln1.in", t, d)?,
+                dctx: a("grad.act.attn.ctx_merged", t, d)?,
+                dp: a("grad.act.attn.probs", heads * s, s)?,
+                ds: a("grad.act.attn.scores", heads * s, s)?,
+                ds_scaled: a("grad.act.attn.scores_unscaled", heads * s, s)?,
+                dq: a("grad.act.attn.q_merged", t, d)?,
+                dk: a("grad.act.attn.k_merged", t, d)?,
+                dv: a("grad.act.attn.v_merged", t, d)?,
+                dxq: a("grad.input.x.q", t, d)?,
+                dxk: a("grad.input.x.k", t, d)?,
+                dxv: a("grad.input.x.v", t, d)?,
+                dx: a("grad.input.x", t, d)?,
+                // LayerNorm backward leaves dγ and dβ side by side in a pair, copied
+                // to their gradients after.
+                pair1: a("grad.ln1.pair", 2, d)?,
+                pair2: a("grad.ln2.pair", 2, d)?,
+            };
+            layers.push(lt);
+        }
+        // Layer l's output gradient is the gradient of layer l+1's input.
+        for l in 1..layers.len() {
+            layers[l - 1].dy = layers[l].dx;
+        }
+        Ok(Tensors {
+            target,
+            loss,
+            layers,
+        })
+    }
+}

@@ -18,6 +18,7 @@
 //! | 0x32 | `FENCE` | — : wait until this queue's earlier commands completed |
 //! | 0x33 | `IRQ` | w1 code: raise the completion interrupt with `IRQ_CODE` = code |
 
+use crate::field::{self, Field};
 use crate::format::NumberFormat;
 use std::fmt;
 
@@ -333,7 +334,7 @@ pub enum DecodeError {
     /// A field holds an impossible value.
     BadField {
         /// Which field.
-        field: &'static str,
+        field: Field,
         /// Its raw value.
         value: u64,
     },
@@ -344,7 +345,7 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::BadOpcode { opcode } => write!(f, "unknown opcode {opcode:#04x}"),
             DecodeError::BadField { field, value } => {
-                write!(f, "invalid {field} ({value:#x})")
+                write!(f, "invalid {} ({value:#x})", field.name)
             }
         }
     }
@@ -353,6 +354,14 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl DecodeError {
+    /// The field at fault: the opcode, or the field that holds an impossible value.
+    pub fn field(self) -> Field {
+        match self {
+            DecodeError::BadOpcode { .. } => field::OPCODE,
+            DecodeError::BadField { field, .. } => field,
+        }
+    }
+
     /// The device error code this decode error reports.
     pub fn device_error(self) -> crate::DeviceError {
         match self {
@@ -379,8 +388,9 @@ fn hi(w: u64) -> u32 {
     (w >> 32) as u32
 }
 
-fn format_at(w: u64, byte: u32, field: &'static str) -> Result<NumberFormat, DecodeError> {
-    let code = (w >> (8 * byte)) as u8;
+/// The format whose code is `field`'s byte of the descriptor's words `w`.
+fn format_at(w: &[u64; 8], field: Field) -> Result<NumberFormat, DecodeError> {
+    let code = (w[usize::from(field.offset / 8)] >> (8 * (field.offset % 8))) as u8;
     NumberFormat::from_code(code).ok_or(DecodeError::BadField {
         field,
         value: u64::from(code),
@@ -388,6 +398,22 @@ fn format_at(w: u64, byte: u32, field: &'static str) -> Result<NumberFormat, Dec
 }
 
 impl Command {
+    /// The opcode, byte 0 of the descriptor.
+    pub fn opcode(&self) -> u8 {
+        match self {
+            Command::Nop => 0x00,
+            Command::DmaLoad(_) => 0x01,
+            Command::DmaStore(_) => 0x02,
+            Command::DmaCopy(_) => 0x03,
+            Command::Gemm(_) => 0x10,
+            Command::Sfu(s) => s.op.opcode(),
+            Command::SemSignal { .. } => 0x30,
+            Command::SemWait { .. } => 0x31,
+            Command::Fence => 0x32,
+            Command::Irq { .. } => 0x33,
+        }
+    }
+
     /// The descriptor mnemonic, e.g. `GEMM` (for traces and reports).
     pub fn mnemonic(&self) -> &'static str {
         match self {
@@ -419,12 +445,10 @@ impl Descriptor {
                 w[5] = pack(d.planes, d.sram_plane_stride);
                 w[6] = d.dram_plane_stride;
                 w[7] = u64::from(d.src_format.code()) | (u64::from(d.dst_format.code()) << 8);
-                let opcode = match self.command {
-                    Command::DmaLoad(_) => 0x01,
-                    Command::DmaStore(_) => 0x02,
-                    _ => 0x03,
-                };
-                (opcode, if d.transpose { FLAG_TRANSPOSE } else { 0 })
+                (
+                    self.command.opcode(),
+                    if d.transpose { FLAG_TRANSPOSE } else { 0 },
+                )
             }
             Command::Gemm(g) => {
                 w[1] = pack(g.m, g.k);
@@ -445,7 +469,7 @@ impl Descriptor {
                 if g.accumulate {
                     flags |= FLAG_ACCUMULATE;
                 }
-                (0x10, flags)
+                (self.command.opcode(), flags)
             }
             Command::Sfu(s) => {
                 w[1] = pack(s.rows, s.cols);
@@ -514,8 +538,8 @@ impl Descriptor {
                     sram_plane_stride: hi(w[5]),
                     dram_plane_stride: w[6],
                     transpose: flags & FLAG_TRANSPOSE != 0,
-                    src_format: format_at(w[7], 0, "DMA source format")?,
-                    dst_format: format_at(w[7], 1, "DMA destination format")?,
+                    src_format: format_at(&w, field::dma::SRC_FORMAT)?,
+                    dst_format: format_at(&w, field::dma::DST_FORMAT)?,
                 };
                 match opcode {
                     0x01 => Command::DmaLoad(d),
@@ -536,9 +560,9 @@ impl Descriptor {
                 transpose_a: flags & FLAG_TRANSPOSE_A != 0,
                 transpose_b: flags & FLAG_TRANSPOSE_B != 0,
                 accumulate: flags & FLAG_ACCUMULATE != 0,
-                a_format: format_at(w[5], 4, "GEMM A format")?,
-                b_format: format_at(w[5], 5, "GEMM B format")?,
-                c_format: format_at(w[5], 6, "GEMM C format")?,
+                a_format: format_at(&w, field::gemm::A_FORMAT)?,
+                b_format: format_at(&w, field::gemm::B_FORMAT)?,
+                c_format: format_at(&w, field::gemm::C_FORMAT)?,
             }),
             0x20..=0x26 => {
                 let op = match opcode {
@@ -551,7 +575,7 @@ impl Descriptor {
                     _ => {
                         let code = (w[4] >> 32) as u8;
                         SfuOp::Vector(VectorOp::from_code(code).ok_or(DecodeError::BadField {
-                            field: "vector op",
+                            field: field::sfu::VECTOR_OP,
                             value: u64::from(code),
                         })?)
                     }
@@ -566,7 +590,7 @@ impl Descriptor {
                     aux1_addr: hi(w[3]),
                     aux2_addr: lo(w[4]),
                     aux3_addr: hi(w[5]),
-                    format: format_at(w[4], 5, "SFU format")?,
+                    format: format_at(&w, field::sfu::FORMAT)?,
                     scalars: [lo(w[5]), lo(w[6]), hi(w[6]), lo(w[7])].map(f32::from_bits),
                     accumulate: flags & FLAG_ACCUMULATE != 0,
                 })
@@ -575,7 +599,7 @@ impl Descriptor {
                 let sem = lo(w[1]);
                 if sem >= u32::from(SEMAPHORES) {
                     return Err(DecodeError::BadField {
-                        field: "semaphore",
+                        field: field::sem::SEM,
                         value: u64::from(sem),
                     });
                 }
@@ -643,14 +667,14 @@ mod tests {
         assert!(matches!(
             Descriptor::decode(&bytes),
             Err(DecodeError::BadField {
-                field: "semaphore",
+                field: field::sem::SEM,
                 ..
             })
         ));
         bytes[0] = 0x10;
         bytes[8 * 5 + 4] = 9; // GEMM A format
         let err = Descriptor::decode(&bytes).unwrap_err();
-        assert_eq!(err.to_string(), "invalid GEMM A format (0x9)");
+        assert_eq!(err.to_string(), "invalid a_format (0x9)");
         assert_eq!(err.device_error(), crate::DeviceError::BadField);
     }
 }

@@ -18,12 +18,14 @@
 //!    and advances `HEAD` and `COMPLETED` as they finish.
 //! 4. An `IRQ` descriptor raises the completion interrupt; a bad descriptor stops its
 //!    queue, sets `STATUS.ERROR`, `ERR_CODE`, `ERR_QUEUE`, `ERR_INDEX`, `ERR_ADDR` and
-//!    raises the error interrupt. `IRQ_STATUS` bits are cleared by writing 1.
+//!    `ERR_FIELD` (the [field](field) at fault, if one is) and raises the error
+//!    interrupt. `IRQ_STATUS` bits are cleared by writing 1.
 
 #![warn(missing_docs)]
 
 pub mod desc;
 mod error;
+pub mod field;
 pub mod format;
 pub mod regs;
 

@@ -11,6 +11,7 @@
 //! | 0x018 | `ERR_INDEX` | RO | its index in the queue's ring |
 //! | 0x01C | `ERR_ADDR_LO` | RO | the faulty address (DRAM or SRAM), low half |
 //! | 0x020 | `ERR_ADDR_HI` | RO | high half |
+//! | 0x024 | `ERR_FIELD` | RO | byte offset in the descriptor of the [field](crate::field) at fault; [`ERR_FIELD_NONE`] when the error names no single field |
 //! | 0x030 | `IRQ_STATUS` | RW1C | bit 0 `COMPLETION` (an `IRQ` descriptor ran), bit 1 `ERROR` |
 //! | 0x034 | `IRQ_MASK` | RW | 1 = interrupt enabled, per `IRQ_STATUS` bit |
 //! | 0x038 | `IRQ_CODE` | RO | code of the last `IRQ` descriptor |
@@ -38,6 +39,11 @@ pub const ERR_INDEX: u64 = 0x018;
 pub const ERR_ADDR_LO: u64 = 0x01C;
 /// `ERR_ADDR_HI`.
 pub const ERR_ADDR_HI: u64 = 0x020;
+/// `ERR_FIELD`: where in the faulty descriptor the field at fault starts.
+pub const ERR_FIELD: u64 = 0x024;
+/// `ERR_FIELD` when the error names no single field (a deadlock, a queue
+/// misconfigured, an access that went wrong at run time).
+pub const ERR_FIELD_NONE: u32 = u32::MAX;
 /// `IRQ_STATUS`.
 pub const IRQ_STATUS: u64 = 0x030;
 /// `IRQ_MASK`.
@@ -151,7 +157,7 @@ impl Reg {
         if !offset.is_multiple_of(4) || offset >= BLOCK_BYTES {
             return None;
         }
-        const GLOBALS: [u64; 12] = [
+        const GLOBALS: [u64; 13] = [
             ID,
             VERSION,
             CTRL,
@@ -161,6 +167,7 @@ impl Reg {
             ERR_INDEX,
             ERR_ADDR_LO,
             ERR_ADDR_HI,
+            ERR_FIELD,
             IRQ_STATUS,
             IRQ_MASK,
             IRQ_CODE,
@@ -215,6 +222,6 @@ mod tests {
                 assert!(seen.insert(off));
             }
         }
-        assert_eq!(seen.len(), 12 + QUEUES * 7 + PerfCounter::ALL.len() * 2);
+        assert_eq!(seen.len(), 13 + QUEUES * 7 + PerfCounter::ALL.len() * 2);
     }
 }

@@ -42,6 +42,8 @@ struct State {
     err_queue: u32,
     err_index: u32,
     err_addr: u64,
+    /// `ERR_FIELD`: offset of the field at fault, or `ERR_FIELD_NONE`.
+    err_field: u32,
     irq_status: u32,
     irq_mask: u32,
     irq_code: u32,
@@ -174,6 +176,8 @@ impl CommandProcessor {
             Reg::Global(regs::ERR_INDEX) => st.err_index,
             Reg::Global(regs::ERR_ADDR_LO) => st.err_addr as u32,
             Reg::Global(regs::ERR_ADDR_HI) => (st.err_addr >> 32) as u32,
+            Reg::Global(regs::ERR_FIELD) if st.err_code == 0 => regs::ERR_FIELD_NONE,
+            Reg::Global(regs::ERR_FIELD) => st.err_field,
             Reg::Global(regs::IRQ_STATUS) => st.irq_status,
             Reg::Global(regs::IRQ_MASK) => st.irq_mask,
             Reg::Global(regs::IRQ_CODE) => st.irq_code,
@@ -260,6 +264,9 @@ impl CommandProcessor {
                 st.err_queue = q as u32;
                 st.err_index = index;
                 st.err_addr = fault.addr;
+                st.err_field = fault
+                    .field
+                    .map_or(regs::ERR_FIELD_NONE, |f| u32::from(f.offset));
             }
             st.irq_status |= regs::IRQ_ERROR;
         }
@@ -288,10 +295,7 @@ impl CommandProcessor {
                         || qr.tail >= qr.size
                         || !qr.base.is_multiple_of(DESC_BYTES as u64)
                     {
-                        return Err(Fault {
-                            error: DeviceError::BadQueueConfig,
-                            addr: qr.base,
-                        });
+                        return Err(Fault::at(DeviceError::BadQueueConfig, qr.base));
                     }
                     return Ok((qr.head, qr.base + u64::from(qr.head) * DESC_BYTES as u64));
                 }
@@ -337,19 +341,14 @@ impl CommandProcessor {
         self.dram.b_transport(trans, &mut delay).await;
         self.ctx.wait(delay).await;
         if !trans.response.is_ok() {
-            return Err(Fault {
-                error: DeviceError::DramOutOfRange,
-                addr,
-            });
+            return Err(Fault::at(DeviceError::DramOutOfRange, addr));
         }
         let mut bytes = [0u8; DESC_BYTES];
         if let Some(data) = trans.data() {
             bytes.copy_from_slice(data);
         }
-        let desc = Descriptor::decode(&bytes).map_err(|e| Fault {
-            error: e.device_error(),
-            addr,
-        })?;
+        let desc = Descriptor::decode(&bytes)
+            .map_err(|e| Fault::in_field(e.device_error(), addr, e.field()))?;
         let start = self.ctx.now();
         let track = self.tracks[q];
         let flow = self.next_flow.get();

@@ -3,16 +3,39 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
+use treta_abi::field::Field;
 use treta_abi::{Descriptor, DeviceError};
 use treta_kernel::{Ctx, Event, Fifo};
 
-/// A device error with the address at fault.
+/// A device error with the address and the descriptor field at fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fault {
     /// What went wrong.
     pub error: DeviceError,
     /// The address at fault (DRAM or SRAM), or 0.
     pub addr: u64,
+    /// The descriptor field at fault, when one is (`ERR_FIELD`).
+    pub field: Option<Field>,
+}
+
+impl Fault {
+    /// `error` at `addr`, naming no field.
+    pub fn at(error: DeviceError, addr: u64) -> Fault {
+        Fault {
+            error,
+            addr,
+            field: None,
+        }
+    }
+
+    /// `error` at `addr`, caused by the descriptor's `field`.
+    pub fn in_field(error: DeviceError, addr: u64, field: Field) -> Fault {
+        Fault {
+            error,
+            addr,
+            field: Some(field),
+        }
+    }
 }
 
 /// The outcome of a job, written by the engine, read by the command processor.

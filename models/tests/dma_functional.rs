@@ -1,13 +1,16 @@
 //! The DMA moves bytes exactly (strides, planes, transposes) DRAM → SRAM → DRAM, and
 //! its timing does not depend on whether it moves them.
 
+#[allow(dead_code)] // shared by the engine tests; this one uses only some
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
-use treta_abi::{Command, Descriptor, DmaDesc, NumberFormat};
+use treta_abi::{Command, Descriptor, DeviceError, DmaDesc, NumberFormat};
 use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
 use treta_kernel::{Clock, Fifo, SimTime, Simulation};
 use treta_models::dram_ctrl::{DramSpec, Mapping, PagePolicy};
-use treta_models::{execute, Dma, Dram, Job, Sram, SramGeometry};
+use treta_models::{execute, Dma, Dram, EnginePort, Job, Sram, SramGeometry};
 use treta_numerics::E4M3FN;
 
 /// What a job does.
@@ -47,23 +50,7 @@ fn run_with(
     jobs: Vec<DmaDesc>,
     kinds: Vec<Kind>,
 ) -> (Vec<SimTime>, Rc<Dram>) {
-    let mut sim = Simulation::new();
-    let ctx = sim.ctx().clone();
-    let spec = DramSpec::ddr4_3200();
-    let dram = Dram::new(
-        &ctx,
-        "dram",
-        1 << 26,
-        spec,
-        Mapping::interleaved(&spec),
-        PagePolicy::Open,
-    );
-    let clock = Clock::from_mhz(1000).unwrap();
-    let sram = Sram::new(&ctx, "sram", clock, geometry);
-    let port = Fifo::new(&ctx, "dma.jobs", 2);
-    let dma = Dma::new(&ctx, "dma", port.clone(), 64, functional);
-    dma.dram.bind(&dram.socket).unwrap();
-    dma.sram.bind(&sram.socket).unwrap();
+    let (mut sim, port, dram) = platform(geometry, functional);
     let host = InitiatorSocket::new("host");
     host.bind(&dram.socket).unwrap();
     for (addr, bytes) in setup {
@@ -93,6 +80,29 @@ fn run_with(
     sim.run().unwrap();
     let t = times.borrow().clone();
     (t, dram)
+}
+
+/// A DMA between a 64 MiB DDR4-3200 DRAM and an SRAM of `geometry` at 1 GHz,
+/// its job port, and the DRAM.
+fn platform(geometry: SramGeometry, functional: bool) -> (Simulation, EnginePort, Rc<Dram>) {
+    let sim = Simulation::new();
+    let ctx = sim.ctx().clone();
+    let spec = DramSpec::ddr4_3200();
+    let dram = Dram::new(
+        &ctx,
+        "dram",
+        1 << 26,
+        spec,
+        Mapping::interleaved(&spec),
+        PagePolicy::Open,
+    );
+    let clock = Clock::from_mhz(1000).unwrap();
+    let sram = Sram::new(&ctx, "sram", clock, geometry);
+    let port = Fifo::new(&ctx, "dma.jobs", 2);
+    let dma = Dma::new(&ctx, "dma", port.clone(), 64, functional);
+    dma.dram.bind(&dram.socket).unwrap();
+    dma.sram.bind(&sram.socket).unwrap();
+    (sim, port, dram)
 }
 
 fn desc(
@@ -313,4 +323,71 @@ fn formats_convert_on_the_fly_as_the_numerics_say() {
     assert!(got[4].is_nan(), "500 overflows e4m3fn to NaN, as JAX");
     let (t_timing, _) = run(false, &[], jobs, vec![Kind::Load, Kind::Store]);
     assert_eq!(t_func, t_timing, "conversion does not change timing");
+}
+
+/// The outcome of each of `jobs` on a fresh DMA between a 64 MiB DRAM and the
+/// wide SRAM: `None` for success, else the fault and the field it names.
+fn faults(jobs: Vec<Command>) -> Vec<Option<(DeviceError, Option<&'static str>)>> {
+    let (mut sim, port, _dram) = platform(WIDE_SRAM, true);
+    common::issue(&mut sim, port, jobs)
+        .into_iter()
+        .map(|r| r.err().map(common::named))
+        .collect()
+}
+
+#[test]
+fn impossible_transfers_fault_before_any_time_naming_the_field() {
+    use treta_abi::field::{copy, dma};
+    let ok = desc(0, 0, 4, 64, 0, false);
+    // 2^31 rows of 2^31 bytes: far more than the 64 KiB SRAM.
+    let huge = desc(0, 0, 1 << 31, 1 << 31, 0, false);
+    // SRAM rows written over each other: one descriptor would move unbounded bytes.
+    let overlapping = DmaDesc {
+        sram_stride: 8,
+        ..desc(0, 0, 1 << 20, 64, 0, false)
+    };
+    // Planes that fit one by one, too many together.
+    let planes = DmaDesc {
+        planes: 1 << 20,
+        ..desc(0, 0, 2, 64, 0, false)
+    };
+    let past_dram = desc((1 << 26) - 64, 0, 2, 64, 0, false);
+    let int8 = DmaDesc {
+        dst_format: NumberFormat::Int8,
+        ..ok.clone()
+    };
+    let ragged = DmaDesc {
+        dst_format: NumberFormat::Bf16,
+        ..desc(0, 0, 1, 6, 0, false)
+    };
+    let copy_late = DmaDesc {
+        dram_addr: 1 << 16,
+        ..ok.clone()
+    };
+    let over = DeviceError::SramOverflow;
+    let bad = DeviceError::BadField;
+    assert_eq!(
+        faults(vec![
+            Command::DmaLoad(ok.clone()),
+            Command::DmaLoad(huge),
+            Command::DmaLoad(overlapping),
+            Command::DmaStore(planes),
+            Command::DmaLoad(past_dram),
+            Command::DmaLoad(int8),
+            Command::DmaLoad(ragged),
+            Command::DmaCopy(copy_late),
+            Command::DmaLoad(desc(0, 0, 0, 64, 0, false)),
+        ]),
+        vec![
+            None,
+            Some((over, Some(dma::ROW_BYTES.name))),
+            Some((bad, Some(dma::SRAM_STRIDE.name))),
+            Some((over, Some(dma::PLANES.name))),
+            Some((DeviceError::DramOutOfRange, Some(dma::DRAM_ADDR.name))),
+            Some((bad, Some(dma::DST_FORMAT.name))),
+            Some((bad, Some(dma::ROW_BYTES.name))),
+            Some((over, Some(copy::SRC_ADDR.name))),
+            Some((bad, Some(dma::ROWS.name))),
+        ]
+    );
 }

@@ -338,3 +338,56 @@ fn bad_descriptors_fault_and_name_the_address() {
     );
     assert!(o.records.is_empty(), "faulted GEMMs are not recorded");
 }
+
+#[test]
+fn impossible_sizes_fault_before_any_time_naming_the_field() {
+    use treta_abi::field::gemm as f;
+    // m·k·4 = 2^64: wraps to 0 in 64 bits; one row of A alone is 8 GiB.
+    let wraps = fp32_gemm(1 << 31, 1 << 31, 1, 4096, 0, 0);
+    // A transposed: its stored rows are k long — k is too long for the SRAM.
+    let transposed = GemmDesc {
+        transpose_a: true,
+        ..fp32_gemm(4, 1 << 30, 4, 0, 0, 0)
+    };
+    // Fits at address 0, but starts too late: the address is at fault.
+    let late = fp32_gemm(64, 64, 64, 0, 0, (1 << 22) - 100);
+    let strided = GemmDesc {
+        ldc: 1 << 20,
+        ..fp32_gemm(64, 64, 64, 0, 0, 0)
+    };
+    let short_ld = GemmDesc {
+        ldb: 3,
+        ..fp32_gemm(4, 8, 4, 0, 1000, 2000)
+    };
+    let o = run(
+        treta_engine(2048),
+        SRAM,
+        true,
+        &[],
+        vec![
+            wraps,
+            transposed,
+            late,
+            strided,
+            short_ld,
+            fp32_gemm(8, 0, 8, 0, 0, 0),
+        ],
+    );
+    let faults = common::faults(&o.results);
+    let over = DeviceError::SramOverflow;
+    let bad = DeviceError::BadField;
+    assert_eq!(
+        faults,
+        vec![
+            (over, Some(f::K.name)),
+            (over, Some(f::K.name)),
+            (over, Some(f::C_ADDR.name)),
+            (over, Some(f::LDC.name)),
+            (bad, Some(f::LDB.name)),
+            (bad, Some(f::K.name)),
+        ]
+    );
+    // The first byte outside the SRAM, not a wrapped address.
+    assert_eq!(o.results[0].unwrap_err().addr, 1 << 22);
+    assert!(o.records.is_empty(), "faulted GEMMs are not recorded");
+}

@@ -383,6 +383,47 @@ fn bad_descriptors_fault() {
 }
 
 #[test]
+fn impossible_sizes_fault_before_any_time_naming_the_field() {
+    use treta_abi::field::sfu as f;
+    // rows × cols × 4 = 2^64 (wraps to 0 in 64 bits): one row alone is 8 GiB.
+    let wraps = SfuDesc {
+        src_addr: 4096,
+        dst_addr: 8192,
+        ..desc(SfuOp::SoftmaxFwd, 1 << 31, 1 << 31)
+    };
+    // Rows of a fitting length, too many of them.
+    let tall = SfuDesc {
+        dst_addr: 0,
+        ..desc(SfuOp::GeluFwd, 1 << 20, 64)
+    };
+    // LayerNorm's β vector starts past the SRAM's end.
+    let late_beta = SfuDesc {
+        aux1_addr: 1 << 22,
+        ..desc(SfuOp::LayerNormFwd, 2, 8)
+    };
+    let o = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[],
+        vec![wraps, tall, late_beta, desc(SfuOp::GeluFwd, 4, 0)],
+    );
+    let faults = common::faults(&o.results);
+    let over = DeviceError::SramOverflow;
+    assert_eq!(
+        faults,
+        vec![
+            (over, Some(f::COLS.name)),
+            (over, Some(f::ROWS.name)),
+            (over, Some(f::AUX1_ADDR.name)),
+            (DeviceError::BadField, Some(f::COLS.name)),
+        ]
+    );
+    assert_eq!(o.results[0].unwrap_err().addr, 1 << 22);
+    assert!(o.records.is_empty());
+}
+
+#[test]
 fn optimizer_updates_follow_their_formulas() {
     let n = 64usize;
     let w: Vec<f32> = (0..n).map(|i| (i as f32 - 30.0) / 17.0).collect();

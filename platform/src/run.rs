@@ -84,13 +84,24 @@ const PROGRESS_SLICE: SimTime = SimTime::from_us(20);
 /// Runs `loaded` as `settings` say.
 pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report, RunError> {
     let _span = tracing::info_span!("run", scenario = %loaded.name()).entered();
-    let trace = settings.trace;
-    let scenario = &loaded.scenario;
-    let config = &loaded.platform;
     let program = {
         let _span = tracing::info_span!("lower").entered();
         program::build(loaded).map_err(RunError::Program)?
     };
+    run_program(loaded, &program, settings)
+}
+
+/// Runs `program` in place of `loaded`'s workload, on its platform and with its
+/// run options: for descriptor programs made outside a scenario (the hostile
+/// descriptor tests, firmware written elsewhere).
+pub fn run_program(
+    loaded: &LoadedScenario,
+    program: &Program,
+    settings: RunSettings<'_>,
+) -> Result<Report, RunError> {
+    let trace = settings.trace;
+    let scenario = &loaded.scenario;
+    let config = &loaded.platform;
     let functional = scenario.run.mode == Mode::Functional;
     let total: usize = program.queues.iter().map(Vec::len).sum();
     tracing::info!(descriptors = total, "program built");
@@ -219,7 +230,7 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
         &loaded.name(),
         scenario,
         config,
-        &program,
+        program,
         &soc,
         end,
         interrupts,

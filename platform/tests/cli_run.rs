@@ -295,6 +295,23 @@ fn device_errors_are_exit_2_naming_the_descriptor() {
 }
 
 #[test]
+fn impossible_sizes_are_device_errors_naming_the_field_in_both_modes() {
+    let dir = out_dir("huge_softmax");
+    let path = "platform/tests/device_errors/huge_softmax.yaml";
+    for mode in ["timing", "functional"] {
+        let set = format!("run.mode={mode}");
+        let (out, report, _) = run(path, &dir, mode, &["--set", &set]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{mode}: {stderr}");
+        let want = "SRAM access out of range (overflow) in queue 0 at slot 0 \
+                    (descriptor id 0, SOFTMAX_FWD), field `cols`, address 0x180000";
+        assert!(stderr.contains(want), "{mode}: want {want:?} in {stderr}");
+        assert!(!stderr.contains("panicked"), "{mode}: {stderr}");
+        assert!(report.is_none());
+    }
+}
+
+#[test]
 fn functional_and_timing_runs_give_identical_reports_and_traces() {
     let dir = out_dir("functional_vs_timing");
     for name in [

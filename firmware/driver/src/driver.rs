@@ -2,6 +2,7 @@
 
 use crate::hal::{Hal, HalError};
 use std::fmt;
+use treta_abi::field::Field;
 use treta_abi::regs::{self, queue, queue_reg, QUEUES};
 use treta_abi::{Command, Descriptor, DeviceError, DESC_BYTES};
 
@@ -37,6 +38,8 @@ pub struct DeviceFault {
     pub addr: u64,
     /// The descriptor the driver wrote into that slot: (id, mnemonic).
     pub descriptor: Option<(u32, &'static str)>,
+    /// `ERR_FIELD` as a field of that descriptor, when the error names one.
+    pub field: Option<Field>,
 }
 
 impl fmt::Display for DeviceFault {
@@ -48,6 +51,9 @@ impl fmt::Display for DeviceFault {
         write!(f, " in queue {} at slot {}", self.queue, self.index)?;
         if let Some((id, mnemonic)) = self.descriptor {
             write!(f, " (descriptor id {id}, {mnemonic})")?;
+        }
+        if let Some(field) = self.field {
+            write!(f, ", field `{}`", field.name)?;
         }
         write!(f, ", address {:#x}", self.addr)
     }
@@ -141,8 +147,24 @@ struct RingState {
     tail: u32,
     /// Slots written since the last drain.
     pending: u32,
-    /// (id, mnemonic) written into each slot, for error reports.
-    shadow: Vec<Option<(u32, &'static str)>>,
+    /// What was written into each slot, for error reports.
+    shadow: Vec<Option<Written>>,
+}
+
+/// A descriptor as the driver remembers writing it.
+#[derive(Clone, Copy)]
+struct Written {
+    id: u32,
+    mnemonic: &'static str,
+    /// To name the field `ERR_FIELD` points at.
+    opcode: u8,
+}
+
+impl Written {
+    /// (id, mnemonic), as errors name it.
+    fn tag(self) -> (u32, &'static str) {
+        (self.id, self.mnemonic)
+    }
 }
 
 /// The device driver.
@@ -223,7 +245,11 @@ impl<H: Hal> Driver<H> {
                 .write_mem(self.ring_addr(q, slot), &d.encode())
                 .await?;
             let ring = &mut self.rings[q];
-            ring.shadow[slot as usize] = Some((d.id, d.command.mnemonic()));
+            ring.shadow[slot as usize] = Some(Written {
+                id: d.id,
+                mnemonic: d.command.mnemonic(),
+                opcode: d.command.opcode(),
+            });
             ring.tail = (slot + 1) % size;
             ring.pending += 1;
         }
@@ -302,7 +328,7 @@ impl<H: Hal> Driver<H> {
             };
             let slot = done % self.layout.ring_size.max(1);
             let d = ring.shadow.get(slot as usize).copied().flatten();
-            stuck.push((q, slot, d));
+            stuck.push((q, slot, d.map(Written::tag)));
         }
         DriverError::Timeout { after_ns, stuck }
     }
@@ -313,7 +339,8 @@ impl<H: Hal> Driver<H> {
         let index = self.hal.read32(regs::ERR_INDEX).await?;
         let lo = self.hal.read32(regs::ERR_ADDR_LO).await?;
         let hi = self.hal.read32(regs::ERR_ADDR_HI).await?;
-        let descriptor = self
+        let field = self.hal.read32(regs::ERR_FIELD).await?;
+        let written = self
             .rings
             .get(queue as usize)
             .and_then(|r| r.shadow.get(index as usize).copied().flatten());
@@ -323,7 +350,8 @@ impl<H: Hal> Driver<H> {
             queue,
             index,
             addr: u64::from(lo) | (u64::from(hi) << 32),
-            descriptor,
+            descriptor: written.map(Written::tag),
+            field: written.and_then(|w| treta_abi::field::at(w.opcode, field)),
         })
     }
 }

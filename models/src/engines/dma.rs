@@ -1,12 +1,14 @@
 //! The DMA engine.
 
+use super::footprint::{self, Fields, Span};
 use super::{debug_read, debug_write, sram_access, start_engine, wrong_engine};
 use crate::dram::BurstList;
 use crate::job::{EnginePort, Fault, Job};
 use crate::EngineStats;
 use std::cell::Cell;
 use std::rc::Rc;
-use treta_abi::{Command, DeviceError, DmaDesc};
+use treta_abi::field::{copy as copy_field, dma as dma_field};
+use treta_abi::{Command, DeviceError, DmaDesc, NumberFormat};
 use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket, Payload};
 use treta_kernel::{Ctx, SimTime};
 
@@ -51,20 +53,144 @@ impl Dma {
 
     async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
         let result = match &job.desc.command {
-            Command::DmaLoad(d) => self.transfer(&ctx, d, true).await,
-            Command::DmaStore(d) => self.transfer(&ctx, d, false).await,
-            Command::DmaCopy(d) => self.copy(&ctx, d).await,
+            Command::DmaLoad(d) => match self.check(d, Direction::Load) {
+                Ok(()) => self.transfer(&ctx, d, true).await,
+                Err(fault) => Err(fault),
+            },
+            Command::DmaStore(d) => match self.check(d, Direction::Store) {
+                Ok(()) => self.transfer(&ctx, d, false).await,
+                Err(fault) => Err(fault),
+            },
+            Command::DmaCopy(d) => match self.check(d, Direction::Copy) {
+                Ok(()) => self.copy(&ctx, d).await,
+                Err(fault) => Err(fault),
+            },
             _ => return wrong_engine(job),
         };
         (job, result)
     }
 
+    /// Checks `d` whole before any time passes: sizes, formats, and both sides'
+    /// every byte — as the transfer walks them, and as a transpose writes them —
+    /// in their memories. The SRAM side it writes (or, for a store, reads) may
+    /// not overlap itself, so one descriptor moves at most an SRAM's worth.
+    fn check(&self, d: &DmaDesc, direction: Direction) -> Result<(), Fault> {
+        let at = d.dram_addr;
+        let rows = footprint::nonzero(d.rows, dma_field::ROWS, at)?;
+        let row = footprint::nonzero(d.row_bytes, dma_field::ROW_BYTES, at)?;
+        let (src_f, dst_f) = (d.src_format, d.dst_format);
+        let bad = |field| Err(Fault::in_field(DeviceError::BadField, at, field));
+        // int8 carries no scale in a transfer: it converts to nothing.
+        if src_f != dst_f && src_f == NumberFormat::Int8 {
+            return bad(dma_field::SRC_FORMAT);
+        }
+        if src_f != dst_f && dst_f == NumberFormat::Int8 {
+            return bad(dma_field::DST_FORMAT);
+        }
+        let (seb, deb) = (u64::from(src_f.bytes()), u64::from(dst_f.bytes()));
+        if (src_f != dst_f || d.transpose) && !row.is_multiple_of(seb) {
+            return bad(dma_field::ROW_BYTES);
+        }
+        let out_row = row * deb / seb;
+        let planes = u64::from(d.planes.max(1));
+        let side = |base: u64, stride: u64, plane_stride: u64, row: u64| {
+            let stride = if stride == 0 { row } else { stride };
+            Span {
+                base,
+                planes,
+                plane_stride: if plane_stride == 0 {
+                    stride.saturating_mul(rows)
+                } else {
+                    plane_stride
+                },
+                rows,
+                stride,
+                row,
+            }
+        };
+        let sram_fields = Fields {
+            addr: dma_field::SRAM_ADDR,
+            row: dma_field::ROW_BYTES,
+            rows: dma_field::ROWS,
+            stride: dma_field::SRAM_STRIDE,
+            planes: dma_field::PLANES,
+            plane_stride: dma_field::SRAM_PLANE_STRIDE,
+        };
+        let (far_fields, far_error, far_socket) = match direction {
+            Direction::Copy => (
+                Fields {
+                    addr: copy_field::SRC_ADDR,
+                    stride: copy_field::SRC_STRIDE,
+                    plane_stride: copy_field::SRC_PLANE_STRIDE,
+                    ..sram_fields
+                },
+                DeviceError::SramOverflow,
+                &self.sram,
+            ),
+            _ => (
+                Fields {
+                    addr: dma_field::DRAM_ADDR,
+                    stride: dma_field::DRAM_STRIDE,
+                    plane_stride: dma_field::DRAM_PLANE_STRIDE,
+                    ..sram_fields
+                },
+                DeviceError::DramOutOfRange,
+                &self.dram,
+            ),
+        };
+        let sram = (u64::from(d.sram_addr), u64::from(d.sram_stride));
+        let sram_plane = u64::from(d.sram_plane_stride);
+        let (far, far_plane) = ((d.dram_addr, d.dram_stride), d.dram_plane_stride);
+        // The rows as the transfer walks them: the source's of `row` bytes, the
+        // destination's of `out_row`.
+        let (sram_row, far_row) = match direction {
+            Direction::Store => (row, out_row),
+            Direction::Load | Direction::Copy => (out_row, row),
+        };
+        let sram_span = side(sram.0, sram.1, sram_plane, sram_row);
+        footprint::check_disjoint_in(
+            &self.sram,
+            &sram_span,
+            &sram_fields,
+            DeviceError::SramOverflow,
+        )?;
+        let far_span = side(far.0, far.1, far_plane, far_row);
+        footprint::check_in(far_socket, &far_span, &far_fields, far_error)?;
+        if d.transpose {
+            // A transposed plane is written as cols rows of `rows` elements.
+            let transposed = |s: Span, base: u64, stride: u64, plane_stride: u64| {
+                let (rows, row) = (row / seb, rows * deb);
+                let stride = if stride == 0 { row } else { stride };
+                Span {
+                    base,
+                    rows,
+                    row,
+                    stride,
+                    plane_stride: if plane_stride == 0 {
+                        stride.saturating_mul(rows)
+                    } else {
+                        plane_stride
+                    },
+                    ..s
+                }
+            };
+            match direction {
+                Direction::Store => {
+                    let t = transposed(far_span, far.0, far.1, far_plane);
+                    footprint::check_in(far_socket, &t, &far_fields, far_error)?;
+                }
+                Direction::Load | Direction::Copy => {
+                    let t = transposed(sram_span, sram.0, sram.1, sram_plane);
+                    footprint::check_in(&self.sram, &t, &sram_fields, DeviceError::SramOverflow)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn transfer(&self, ctx: &Ctx, d: &DmaDesc, load: bool) -> Result<(), Fault> {
         if d.rows == 0 || d.row_bytes == 0 {
-            return Err(Fault {
-                error: DeviceError::BadField,
-                addr: d.dram_addr,
-            });
+            return Err(Fault::at(DeviceError::BadField, d.dram_addr));
         }
         let planes = u64::from(d.planes.max(1));
         let rows = u64::from(d.rows);
@@ -108,17 +234,13 @@ impl Dma {
                 let dram_addr = d
                     .dram_addr
                     .checked_add(plane * dram_plane + r * dram_stride)
-                    .ok_or(Fault {
-                        error: DeviceError::DramOutOfRange,
-                        addr: d.dram_addr,
-                    })?;
+                    .ok_or(Fault::at(DeviceError::DramOutOfRange, d.dram_addr))?;
                 let sram_addr = u64::from(d.sram_addr) + plane * sram_plane + r * sram_stride;
                 sram_access(&self.sram, sram_cmd, sram_addr, sram_row, &mut sram_delay).await?;
                 let mut at = dram_addr;
-                let end = dram_addr.checked_add(dram_row).ok_or(Fault {
-                    error: DeviceError::DramOutOfRange,
-                    addr: dram_addr,
-                })?;
+                let end = dram_addr
+                    .checked_add(dram_row)
+                    .ok_or(Fault::at(DeviceError::DramOutOfRange, dram_addr))?;
                 while at < end {
                     let len = (self.burst - at % self.burst).min(end - at);
                     chunks.push((at, len as u32));
@@ -138,10 +260,7 @@ impl Dma {
                 .extension::<BurstList>()
                 .and_then(|l| l.fault)
                 .unwrap_or(d.dram_addr);
-            return Err(Fault {
-                error: DeviceError::DramOutOfRange,
-                addr,
-            });
+            return Err(Fault::at(DeviceError::DramOutOfRange, addr));
         }
         if self.functional {
             let direction = if load {
@@ -160,15 +279,9 @@ impl Dma {
     /// Each row is read, then written, through the SRAM's socket — the banks decide
     /// how long that takes; no DRAM traffic.
     async fn copy(&self, ctx: &Ctx, d: &DmaDesc) -> Result<(), Fault> {
-        let overflow = |addr| Fault {
-            error: DeviceError::SramOverflow,
-            addr,
-        };
+        let overflow = |addr| Fault::at(DeviceError::SramOverflow, addr);
         if d.rows == 0 || d.row_bytes == 0 {
-            return Err(Fault {
-                error: DeviceError::BadField,
-                addr: d.dram_addr,
-            });
+            return Err(Fault::at(DeviceError::BadField, d.dram_addr));
         }
         let src = Side::source(d);
         let dst = Side::destination(d);
@@ -197,10 +310,7 @@ impl Dma {
     /// Copies the bytes of a transfer (functional runs), plane by plane: gather the
     /// source rows, transpose the plane if asked, scatter into the destination.
     fn move_bytes(&self, d: &DmaDesc, direction: Direction) -> Result<(), Fault> {
-        let bad_field = Fault {
-            error: DeviceError::BadField,
-            addr: d.dram_addr,
-        };
+        let bad_field = Fault::at(DeviceError::BadField, d.dram_addr);
         let eb = u64::from(d.src_format.bytes());
         let out_eb = u64::from(d.dst_format.bytes());
         let (rows, row) = (u64::from(d.rows), u64::from(d.row_bytes));

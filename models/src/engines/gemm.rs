@@ -3,13 +3,15 @@
 //! (the SRAM decides how long that takes, so other engines' traffic and bank
 //! conflicts show up as stalls), and — in functional runs — computes the result.
 
-use super::{debug_read, sram_accesses, start_engine, wrong_engine, Storage};
+use super::footprint::{self, Fields, Span};
+use super::{sram_accesses, start_engine, wrong_engine, Storage};
 use crate::job::{EnginePort, Fault, Job};
 use crate::mapping::{GemmShape, GemmTiming, Idle, Mapping};
 use crate::EngineStats;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use treta_abi::field::gemm as gemm_field;
 use treta_abi::{Command, DeviceError, GemmDesc, NumberFormat};
 use treta_kernel::timeline::{ArgValue, TrackId};
 use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket};
@@ -196,37 +198,49 @@ impl GemmCore {
             .clone()
     }
 
-    /// The operand regions of `g`, each checked to lie inside the SRAM.
-    fn regions(&self, g: &GemmDesc) -> Result<[Region; 3], Fault> {
-        let bad = |addr: u32| Fault {
-            error: DeviceError::BadField,
-            addr: u64::from(addr),
-        };
+    /// The operand regions of `g`, each checked to lie inside the SRAM behind
+    /// `sram` before any time passes (then their sizes fit in 64 bits).
+    fn regions(sram: &InitiatorSocket, g: &GemmDesc) -> Result<[Region; 3], Fault> {
+        footprint::nonzero(g.m, gemm_field::M, 0)?;
+        footprint::nonzero(g.k, gemm_field::K, 0)?;
+        footprint::nonzero(g.n, gemm_field::N, 0)?;
+        use gemm_field::{A_ADDR, B_ADDR, C_ADDR, K, LDA, LDB, LDC, M, N};
+        // Each operand's address, stored rows, stored row length and stride.
+        let stored = |t: bool, (rows, cols)| if t { (cols, rows) } else { (rows, cols) };
+        let (a_rows, a_cols) = stored(g.transpose_a, (M, K));
+        let (b_rows, b_cols) = stored(g.transpose_b, (K, N));
         let regions = [
-            Region::new(g.a_addr, g.m, g.k, g.transpose_a, g.lda, g.a_format),
-            Region::new(g.b_addr, g.k, g.n, g.transpose_b, g.ldb, g.b_format),
-            Region::new(g.c_addr, g.m, g.n, false, g.ldc, g.c_format),
+            (
+                Region::new(g.a_addr, g.m, g.k, g.transpose_a, g.lda, g.a_format),
+                Fields::matrix(A_ADDR, a_rows, a_cols, LDA),
+            ),
+            (
+                Region::new(g.b_addr, g.k, g.n, g.transpose_b, g.ldb, g.b_format),
+                Fields::matrix(B_ADDR, b_rows, b_cols, LDB),
+            ),
+            (
+                Region::new(g.c_addr, g.m, g.n, false, g.ldc, g.c_format),
+                Fields::matrix(C_ADDR, M, N, LDC),
+            ),
         ];
-        for r in &regions {
+        for (r, fields) in &regions {
             if r.ld < r.cols {
                 // A leading dimension shorter than a row overlaps the rows.
-                return Err(bad(r.addr as u32));
+                return Err(Fault::in_field(
+                    DeviceError::BadField,
+                    r.addr,
+                    fields.stride,
+                ));
             }
-            // A zero-time probe of the last byte: the whole region is in the SRAM.
-            let last = r.addr + r.bytes() - 1;
-            debug_read(&self.sram, last, 1, DeviceError::SramOverflow)?;
+            let eb = u64::from(r.format.bytes());
+            let span = Span::rows(r.addr, r.rows, r.cols * eb, r.ld * eb);
+            footprint::check_in(sram, &span, fields, DeviceError::SramOverflow)?;
         }
-        Ok(regions)
+        Ok(regions.map(|(r, _)| r))
     }
 
     async fn multiply(&self, ctx: &Ctx, id: u32, g: &GemmDesc) -> Result<(), Fault> {
-        if g.m == 0 || g.k == 0 || g.n == 0 {
-            return Err(Fault {
-                error: DeviceError::BadField,
-                addr: 0,
-            });
-        }
-        let [a, b, c] = self.regions(g)?;
+        let [a, b, c] = Self::regions(&self.sram, g)?;
         let shape = GemmShape::of(g);
         let mapping = self.mapping(&shape);
         // Rounds are timed in whole cycles from the first clock edge: a round ends
@@ -385,10 +399,7 @@ impl GemmCore {
 
 /// The fault of a GEMM whose operand at `addr` cannot be used as described.
 fn bad_field(addr: u64) -> Fault {
-    Fault {
-        error: DeviceError::BadField,
-        addr,
-    }
+    Fault::at(DeviceError::BadField, addr)
 }
 
 /// Whether `r` holds fp32 in this machine's byte order (usable in place).

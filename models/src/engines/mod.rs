@@ -3,6 +3,7 @@
 //! through its sockets, and records a span per command on its timeline track.
 
 mod dma;
+mod footprint;
 mod gemm;
 pub mod sfu;
 
@@ -119,7 +120,7 @@ fn debug_read(
 ) -> Result<Vec<u8>, Fault> {
     let mut p = Payload::with_data(TlmCommand::Read, addr, vec![0; len]);
     if socket.transport_dbg(&mut p) != len {
-        return Err(Fault { error, addr });
+        return Err(Fault::at(error, addr));
     }
     Ok(p.set_timing_only(0).unwrap_or_default())
 }
@@ -135,7 +136,7 @@ fn debug_write(
     let len = data.len();
     let mut p = Payload::with_data(TlmCommand::Write, addr, data);
     if socket.transport_dbg(&mut p) != len {
-        return Err(Fault { error, addr });
+        return Err(Fault::at(error, addr));
     }
     Ok(())
 }
@@ -209,10 +210,7 @@ impl Storage {
 
 /// An SRAM overflow at `addr`.
 fn overflow(addr: u64) -> Fault {
-    Fault {
-        error: DeviceError::SramOverflow,
-        addr,
-    }
+    Fault::at(DeviceError::SramOverflow, addr)
 }
 
 /// Accesses `len` bytes of SRAM at `addr` through `socket`, adding its time to
@@ -225,20 +223,14 @@ async fn sram_access(
     delay: &mut SimTime,
 ) -> Result<(), Fault> {
     let Ok(len) = usize::try_from(len) else {
-        return Err(Fault {
-            error: DeviceError::SramOverflow,
-            addr,
-        });
+        return Err(Fault::at(DeviceError::SramOverflow, addr));
     };
     let mut p = Payload::new(command, addr, len);
     socket.b_transport(&mut p, delay).await;
     if p.response.is_ok() {
         Ok(())
     } else {
-        Err(Fault {
-            error: DeviceError::SramOverflow,
-            addr,
-        })
+        Err(Fault::at(DeviceError::SramOverflow, addr))
     }
 }
 
@@ -280,11 +272,5 @@ fn start_engine<E, Fut>(
 
 /// The outcome of a command an engine does not execute.
 fn wrong_engine(job: Job) -> (Job, Result<(), Fault>) {
-    (
-        job,
-        Err(Fault {
-            error: DeviceError::BadOpcode,
-            addr: 0,
-        }),
-    )
+    (job, Err(Fault::at(DeviceError::BadOpcode, 0)))
 }

@@ -17,11 +17,13 @@
 //! **Arithmetic** (functional runs): `treta_numerics::sfu` in the configured
 //! [`SfuMath`] — exact fp32, or the hardware approximations.
 
+use super::footprint::{self, Fields, Span};
 use super::{sram_accesses, start_engine, wrong_engine, Storage};
 use crate::job::{EnginePort, Fault, Job};
 use crate::EngineStats;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use treta_abi::field::{sfu as sfu_field, Field};
 use treta_abi::{Command, DeviceError, NumberFormat, SfuDesc, SfuOp, VectorOp};
 use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket};
 use treta_kernel::{Clock, Ctx};
@@ -103,6 +105,18 @@ impl Slot {
         self as usize
     }
 
+    /// The descriptor field of its address.
+    fn field(self) -> Field {
+        match self {
+            Slot::Src => sfu_field::SRC_ADDR,
+            Slot::Dst => sfu_field::DST_ADDR,
+            Slot::Aux0 => sfu_field::AUX0_ADDR,
+            Slot::Aux1 => sfu_field::AUX1_ADDR,
+            Slot::Aux2 => sfu_field::AUX2_ADDR,
+            Slot::Aux3 => sfu_field::AUX3_ADDR,
+        }
+    }
+
     fn addr(self, s: &SfuDesc) -> u64 {
         u64::from(match self {
             Slot::Src => s.src_addr,
@@ -163,6 +177,32 @@ impl Operand {
 
     fn bytes(&self, s: &SfuDesc) -> u64 {
         self.elements(s) * u64::from(self.format(s).bytes())
+    }
+
+    /// Where the operand lies in SRAM, and the fields that place and size it.
+    fn span(&self, s: &SfuDesc) -> (Span, Fields) {
+        let (rows, cols) = (u64::from(s.rows), u64::from(s.cols));
+        let eb = u64::from(self.format(s).bytes());
+        let addr = self.slot.addr(s);
+        let (span, rows_field) = match self.shape {
+            Shape::Rows => (
+                Span::rows(addr, rows, cols * eb, cols * eb),
+                sfu_field::ROWS,
+            ),
+            Shape::Stats => (Span::rows(addr, rows, 2 * eb, 2 * eb), sfu_field::ROWS),
+            Shape::Vector => (Span::bytes(addr, cols * eb), sfu_field::COLS),
+            Shape::Pair => (Span::rows(addr, 2, cols * eb, cols * eb), sfu_field::COLS),
+            Shape::Scalar => (Span::bytes(addr, eb), sfu_field::COLS),
+        };
+        let row = if self.shape == Shape::Stats {
+            sfu_field::ROWS
+        } else {
+            sfu_field::COLS
+        };
+        (
+            span,
+            Fields::matrix(self.slot.field(), rows_field, row, rows_field),
+        )
     }
 
     fn streamed(&self) -> bool {
@@ -301,19 +341,22 @@ impl Sfu {
         (job, result)
     }
 
-    async fn run(&self, ctx: &Ctx, id: u32, s: &SfuDesc) -> Result<(), Fault> {
-        if s.rows == 0 || s.cols == 0 {
-            return Err(Fault {
-                error: DeviceError::BadField,
-                addr: u64::from(s.src_addr),
-            });
-        }
+    /// The operands of `s`, each checked to lie wholly inside the SRAM behind
+    /// `sram` before any time passes (then their sizes fit in 64 bits).
+    fn check(sram: &InitiatorSocket, s: &SfuDesc) -> Result<Vec<Operand>, Fault> {
+        let at = u64::from(s.src_addr);
+        footprint::nonzero(s.rows, sfu_field::ROWS, at)?;
+        footprint::nonzero(s.cols, sfu_field::COLS, at)?;
         let ops = operands(s);
-        // Every operand inside the SRAM, before any time passes.
         for o in &ops {
-            let last = o.slot.addr(s) + o.bytes(s) - 1;
-            self.storage.read(&self.sram, last, 1, |_| ())?;
+            let (span, fields) = o.span(s);
+            footprint::check_in(sram, &span, &fields, DeviceError::SramOverflow)?;
         }
+        Ok(ops)
+    }
+
+    async fn run(&self, ctx: &Ctx, id: u32, s: &SfuDesc) -> Result<(), Fault> {
+        let ops = Self::check(&self.sram, s)?;
         let clock = self.clock;
         let first = clock.cycle_at(clock.next_edge(ctx.now()));
         let mut cycle = first;
@@ -390,10 +433,7 @@ impl Sfu {
         let mut values: [Vec<f32>; 6] = Default::default();
         for o in ops {
             let addr = o.slot.addr(s);
-            let bad = Fault {
-                error: DeviceError::BadField,
-                addr,
-            };
+            let bad = Fault::at(DeviceError::BadField, addr);
             values[o.slot.index()] = if o.read {
                 let format = o.format(s);
                 self.storage
@@ -416,10 +456,7 @@ impl Sfu {
                 .write(&self.sram, addr, o.bytes(s), |out| {
                     treta_numerics::encode_into(format, v, Some(1.0), out)
                 })?
-                .ok_or(Fault {
-                    error: DeviceError::BadField,
-                    addr,
-                })?;
+                .ok_or(Fault::at(DeviceError::BadField, addr))?;
         }
         Ok(())
     }

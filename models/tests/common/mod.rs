@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use treta_abi::{Command, Descriptor};
+use treta_abi::{Command, Descriptor, DeviceError};
 use treta_kernel::tlm::{Command as Tlm, InitiatorSocket, Payload};
 use treta_kernel::Simulation;
 use treta_models::{execute, EnginePort, Fault, Job};
@@ -32,6 +32,19 @@ pub fn peek_f32(host: &InitiatorSocket, addr: u64, count: usize) -> Vec<f32> {
         .unwrap_or_default()
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// A fault as the tests compare it: its error and the name of its field.
+pub fn named(f: Fault) -> (DeviceError, Option<&'static str>) {
+    (f.error, f.field.map(|field| field.name))
+}
+
+/// Every outcome of `results` as [`named`]; each must be a fault.
+pub fn faults(results: &[Result<(), Fault>]) -> Vec<(DeviceError, Option<&'static str>)> {
+    results
+        .iter()
+        .map(|r| named(r.expect_err("a fault")))
         .collect()
 }
 

@@ -256,12 +256,12 @@ impl Dram {
                 while !channels[ch].enqueue(id, at, loc, write) {
                     // Full: the next command may free a slot; the burst is accepted no
                     // earlier than it issues.
-                    if let Some(t) = channels[ch].next_command_cycle() {
+                    if let Some((t, completed)) = channels[ch].step_chosen() {
                         slot_at = slot_at.max(t);
-                    }
-                    if let Some(c) = channels[ch].step() {
-                        done = done.max(c.done);
-                        retire(ch, &mut leaves[ch], &c, &accepts);
+                        if let Some(c) = completed {
+                            done = done.max(c.done);
+                            retire(ch, &mut leaves[ch], &c, &accepts);
+                        }
                     }
                 }
                 accepted = accepted.max(slot_at);

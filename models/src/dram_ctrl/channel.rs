@@ -15,6 +15,7 @@
 //! tREFI / banks, round robin), as the spec's `RefreshMode` says.
 
 use super::spec::{DramSpec, RefreshMode, Timing};
+use std::collections::VecDeque;
 
 /// Where a request lands in the channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,8 +79,13 @@ pub struct Completion {
 #[derive(Clone, Copy)]
 struct Pending {
     id: u64,
+    /// Order of acceptance into this channel: "oldest" in FR-FCFS (the queue
+    /// itself is unordered, so a finished request leaves by a swap).
+    seq: u64,
     accepted: u64,
     loc: Loc,
+    /// Index of `loc`'s bank in [`Channel::banks`].
+    bank: usize,
     write: bool,
     outcome: Option<RowOutcome>,
 }
@@ -148,9 +154,29 @@ pub struct Channel {
     banks_per_group: u32,
     policy: PagePolicy,
     capacity: usize,
-    queue: Vec<Pending>,
+    /// The request queue: a slot per entry, `None` when free.
+    slots: Vec<Option<Pending>>,
+    /// Free slots.
+    free: Vec<usize>,
+    /// Requests queued.
+    len: usize,
+    /// Per bank, its queued requests' slots, oldest first.
+    per_bank: Vec<VecDeque<usize>>,
+    /// Whether the queued requests were accepted in the order of their `seq`
+    /// (always so for the DMA's transactions). Then the oldest request of a
+    /// bank is its best candidate for each kind of command, and choosing looks
+    /// at a few per bank instead of the whole queue; else every one is looked at.
+    in_order: bool,
+    /// `accepted` of the newest request.
+    last_accepted: u64,
     banks: Vec<Bank>,
+    /// Per bank, the queued requests that hit its open row (0 when closed): a
+    /// PRE waits while any does, and keeping the count saves a scan of the
+    /// queue per candidate.
+    wanted: Vec<u32>,
     ranks: Vec<Rank>,
+    /// The next request's [`Pending::seq`].
+    next_seq: u64,
     cmd_free: u64,
     last_col: Option<u64>,
     data_free: u64,
@@ -190,9 +216,16 @@ impl Channel {
             banks_per_group: org.banks_per_group,
             policy,
             capacity: capacity.max(1),
-            queue: Vec::with_capacity(capacity),
+            slots: vec![None; capacity.max(1)],
+            free: (0..capacity.max(1)).rev().collect(),
+            len: 0,
+            per_bank: vec![VecDeque::new(); banks],
+            in_order: true,
+            last_accepted: 0,
             banks: vec![Bank::default(); banks],
+            wanted: vec![0; banks],
             ranks: vec![rank; org.ranks as usize],
+            next_seq: 0,
             cmd_free: 0,
             last_col: None,
             data_free: 0,
@@ -208,12 +241,12 @@ impl Channel {
 
     /// Whether the queue has room.
     pub fn has_room(&self) -> bool {
-        self.queue.len() < self.capacity
+        self.len < self.capacity
     }
 
     /// Whether nothing is queued.
     pub fn is_idle(&self) -> bool {
-        self.queue.is_empty()
+        self.len == 0
     }
 
     /// Accepts a request at cycle `at`; false if the queue is full.
@@ -221,13 +254,30 @@ impl Channel {
         if !self.has_room() {
             return false;
         }
-        self.queue.push(Pending {
+        let bank = self.bank_index(loc);
+        if self.banks[bank].open == Some(loc.row) {
+            self.wanted[bank] += 1;
+        }
+        let Some(slot) = self.free.pop() else {
+            return false;
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if self.len > 0 && at < self.last_accepted {
+            self.in_order = false;
+        }
+        self.last_accepted = at;
+        self.slots[slot] = Some(Pending {
             id,
+            seq,
             accepted: at,
             loc,
+            bank,
             write,
             outcome: None,
         });
+        self.per_bank[bank].push_back(slot);
+        self.len += 1;
         true
     }
 
@@ -241,7 +291,7 @@ impl Channel {
     }
 
     fn act_ready(&self, p: &Pending) -> u64 {
-        let b = &self.banks[self.bank_index(p.loc)];
+        let b = &self.banks[p.bank];
         let r = &self.ranks[p.loc.rank as usize];
         let mut t = self.base(p).max(b.next_act);
         if let Some(last) = r.last_act {
@@ -257,7 +307,7 @@ impl Channel {
     }
 
     fn col_ready(&self, p: &Pending) -> u64 {
-        let b = &self.banks[self.bank_index(p.loc)];
+        let b = &self.banks[p.bank];
         let r = &self.ranks[p.loc.rank as usize];
         let bg = p.loc.bank_group;
         let mut t = self
@@ -293,41 +343,93 @@ impl Channel {
     }
 
     fn pre_ready(&self, p: &Pending) -> u64 {
-        let b = &self.banks[self.bank_index(p.loc)];
+        let b = &self.banks[p.bank];
         self.base(p).max(b.next_pre)
     }
 
-    /// Whether a queued request still wants the open row of `loc`'s bank.
-    fn open_row_wanted(&self, loc: Loc, open: u32) -> bool {
-        self.queue.iter().any(|q| {
-            q.loc.rank == loc.rank
-                && q.loc.bank_group == loc.bank_group
-                && q.loc.bank == loc.bank
-                && q.loc.row == open
-        })
+    /// The queued requests to bank `bank` for row `row`.
+    fn count_for(&self, bank: usize, row: u32) -> u32 {
+        self.per_bank[bank]
+            .iter()
+            .filter(|&&s| self.slots[s].is_some_and(|q| q.loc.row == row))
+            .count() as u32
     }
 
-    /// The next command of each queued request and its earliest cycle; the one to
-    /// issue: earliest, then row hits, then oldest.
+    /// The next command of queued request `p` and its earliest cycle; `None`
+    /// for a PRE held back because a queued request still hits the open row.
+    fn candidate(&self, p: &Pending) -> Option<(u64, Cmd)> {
+        match self.banks[p.bank].open {
+            Some(row) if row == p.loc.row => Some((self.col_ready(p), Cmd::Col)),
+            Some(_) if self.wanted[p.bank] > 0 => None,
+            Some(_) => Some((self.pre_ready(p), Cmd::Pre)),
+            None => Some((self.act_ready(p), Cmd::Act)),
+        }
+    }
+
+    /// The command to issue: of every queued request's next command, the
+    /// earliest, then row hits, then the oldest (FR-FCFS). Returns (cycle,
+    /// command, slot).
     fn choose(&self) -> Option<(u64, Cmd, usize)> {
-        let mut best: Option<(u64, Cmd, usize)> = None;
-        for (i, p) in self.queue.iter().enumerate() {
-            let b = &self.banks[self.bank_index(p.loc)];
-            let candidate = match b.open {
-                Some(row) if row == p.loc.row => (self.col_ready(p), Cmd::Col, i),
-                Some(row) => {
-                    if self.open_row_wanted(p.loc, row) {
-                        continue;
-                    }
-                    (self.pre_ready(p), Cmd::Pre, i)
-                }
-                None => (self.act_ready(p), Cmd::Act, i),
+        let mut best: Option<(u64, Cmd, u64, usize)> = None;
+        let mut consider = |slot: usize| {
+            let Some(p) = &self.slots[slot] else {
+                return;
             };
-            if best.is_none_or(|b| candidate < b) {
-                best = Some(candidate);
+            if let Some((at, cmd)) = self.candidate(p) {
+                let c = (at, cmd, p.seq, slot);
+                if best.is_none_or(|b| c < b) {
+                    best = Some(c);
+                }
+            }
+        };
+        if self.in_order {
+            // A command's earliest cycle grows with its request's acceptance,
+            // so per bank only the oldest request of each kind can be chosen:
+            // the oldest read and write hits of an open row, else the oldest.
+            for (bank, fifo) in self.per_bank.iter().enumerate() {
+                let Some(&oldest) = fifo.front() else {
+                    continue;
+                };
+                let Some(open) = self.banks[bank].open.filter(|_| self.wanted[bank] > 0) else {
+                    consider(oldest);
+                    continue;
+                };
+                let hit = |write: bool| {
+                    fifo.iter().copied().find(|&s| {
+                        self.slots[s].is_some_and(|q| q.loc.row == open && q.write == write)
+                    })
+                };
+                for slot in [hit(false), hit(true)].into_iter().flatten() {
+                    consider(slot);
+                }
+            }
+        } else {
+            for slot in 0..self.slots.len() {
+                consider(slot);
             }
         }
-        best
+        best.map(|(at, cmd, _, slot)| (at, cmd, slot))
+    }
+
+    /// Records how the request in `slot` found its bank.
+    fn set_outcome(&mut self, slot: usize, outcome: RowOutcome) {
+        if let Some(p) = &mut self.slots[slot] {
+            p.outcome = Some(outcome);
+        }
+    }
+
+    /// Frees `slot` (a request of `bank` done).
+    fn retire(&mut self, slot: usize, bank: usize) {
+        self.slots[slot] = None;
+        self.free.push(slot);
+        self.len -= 1;
+        let fifo = &mut self.per_bank[bank];
+        if let Some(at) = fifo.iter().position(|&s| s == slot) {
+            fifo.remove(at);
+        }
+        if self.len == 0 {
+            self.in_order = true;
+        }
     }
 
     /// The cycle of the next command this channel would issue, if any is queued.
@@ -365,10 +467,11 @@ impl Channel {
             start
         };
         let until = refresh_at + self.refresh.duration;
-        for b in &mut self.banks[banks] {
+        for b in &mut self.banks[banks.clone()] {
             b.open = None;
             b.next_act = b.next_act.max(until);
         }
+        self.wanted[banks].fill(0);
         self.cmd_free = self.cmd_free.max(refresh_at + 1);
         let r = &mut self.ranks[rank as usize];
         r.next_refresh += self.refresh.interval;
@@ -379,8 +482,22 @@ impl Channel {
     /// Issues the next command. Returns the request it completed, if any; `None` with
     /// an empty queue or when the command was not a column command.
     pub fn step(&mut self) -> Option<Completion> {
+        self.step_chosen().and_then(|(_, done)| done)
+    }
+
+    /// [`Channel::step`], also returning the cycle of the command it chose —
+    /// what [`Channel::next_command_cycle`] said before the step (a refresh
+    /// that was due first may have gone instead) — from one scan of the queue.
+    /// `None` with an empty queue.
+    pub fn step_chosen(&mut self) -> Option<(u64, Option<Completion>)> {
         let (at, cmd, i) = self.choose()?;
-        let rank = self.queue[i].loc.rank;
+        Some((at, self.issue(at, cmd, i)))
+    }
+
+    /// Issues `cmd` for request `i` at cycle `at` (or the refresh due before).
+    fn issue(&mut self, at: u64, cmd: Cmd, i: usize) -> Option<Completion> {
+        let p = self.slots[i]?;
+        let rank = p.loc.rank;
         if at >= self.ranks[rank as usize].next_refresh {
             let due = self.ranks[rank as usize].next_refresh;
             self.refresh(rank, due);
@@ -388,14 +505,13 @@ impl Channel {
         }
         self.stats.commands += 1;
         self.cmd_free = at + 1;
-        let p = self.queue[i];
-        let bi = self.bank_index(p.loc);
+        let bi = p.bank;
         let t = self.t;
         let first = p.outcome.is_none();
         match cmd {
             Cmd::Act => {
                 if first {
-                    self.queue[i].outcome = Some(RowOutcome::Miss);
+                    self.set_outcome(i, RowOutcome::Miss);
                 }
                 let b = &mut self.banks[bi];
                 b.open = Some(p.loc.row);
@@ -410,15 +526,17 @@ impl Channel {
                 r.acts.push(at);
                 r.last_act = Some(at);
                 r.last_act_bg[p.loc.bank_group as usize] = Some(at);
+                self.wanted[bi] = self.count_for(bi, p.loc.row);
                 None
             }
             Cmd::Pre => {
                 if first {
-                    self.queue[i].outcome = Some(RowOutcome::Conflict);
+                    self.set_outcome(i, RowOutcome::Conflict);
                 }
                 let b = &mut self.banks[bi];
                 b.open = None;
                 b.next_act = b.next_act.max(at + t.rp);
+                self.wanted[bi] = 0;
                 None
             }
             Cmd::Col => {
@@ -445,8 +563,10 @@ impl Channel {
                 b.next_pre = b
                     .next_pre
                     .max(if p.write { done + t.wr } else { at + t.rtp });
-                self.queue.remove(i);
-                if self.policy == PagePolicy::Closed && !self.open_row_wanted(p.loc, p.loc.row) {
+                self.retire(i, bi);
+                // It hit the open row: one fewer request wants it.
+                self.wanted[bi] -= 1;
+                if self.policy == PagePolicy::Closed && self.wanted[bi] == 0 {
                     // Auto-precharge: the bank closes as soon as it may.
                     let b = &mut self.banks[bi];
                     b.open = None;

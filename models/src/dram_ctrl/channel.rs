@@ -162,6 +162,8 @@ pub struct Channel {
     len: usize,
     /// Per bank, its queued requests' slots, oldest first.
     per_bank: Vec<VecDeque<usize>>,
+    /// Per bank, how many of those are writes.
+    writes: Vec<u32>,
     /// Whether the queued requests were accepted in the order of their `seq`
     /// (always so for the DMA's transactions). Then the oldest request of a
     /// bank is its best candidate for each kind of command, and choosing looks
@@ -220,6 +222,7 @@ impl Channel {
             free: (0..capacity.max(1)).rev().collect(),
             len: 0,
             per_bank: vec![VecDeque::new(); banks],
+            writes: vec![0; banks],
             in_order: true,
             last_accepted: 0,
             banks: vec![Bank::default(); banks],
@@ -277,6 +280,7 @@ impl Channel {
             outcome: None,
         });
         self.per_bank[bank].push_back(slot);
+        self.writes[bank] += u32::from(write);
         self.len += 1;
         true
     }
@@ -394,13 +398,21 @@ impl Channel {
                     consider(oldest);
                     continue;
                 };
-                let hit = |write: bool| {
-                    fifo.iter().copied().find(|&s| {
-                        self.slots[s].is_some_and(|q| q.loc.row == open && q.write == write)
-                    })
-                };
-                for slot in [hit(false), hit(true)].into_iter().flatten() {
-                    consider(slot);
+                // One pass for the oldest read hit and the oldest write hit,
+                // ending once both are found (or the kind the bank lacks).
+                let writes = self.writes[bank] as usize;
+                let mut want = [writes < fifo.len(), writes > 0];
+                for &slot in fifo {
+                    let Some(q) = &self.slots[slot] else {
+                        continue;
+                    };
+                    if q.loc.row == open && want[usize::from(q.write)] {
+                        want[usize::from(q.write)] = false;
+                        consider(slot);
+                        if want == [false, false] {
+                            break;
+                        }
+                    }
                 }
             }
         } else {
@@ -420,7 +432,9 @@ impl Channel {
 
     /// Frees `slot` (a request of `bank` done).
     fn retire(&mut self, slot: usize, bank: usize) {
-        self.slots[slot] = None;
+        if let Some(p) = self.slots[slot].take() {
+            self.writes[bank] -= u32::from(p.write);
+        }
         self.free.push(slot);
         self.len -= 1;
         let fifo = &mut self.per_bank[bank];

@@ -53,18 +53,9 @@ impl Dma {
 
     async fn handle(self: Rc<Self>, ctx: Ctx, job: Job) -> (Job, Result<(), Fault>) {
         let result = match &job.desc.command {
-            Command::DmaLoad(d) => match self.check(d, Direction::Load) {
-                Ok(()) => self.transfer(&ctx, d, true).await,
-                Err(fault) => Err(fault),
-            },
-            Command::DmaStore(d) => match self.check(d, Direction::Store) {
-                Ok(()) => self.transfer(&ctx, d, false).await,
-                Err(fault) => Err(fault),
-            },
-            Command::DmaCopy(d) => match self.check(d, Direction::Copy) {
-                Ok(()) => self.copy(&ctx, d).await,
-                Err(fault) => Err(fault),
-            },
+            Command::DmaLoad(d) => self.transfer(&ctx, d, true).await,
+            Command::DmaStore(d) => self.transfer(&ctx, d, false).await,
+            Command::DmaCopy(d) => self.copy(&ctx, d).await,
             _ => return wrong_engine(job),
         };
         (job, result)
@@ -189,9 +180,14 @@ impl Dma {
     }
 
     async fn transfer(&self, ctx: &Ctx, d: &DmaDesc, load: bool) -> Result<(), Fault> {
-        if d.rows == 0 || d.row_bytes == 0 {
-            return Err(Fault::at(DeviceError::BadField, d.dram_addr));
-        }
+        self.check(
+            d,
+            if load {
+                Direction::Load
+            } else {
+                Direction::Store
+            },
+        )?;
         let planes = u64::from(d.planes.max(1));
         let rows = u64::from(d.rows);
         let row = u64::from(d.row_bytes);
@@ -279,10 +275,8 @@ impl Dma {
     /// Each row is read, then written, through the SRAM's socket — the banks decide
     /// how long that takes; no DRAM traffic.
     async fn copy(&self, ctx: &Ctx, d: &DmaDesc) -> Result<(), Fault> {
+        self.check(d, Direction::Copy)?;
         let overflow = |addr| Fault::at(DeviceError::SramOverflow, addr);
-        if d.rows == 0 || d.row_bytes == 0 {
-            return Err(Fault::at(DeviceError::BadField, d.dram_addr));
-        }
         let src = Side::source(d);
         let dst = Side::destination(d);
         let row = u64::from(d.row_bytes);

@@ -10,7 +10,7 @@
 //! read as 0.
 
 use crate::bandwidth::BandwidthCounter;
-use crate::dram_ctrl::{Channel, ChannelStats, Completion, DramSpec, Mapping, PagePolicy};
+use crate::dram_ctrl::{Channel, ChannelStats, DramSpec, Mapping, PagePolicy, Run};
 use crate::histogram::LatencyHistogram;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -39,6 +39,37 @@ fn push_leave(ring: &mut VecDeque<u64>, cycle: u64) {
     }
 }
 
+/// Calls `f(first, last)` with the burst range of each access of the `len` bytes
+/// at `addr`, cut into accesses at multiples of `cut` (0: one access). When `cut`
+/// is a multiple of the burst, the accesses tile the bursts and one range covers
+/// them; a zero-length access still takes its burst.
+fn for_each_access(addr: u64, len: u64, cut: u64, burst: u64, mut f: impl FnMut(u64, u64)) {
+    let end = addr.saturating_add(len.max(1));
+    if cut == 0 || cut.is_multiple_of(burst) {
+        f(addr / burst, (end - 1) / burst);
+        return;
+    }
+    let mut at = addr;
+    while at < end {
+        let next = (at - at % cut).saturating_add(cut).min(end);
+        f(at / burst, (next - 1) / burst);
+        at = next;
+    }
+}
+
+/// Appends `run` to a channel's runs, merged into the last when it continues it.
+fn push_run(runs: &mut Vec<Run>, run: Run) {
+    if let Some(last) = runs.last_mut() {
+        if last.loc == run.loc {
+            if let Some(count) = last.count.checked_add(run.count) {
+                last.count = count;
+                return;
+            }
+        }
+    }
+    runs.push(run);
+}
+
 /// A payload extension for one transaction made of many DRAM accesses (a DMA
 /// descriptor's rows): the target queues them all at the transaction's arrival, in
 /// order, so the controller overlaps them across banks and channels as it would
@@ -47,6 +78,9 @@ fn push_leave(ring: &mut VecDeque<u64>, cycle: u64) {
 pub struct BurstList {
     /// (address, bytes) of each access, in issue order.
     pub chunks: Vec<(u64, u32)>,
+    /// The initiator's access size: each chunk is cut into accesses at multiples of
+    /// it (a DMA engine passes whole rows and its burst size); 0 for none.
+    pub cut: u32,
     /// Set by the target: the first address out of range, if any (then nothing ran).
     pub fault: Option<u64>,
 }
@@ -71,10 +105,9 @@ pub struct Dram {
     burst_tracks: RefCell<Vec<TrackId>>,
     /// The model's name, for the tracks made later.
     name: String,
-    /// Scratch for `schedule`: each burst's acceptance cycle, by id from the first
-    /// of the transaction (kept to reuse its allocation).
-    accepts: RefCell<Vec<u64>>,
-    next_id: Cell<u64>,
+    /// Scratch for `schedule`: each channel's runs of bursts (kept to reuse the
+    /// allocations).
+    runs: RefCell<Vec<Vec<Run>>>,
     pages: RefCell<BTreeMap<u64, Box<[u8]>>>,
     read_bytes: Cell<u64>,
     write_bytes: Cell<u64>,
@@ -127,12 +160,11 @@ impl Dram {
                 ),
                 leaves: RefCell::new(vec![VecDeque::new(); spec.channels as usize]),
                 latency: RefCell::new(LatencyHistogram::default()),
-                accepts: RefCell::new(Vec::new()),
+                runs: RefCell::new(vec![Vec::new(); spec.channels as usize]),
                 burst_tracks: RefCell::new(Vec::new()),
                 name: name.to_string(),
                 spec,
                 mapping,
-                next_id: Cell::new(0),
                 pages: RefCell::new(BTreeMap::new()),
                 read_bytes: Cell::new(0),
                 write_bytes: Cell::new(0),
@@ -196,99 +228,78 @@ impl Dram {
             .is_some_and(|end| end <= self.size)
     }
 
-    /// Schedules the bursts of every `(addr, len)` of `chunks`, all arriving at
-    /// `arrival`, in order (a full channel queue holds the rest back); returns when
-    /// the last burst was accepted into a queue and when the last one completed.
-    fn schedule(&self, chunks: &[(u64, u32)], write: bool, arrival: SimTime) -> (SimTime, SimTime) {
+    /// Schedules the bursts of every `(addr, len)` of `chunks` — each cut into
+    /// accesses at multiples of `cut` bytes (0: one access per chunk) — all
+    /// arriving at `arrival`, in order (a full channel queue holds the rest back);
+    /// returns when the last burst was accepted into a queue and when the last one
+    /// completed.
+    fn schedule(
+        &self,
+        chunks: &[(u64, u32)],
+        cut: u64,
+        write: bool,
+        arrival: SimTime,
+    ) -> (SimTime, SimTime) {
         let tck = self.spec.timing.tck_ps;
         let arrival_cycle = arrival.as_ps().div_ceil(tck);
         let burst = u64::from(self.spec.org.burst_bytes);
-        let mut channels = self.channels.borrow_mut();
-        let mut leaves = self.leaves.borrow_mut();
-        let t = self.spec.timing;
-        let mut latency = self.latency.borrow_mut();
-        let mut accepts = self.accepts.borrow_mut();
-        accepts.clear();
-        let first_id = self.next_id.get();
-        // Each completion frees its queue slot when its column command issued, and
-        // took from its acceptance to its data's end. Every channel is drained before
-        // `schedule` returns, so all completions here are of this transaction's ids.
-        let burst_tracks = self.burst_tracks.borrow();
-        let timeline = self.ctx.timeline();
-        let mut retire = |ch: usize, ring: &mut VecDeque<u64>, c: &Completion, accepts: &[u64]| {
-            push_leave(ring, c.done - t.burst - if c.write { t.cwl } else { t.cl });
-            if let Some(&track) = burst_tracks.get(ch) {
-                timeline.complete(
-                    track,
-                    if c.write { "WR" } else { "RD" },
-                    SimTime::from_ps((c.done - t.burst) * tck),
-                    SimTime::from_ps(c.done * tck),
-                    &[("row", ArgValue::Str(c.outcome.name()))],
-                );
-            }
-            let from =
-                c.id.checked_sub(first_id)
-                    .and_then(|i| usize::try_from(i).ok())
-                    .and_then(|i| accepts.get(i).copied())
-                    .unwrap_or(arrival_cycle);
-            latency.record_ps(c.done.saturating_sub(from) * tck);
-        };
-        let mut done = arrival_cycle;
-        let mut accepted = arrival_cycle;
-        let mut touched = 0u64;
+        let mut runs = self.runs.borrow_mut();
+        runs.iter_mut().for_each(Vec::clear);
         let mut bytes = 0u64;
         for &(addr, len) in chunks {
             bytes += u64::from(len);
-            let first = addr / burst;
-            let last = (addr + u64::from(len.max(1)) - 1) / burst;
-            for b in first..=last {
-                let (ch, loc) = self.mapping.decode(b * burst);
-                let ch = ch as usize;
-                touched |= 1 << ch.min(63);
-                let id = self.next_id.get();
-                self.next_id.set(id + 1);
-                let ring = &mut leaves[ch];
-                let at = match ring.front() {
-                    Some(&oldest) if ring.len() >= QUEUE && oldest > arrival_cycle => oldest,
-                    _ => arrival_cycle,
-                };
-                let mut slot_at = at;
-                while !channels[ch].enqueue(id, at, loc, write) {
-                    // Full: the next command may free a slot; the burst is accepted no
-                    // earlier than it issues.
-                    if let Some((t, completed)) = channels[ch].step_chosen() {
-                        slot_at = slot_at.max(t);
-                        if let Some(c) = completed {
-                            done = done.max(c.done);
-                            retire(ch, &mut leaves[ch], &c, &accepts);
-                        }
-                    }
-                }
-                accepted = accepted.max(slot_at);
-                accepts.push(slot_at);
-            }
+            for_each_access(addr, u64::from(len), cut, burst, |first, last| {
+                self.mapping.for_each_run(first, last, |ch, loc, count| {
+                    push_run(&mut runs[ch as usize], Run { loc, count });
+                });
+            });
         }
-        for (i, ch) in channels.iter_mut().enumerate() {
-            if touched & (1 << i.min(63)) == 0 {
+        let mut channels = self.channels.borrow_mut();
+        let mut leaves = self.leaves.borrow_mut();
+        let mut latency = self.latency.borrow_mut();
+        let burst_tracks = self.burst_tracks.borrow();
+        let timeline = self.ctx.timeline();
+        let burst_cycles = self.spec.timing.burst;
+        let mut done = arrival_cycle;
+        let mut accepted = arrival_cycle;
+        for (i, (ch, runs)) in channels.iter_mut().zip(runs.iter()).enumerate() {
+            if runs.is_empty() {
                 continue;
             }
-            let mut ch_done = None;
-            while !ch.is_idle() {
-                if let Some(c) = ch.step() {
-                    ch_done = Some(ch_done.unwrap_or(0).max(c.done));
-                    retire(i, &mut leaves[i], &c, &accepts);
-                }
-            }
-            let Some(ch_done) = ch_done else {
-                continue;
+            // The queue's capacity across transactions: with the last `QUEUE`
+            // requests still queued at the arrival, it accepts when the oldest leaves.
+            let ring = &mut leaves[i];
+            let at = match ring.front() {
+                Some(&oldest) if ring.len() >= QUEUE && oldest > arrival_cycle => oldest,
+                _ => arrival_cycle,
             };
+            let track = burst_tracks.get(i).copied();
+            let mut ch_done = 0;
+            ch.serve(runs, write, at, |s| {
+                accepted = accepted.max(s.accepted);
+                ch_done = ch_done.max(s.done);
+                latency.record_ps(s.done.saturating_sub(s.accepted) * tck);
+                if let Some(track) = track {
+                    timeline.complete(
+                        track,
+                        if write { "WR" } else { "RD" },
+                        SimTime::from_ps((s.done - burst_cycles) * tck),
+                        SimTime::from_ps(s.done * tck),
+                        &[("row", ArgValue::Str(s.outcome.name()))],
+                    );
+                }
+            });
+            let cols = ch.served_columns();
+            for &c in &cols[cols.len().saturating_sub(QUEUE)..] {
+                push_leave(ring, c);
+            }
             done = done.max(ch_done);
-            if self.ctx.timeline().enabled() {
+            if timeline.enabled() {
                 let end = SimTime::from_ps(ch_done * tck);
                 let mut ends = self.track_ends.borrow_mut();
                 let begin = arrival.max(ends[i]).min(end);
                 ends[i] = end;
-                self.ctx.timeline().complete(
+                timeline.complete(
                     self.tracks[i],
                     if write { "write" } else { "read" },
                     begin,
@@ -363,9 +374,10 @@ impl FwTransport for Dram {
                 return TransportFuture::done();
             }
             let chunks = std::mem::take(&mut list.chunks);
+            let cut = u64::from(list.cut);
             let bytes: u64 = chunks.iter().map(|&(_, n)| u64::from(n)).sum();
             if trans.command != Command::Ignore && !chunks.is_empty() {
-                let (_, done) = self.schedule(&chunks, write, arrival);
+                let (_, done) = self.schedule(&chunks, cut, write, arrival);
                 *delay = done.max(arrival) - now;
                 self.account(write, bytes, arrival);
             }
@@ -381,7 +393,7 @@ impl FwTransport for Dram {
             return TransportFuture::done();
         }
         if trans.command != Command::Ignore && len > 0 {
-            let (_, done) = self.schedule(&[(trans.address, len as u32)], write, arrival);
+            let (_, done) = self.schedule(&[(trans.address, len as u32)], 0, write, arrival);
             *delay = done.max(arrival) - now;
             self.account(write, len as u64, arrival);
         }
@@ -413,7 +425,7 @@ impl FwTransport for Dram {
                 let (accepted, done) = if t.command == Command::Ignore || len == 0 {
                     (arrival, arrival)
                 } else {
-                    self.schedule(&[(t.address, len as u32)], write, arrival)
+                    self.schedule(&[(t.address, len as u32)], 0, write, arrival)
                 };
                 self.account(write, len as u64, arrival);
                 self.copy(&mut t);

@@ -8,10 +8,13 @@
 //! of the SoC moves onto it next (issue #4).
 
 mod channel;
+mod devices;
 mod spec;
+mod stream;
 
 pub use channel::{Channel, ChannelStats, Completion, Loc, PagePolicy, RowOutcome};
 pub use spec::{DramSpec, Org, RefreshMode, Timing};
+pub use stream::{Run, Served};
 
 /// Address fields, from the least significant bits up (after the burst offset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +42,12 @@ pub struct Mapping {
     /// reduced modulo these, so an organisation that is not a power of two cannot
     /// produce an index past its end.
     limits: [u32; 5],
+    /// Bursts in an aligned block of which only the channel and column fields
+    /// vary (log2): every burst of such a block has one location per channel.
+    block_bits: u32,
+    /// Where the channel field sits within such a block (shift, width), if it
+    /// does; else the channel is fixed per block too.
+    channel_in_block: Option<(u32, u32)>,
 }
 
 fn bits(n: u32) -> u32 {
@@ -58,9 +67,24 @@ impl Mapping {
             Field::Bank => bits(o.banks_per_group),
             Field::Row => bits(o.rows),
         };
+        let fields: Vec<(Field, u32)> = order.iter().map(|&f| (f, width(f))).collect();
+        let (mut block_bits, mut channel_in_block) = (0, None);
+        for &(f, w) in &fields {
+            match f {
+                _ if w == 0 => {}
+                Field::Column => block_bits += w,
+                Field::Channel => {
+                    channel_in_block = Some((block_bits, w));
+                    block_bits += w;
+                }
+                _ => break,
+            }
+        }
         Mapping {
             burst_bits: bits(o.burst_bytes),
-            fields: order.iter().map(|&f| (f, width(f))).collect(),
+            fields,
+            block_bits,
+            channel_in_block,
             limits: [
                 spec.channels.max(1),
                 o.ranks.max(1),
@@ -111,6 +135,47 @@ impl Mapping {
         (channel, loc)
     }
 
+    /// Calls `f(channel, loc, count)` for the bursts `first..=last` (burst
+    /// indices: byte address / burst bytes), a call per group of bursts with one
+    /// channel and location, each channel's in address order: per block of
+    /// addresses that differ only in channel and column, not per burst.
+    pub fn for_each_run(&self, first: u64, last: u64, mut f: impl FnMut(u32, Loc, u32)) {
+        let mut lo = first;
+        while lo <= last {
+            let block_end = lo | low_mask(self.block_bits);
+            let hi = block_end.min(last);
+            let (channel, loc) = self.decode(lo << self.burst_bits);
+            match self.channel_in_block {
+                None => emit(&mut f, channel, loc, hi - lo + 1),
+                Some((0, w)) => {
+                    // Channel lowest: each value takes every 2^w-th burst.
+                    let m = 1u64 << w;
+                    for v in 0..m {
+                        let from = lo + (v + m - lo % m) % m;
+                        if from <= hi {
+                            let ch = (v as u32) % self.limits[0];
+                            emit(&mut f, ch, loc, (hi - from) / m + 1);
+                        }
+                    }
+                }
+                Some((shift, w)) => {
+                    // Columns below the channel: runs of 2^shift bursts per channel.
+                    let mut at = lo;
+                    while at <= hi {
+                        let end = (at | low_mask(shift)).min(hi);
+                        let v = ((at >> shift) & low_mask(w)) as u32;
+                        emit(&mut f, v % self.limits[0], loc, end - at + 1);
+                        at = end + 1;
+                    }
+                }
+            }
+            match hi.checked_add(1) {
+                Some(next) => lo = next,
+                None => break,
+            }
+        }
+    }
+
     /// The byte address of a location (channel, fields, burst column `col`).
     pub fn encode(&self, channel: u32, loc: Loc, col: u32) -> u64 {
         let mut a = 0u64;
@@ -128,6 +193,20 @@ impl Mapping {
             shift += w;
         }
         a << self.burst_bits
+    }
+}
+
+/// The lowest `bits` bits set.
+fn low_mask(bits: u32) -> u64 {
+    1u64.checked_shl(bits).map_or(u64::MAX, |b| b - 1)
+}
+
+/// Hands a group of bursts to `f` in pieces that fit its `u32` count.
+fn emit(f: &mut impl FnMut(u32, Loc, u32), channel: u32, loc: Loc, mut count: u64) {
+    while count > 0 {
+        let n = count.min(u64::from(u32::MAX));
+        f(channel, loc, n as u32);
+        count -= n;
     }
 }
 

@@ -233,20 +233,16 @@ impl Dma {
                     .ok_or(Fault::at(DeviceError::DramOutOfRange, d.dram_addr))?;
                 let sram_addr = u64::from(d.sram_addr) + plane * sram_plane + r * sram_stride;
                 sram_access(&self.sram, sram_cmd, sram_addr, sram_row, &mut sram_delay).await?;
-                let mut at = dram_addr;
                 let end = dram_addr
                     .checked_add(dram_row)
                     .ok_or(Fault::at(DeviceError::DramOutOfRange, dram_addr))?;
-                while at < end {
-                    let len = (self.burst - at % self.burst).min(end - at);
-                    chunks.push((at, len as u32));
-                    at += len;
-                }
+                self.push_row(&mut chunks, dram_addr, end);
             }
         }
         let mut p = Payload::new(dram_cmd, d.dram_addr, 0);
         p.set_extension(BurstList {
             chunks,
+            cut: self.cut(),
             fault: None,
         });
         let mut dram_done = SimTime::ZERO;
@@ -269,6 +265,31 @@ impl Dma {
         // The SRAM side streams alongside the DRAM side: the slower one decides.
         ctx.wait(dram_done.max(sram_delay)).await;
         Ok(())
+    }
+
+    /// The access size the DRAM cuts rows at: the burst, where it fits a `u32`.
+    fn cut(&self) -> u32 {
+        u32::try_from(self.burst).unwrap_or(0)
+    }
+
+    /// Appends the DRAM row `[at, end)` to `chunks` as whole rows (the DRAM cuts
+    /// them into bursts), split only where a row would not fit a chunk's `u32`
+    /// length — at a burst boundary, so the accesses stay the same.
+    fn push_row(&self, chunks: &mut Vec<(u64, u32)>, mut at: u64, end: u64) {
+        const MAX: u64 = 1 << 31;
+        while at < end {
+            let mut next = end.min(at.saturating_add(MAX));
+            if next < end {
+                next -= next % self.burst;
+            }
+            let next = if next <= at {
+                (at + self.burst).min(end)
+            } else {
+                next
+            };
+            chunks.push((at, (next - at) as u32));
+            at = next;
+        }
     }
 
     /// An SRAM → SRAM transfer: the `dram_*` fields address the source in SRAM.

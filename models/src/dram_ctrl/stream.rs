@@ -1,0 +1,445 @@
+//! [`Channel::serve`]: one transaction's bursts on a channel, decided exactly as
+//! the request queue decides them, at a cost per row run rather than per burst.
+//!
+//! The DRAM model hands a channel all the bursts of a transaction at once, in
+//! order, arriving together, behind a `capacity`-entry queue that admits the next
+//! one each time a column command frees a slot. [`Channel::enqueue`] and
+//! [`Channel::step`] would schedule them one command per step, looking at every
+//! bank each time. Here the queue holds *segments* (consecutive bursts to one
+//! bank and row) instead of single requests, and after a column command the
+//! same bank's next hits are issued back to back, `tCCD_L` apart, for as long as
+//! it is provable that FR-FCFS would choose them anyway:
+//!
+//! - no refresh falls due before the next one;
+//! - no other bank's ACT or PRE could issue earlier: those depend on bank and
+//!   rank timers that column commands do not touch, so their earliest cycles,
+//!   taken once, stay valid lower bounds (a newly admitted request adds its own);
+//! - no other bank's row hit could: every other column command is at least
+//!   max(tCCD_S, burst) after the last one, so when that equals the same-bank
+//!   spacing, a tie goes to the older request — and hits of other banks are
+//!   compared by age. (Where bank groups make the other spacing shorter, another
+//!   bank's pending hit ends the run, and the step is taken in full.)
+//!
+//! Whenever a condition fails, one full FR-FCFS choice over every bank decides the
+//! next command, as [`Channel::step`] would. The tests check both paths give the
+//! same completions, statistics and device state on random streams.
+
+use super::channel::{Channel, Loc, RowOutcome};
+use super::devices::{Cmd, Devices, Target};
+use std::collections::VecDeque;
+
+/// Consecutive bursts of a transaction that go to one location of a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// Rank, bank group, bank and row.
+    pub loc: Loc,
+    /// Bursts.
+    pub count: u32,
+}
+
+/// One burst served by [`Channel::serve`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Served {
+    /// Its place among the bursts handed to `serve` (0 first).
+    pub seq: u64,
+    /// The cycle it entered the queue.
+    pub accepted: u64,
+    /// The cycle of its column command.
+    pub issued: u64,
+    /// The cycle its data ended.
+    pub done: u64,
+    /// How it found its bank.
+    pub outcome: RowOutcome,
+}
+
+/// Queued bursts of one run (as much of it as the queue has admitted): one bank
+/// and row, consecutive `seq`s, served oldest first.
+#[derive(Clone, Copy)]
+struct Seg {
+    row: u32,
+    /// `seq` of its oldest burst.
+    first: u64,
+    count: u32,
+    /// How the oldest burst found its bank, once an ACT or PRE was issued for it.
+    outcome: Option<RowOutcome>,
+}
+
+/// A bank's next command as last worked out: valid until something it depends
+/// on changes (see [`Server::invalidate`]).
+#[derive(Clone, Copy)]
+struct Cand {
+    /// Its earliest cycle leaving the command bus and the arrival aside: the
+    /// real one is the later of this and [`Server::base`].
+    at: u64,
+    cmd: Cmd,
+    /// `seq` of the request it is for.
+    seq: u64,
+    /// Index of that request's segment in the bank's queue.
+    seg: usize,
+}
+
+/// The run queue's state, kept in the channel between transactions so its
+/// allocations are reused.
+pub(super) struct Scratch {
+    /// Per bank, its queued segments, oldest first.
+    banks: Vec<VecDeque<Seg>>,
+    /// Per bank, its rank, bank group and bank (row 0).
+    locs: Vec<Loc>,
+    /// Per bank, bursts queued.
+    queued: Vec<u32>,
+    /// Per bank, queued bursts that hit its open row.
+    wanted: Vec<u32>,
+    /// Per bank, its next command (`None`: nothing queued), unless `stale`.
+    cands: Vec<Option<Cand>>,
+    stale: Vec<bool>,
+    /// The cycle of every column command of the current transaction, in order:
+    /// the burst admitted after the `i`-th was accepted at `cols[i]`.
+    cols: Vec<u64>,
+}
+
+impl Scratch {
+    /// Empty state for the banks of `dev`.
+    pub fn new(dev: &Devices) -> Scratch {
+        let banks = dev.bank_count();
+        Scratch {
+            banks: vec![VecDeque::new(); banks],
+            locs: (0..banks).map(|b| dev.loc_of(b, 0)).collect(),
+            queued: vec![0; banks],
+            wanted: vec![0; banks],
+            cands: vec![None; banks],
+            stale: vec![true; banks],
+            cols: Vec::new(),
+        }
+    }
+}
+
+/// What other banks could do while one bank streams its hits: lower bounds that
+/// stay valid while only that bank's column commands issue.
+#[derive(Clone, Copy)]
+struct Others {
+    /// The earliest cycle any other bank's ACT or PRE could issue.
+    non_col: u64,
+    /// The oldest `seq` among other banks' row hits, if any has one.
+    col_seq: Option<u64>,
+}
+
+impl Others {
+    fn add(&mut self, c: Cand) {
+        match c.cmd {
+            Cmd::Col => self.col_seq = Some(self.col_seq.map_or(c.seq, |s| s.min(c.seq))),
+            Cmd::Pre | Cmd::Act => self.non_col = self.non_col.min(c.at),
+        }
+    }
+}
+
+/// One transaction being served.
+struct Server<'a, F: FnMut(&Served)> {
+    dev: &'a mut Devices,
+    q: &'a mut Scratch,
+    runs: &'a [Run],
+    write: bool,
+    /// Acceptance of the first `capacity` bursts.
+    accepted: u64,
+    capacity: u64,
+    /// The next run to admit from, how much of it is admitted, and its bank.
+    next_run: usize,
+    next_off: u32,
+    run_bank: usize,
+    /// Bursts admitted so far (the next one's `seq`).
+    admitted: u64,
+    sink: F,
+}
+
+impl Channel {
+    /// Serves `runs` — the bursts, in order, of one transaction arriving at cycle
+    /// `accepted`, all reads or all writes — to the end, calling `sink` for each
+    /// burst as its column command issues (in issue order). The queue admits the
+    /// first `capacity` bursts at once and the next each time a column command
+    /// frees a slot; decisions are FR-FCFS, exactly as [`Channel::enqueue`] and
+    /// [`Channel::step`] would make them (see the module doc). The channel's queue
+    /// must be idle (requests enqueued one by one are not looked at).
+    pub fn serve(&mut self, runs: &[Run], write: bool, accepted: u64, sink: impl FnMut(&Served)) {
+        debug_assert!(self.is_idle(), "serve needs an idle request queue");
+        let capacity = self.capacity() as u64;
+        let mut s = Server {
+            dev: &mut self.dev,
+            q: &mut self.stream,
+            runs,
+            write,
+            accepted,
+            capacity,
+            next_run: 0,
+            next_off: 0,
+            run_bank: 0,
+            admitted: 0,
+            sink,
+        };
+        s.q.cols.clear();
+        s.q.stale.fill(true);
+        for _ in 0..capacity {
+            if s.admit().is_none() {
+                break;
+            }
+        }
+        s.run();
+    }
+
+    /// The cycle of each column command of the last [`Channel::serve`], in order.
+    pub fn served_columns(&self) -> &[u64] {
+        &self.stream.cols
+    }
+}
+
+impl<F: FnMut(&Served)> Server<'_, F> {
+    /// Admits the next burst, if any is left; returns its bank.
+    #[inline(always)]
+    fn admit(&mut self) -> Option<usize> {
+        let run = loop {
+            let run = *self.runs.get(self.next_run)?;
+            if run.count > self.next_off {
+                break run;
+            }
+            self.next_run += 1;
+            self.next_off = 0;
+        };
+        if self.next_off == 0 {
+            self.run_bank = self.dev.bank_index(run.loc);
+        }
+        self.next_off += 1;
+        let (bank, row) = (self.run_bank, run.loc.row);
+        let seq = self.admitted;
+        self.admitted += 1;
+        let fifo = &mut self.q.banks[bank];
+        match fifo.back_mut() {
+            Some(s) if s.row == row && s.first + u64::from(s.count) == seq => s.count += 1,
+            _ => fifo.push_back(Seg {
+                row,
+                first: seq,
+                count: 1,
+                outcome: None,
+            }),
+        }
+        let hit = self.dev.open_row(bank) == Some(row);
+        // A newer request changes the bank's next command only if the bank had
+        // none, or it is the first queued hit of the open row (no PRE then).
+        if self.q.queued[bank] == 0 || (hit && self.q.wanted[bank] == 0) {
+            self.q.stale[bank] = true;
+        }
+        self.q.queued[bank] += 1;
+        self.q.wanted[bank] += u32::from(hit);
+        Some(bank)
+    }
+
+    fn target(&self, bank: usize, row: u32) -> Target {
+        Target {
+            bank,
+            loc: Loc {
+                row,
+                ..self.q.locs[bank]
+            },
+            write: self.write,
+        }
+    }
+
+    /// Index in `bank`'s segments of the oldest that hits its open row.
+    fn hit_seg(&self, bank: usize) -> Option<usize> {
+        let open = self.dev.open_row(bank)?;
+        self.q.banks[bank].iter().position(|s| s.row == open)
+    }
+
+    /// `bank`'s next command, worked out afresh if stale. A PRE waits while a
+    /// queued burst hits the open row, so such a bank offers its oldest hit.
+    #[inline(always)]
+    fn cand(&mut self, bank: usize) -> Option<Cand> {
+        if self.q.stale[bank] {
+            self.q.stale[bank] = false;
+            self.q.cands[bank] = self.work_out(bank);
+        }
+        self.q.cands[bank]
+    }
+
+    #[inline(never)]
+    fn work_out(&self, bank: usize) -> Option<Cand> {
+        if self.q.queued[bank] == 0 {
+            return None;
+        }
+        let seg = if self.q.wanted[bank] > 0 {
+            self.hit_seg(bank)?
+        } else {
+            0
+        };
+        let s = self.q.banks[bank].get(seg)?;
+        let x = self.target(bank, s.row);
+        let cmd = self.dev.next_cmd(&x);
+        Some(Cand {
+            at: self.dev.ready(cmd, &x, 0),
+            cmd,
+            seq: s.first,
+            seg,
+        })
+    }
+
+    /// Marks stale what `cmd` on `bank` changed: the bank itself; after an ACT,
+    /// the ACTs of its rank (tRRD, tFAW); after column commands, every pending
+    /// column command (buses, tCCD, tWTR). ACTs and PREs of other banks depend
+    /// on no column command, which is what [`Others`] relies on.
+    fn invalidate(&mut self, bank: usize, cmd: Cmd) {
+        self.q.stale[bank] = true;
+        let rank = self.q.locs[bank].rank;
+        for b in 0..self.q.cands.len() {
+            let hit = match (cmd, self.q.cands[b]) {
+                (Cmd::Act, Some(c)) => c.cmd == Cmd::Act && self.q.locs[b].rank == rank,
+                (Cmd::Col, Some(c)) => c.cmd == Cmd::Col,
+                _ => false,
+            };
+            self.q.stale[b] |= hit;
+        }
+    }
+
+    /// The cycle from which any command may issue: the command bus, and after the
+    /// transaction's arrival (bursts admitted later are behind the bus anyway).
+    fn base(&self) -> u64 {
+        self.dev.cmd_free.max(self.accepted + 1)
+    }
+
+    /// Serves everything admitted and still to admit.
+    fn run(&mut self) {
+        loop {
+            let base = self.base();
+            let mut best: Option<(u64, Cmd, u64, usize, usize)> = None;
+            for bank in 0..self.q.banks.len() {
+                if let Some(c) = self.cand(bank) {
+                    let k = (c.at.max(base), c.cmd, c.seq, bank, c.seg);
+                    if best.is_none_or(|b| k < b) {
+                        best = Some(k);
+                    }
+                }
+            }
+            let Some((at, cmd, _, bank, seg)) = best else {
+                return;
+            };
+            let row = self.q.banks[bank][seg].row;
+            let x = self.target(bank, row);
+            let due = self.dev.refresh_due(x.loc.rank);
+            if at >= due {
+                let closed = self.dev.refresh(x.loc.rank, due);
+                self.q.wanted[closed].fill(0);
+                self.q.stale.fill(true);
+                continue;
+            }
+            match cmd {
+                Cmd::Act => {
+                    self.q.banks[bank][0]
+                        .outcome
+                        .get_or_insert(RowOutcome::Miss);
+                    self.dev.act(&x, at);
+                    self.q.wanted[bank] = self.q.banks[bank]
+                        .iter()
+                        .filter(|s| s.row == row)
+                        .map(|s| s.count)
+                        .sum();
+                    self.invalidate(bank, Cmd::Act);
+                }
+                Cmd::Pre => {
+                    self.q.banks[bank][0]
+                        .outcome
+                        .get_or_insert(RowOutcome::Conflict);
+                    self.dev.pre(&x, at);
+                    self.q.wanted[bank] = 0;
+                    self.invalidate(bank, Cmd::Pre);
+                }
+                Cmd::Col => self.hits(&x, seg, at),
+            }
+        }
+    }
+
+    /// What the other banks could do, as bounds (see [`Others`]).
+    fn others(&mut self, bank: usize) -> Others {
+        let mut o = Others {
+            non_col: u64::MAX,
+            col_seq: None,
+        };
+        for other in 0..self.q.banks.len() {
+            if other != bank {
+                if let Some(c) = self.cand(other) {
+                    o.add(c);
+                }
+            }
+        }
+        o
+    }
+
+    /// Issues the column command of `x`'s oldest hit (segment `seg_ix`) at `at`,
+    /// then the bank's next hits for as long as FR-FCFS would choose them.
+    fn hits(&mut self, x: &Target, mut seg_ix: usize, at: u64) {
+        let bank = x.bank;
+        let spacing = self.dev.same_bank_col_spacing();
+        let ties_by_age = self.dev.min_col_spacing() == spacing;
+        let due = self.dev.refresh_due(x.loc.rank);
+        let to_done = self.dev.col_to_done(self.write);
+        let mut others: Option<Others> = None;
+        let (first, mut t, mut n) = (at, at, 0u64);
+        loop {
+            // Serve the oldest burst of the segment at `t`.
+            let seg = &mut self.q.banks[bank][seg_ix];
+            let seq = seg.first;
+            let outcome = seg.outcome.take().unwrap_or(RowOutcome::Hit);
+            seg.first += 1;
+            seg.count -= 1;
+            if seg.count == 0 {
+                self.q.banks[bank].remove(seg_ix);
+            }
+            self.q.queued[bank] -= 1;
+            self.q.wanted[bank] -= 1;
+            self.dev.stats.count(outcome, 1);
+            let accepted = match seq.checked_sub(self.capacity) {
+                Some(i) => self.q.cols[i as usize],
+                None => self.accepted,
+            };
+            (self.sink)(&Served {
+                seq,
+                accepted,
+                issued: t,
+                done: t + to_done,
+                outcome,
+            });
+            self.q.cols.push(t);
+            n += 1;
+            if self.q.wanted[bank] == 0 {
+                // The bank's last hit: its timers now, then (closed pages) it
+                // closes before the freed slot admits the next burst.
+                self.dev.cols(x, first, n, spacing);
+                self.dev.auto_precharge(bank);
+                self.invalidate(bank, Cmd::Col);
+                self.admit();
+                return;
+            }
+            let admitted = self.admit();
+            // Whether FR-FCFS takes this bank's next hit, `spacing` later.
+            let next = t + spacing;
+            let o = match others {
+                Some(ref mut o) => {
+                    if let Some(b) = admitted.filter(|&b| b != bank && self.q.stale[b]) {
+                        if let Some(c) = self.cand(b) {
+                            o.add(c);
+                        }
+                    }
+                    *o
+                }
+                None => *others.insert(self.others(bank)),
+            };
+            let Some(ix) = self.hit_seg(bank) else {
+                break;
+            };
+            let seq = self.q.banks[bank][ix].first;
+            let beats_hits = o.col_seq.is_none_or(|s| ties_by_age && seq < s);
+            if next >= due || next > o.non_col || !beats_hits {
+                break;
+            }
+            seg_ix = ix;
+            t = next;
+        }
+        self.dev.cols(x, first, n, spacing);
+        self.invalidate(bank, Cmd::Col);
+    }
+}

@@ -319,12 +319,14 @@ impl Devices {
     /// Issues `n` column commands of `x`, the first at `at` and each next one
     /// `spacing` cycles later, all to the open row (`n` ≥ 1; `spacing` is what
     /// [`Devices::col_ready`] gives after the previous one, so one call stands for
-    /// `n` issued one by one). Returns the last one's data end.
+    /// `n` issued one by one, with any other bank's ACTs and PREs between them
+    /// issued already). Returns the last one's data end.
     pub fn cols(&mut self, x: &Target, at: u64, n: u64, spacing: u64) -> u64 {
         let t = self.t;
         let last = at + (n - 1) * spacing;
         self.stats.commands += n;
-        self.cmd_free = last + 1;
+        // An ACT or PRE of another bank may have gone between them.
+        self.cmd_free = self.cmd_free.max(last + 1);
         let done = last + if x.write { t.cwl } else { t.cl } + t.burst;
         self.data_free = done;
         self.last_data_write = x.write;

@@ -176,11 +176,7 @@ impl Channel {
         };
         s.q.cols.clear();
         s.q.stale.fill(true);
-        for _ in 0..capacity {
-            if s.admit().is_none() {
-                break;
-            }
-        }
+        s.admit(capacity, None);
         s.run();
     }
 
@@ -191,43 +187,63 @@ impl Channel {
 }
 
 impl<F: FnMut(&Served)> Server<'_, F> {
-    /// Admits the next burst, if any is left; returns its bank.
-    #[inline(always)]
-    fn admit(&mut self) -> Option<usize> {
-        let run = loop {
-            let run = *self.runs.get(self.next_run)?;
-            if run.count > self.next_off {
-                break run;
+    /// Admits up to `count` more bursts, in order, stopping after the first that
+    /// changes the next command of a bank other than `streaming` (then the caller
+    /// must look again before going on). Returns how many it admitted and whether
+    /// it stopped so.
+    fn admit(&mut self, count: u64, streaming: Option<usize>) -> (u64, bool) {
+        let mut done = 0;
+        while done < count {
+            let Some(&run) = self.runs.get(self.next_run) else {
+                break;
+            };
+            if run.count <= self.next_off {
+                self.next_run += 1;
+                self.next_off = 0;
+                continue;
             }
-            self.next_run += 1;
-            self.next_off = 0;
-        };
-        if self.next_off == 0 {
-            self.run_bank = self.dev.bank_index(run.loc);
+            if self.next_off == 0 {
+                self.run_bank = self.dev.bank_index(run.loc);
+            }
+            let (bank, row) = (self.run_bank, run.loc.row);
+            let hit = self.dev.open_row(bank) == Some(row);
+            // A newer request changes the bank's next command only if the bank had
+            // none, or it is the first queued hit of the open row (no PRE then);
+            // later ones of the same run change nothing more.
+            let changes = self.q.queued[bank] == 0 || (hit && self.q.wanted[bank] == 0);
+            let event = changes && streaming.is_some_and(|s| s != bank);
+            let take = if event {
+                1
+            } else {
+                u64::from(run.count - self.next_off).min(count - done)
+            };
+            let take32 = take as u32;
+            self.next_off += take32;
+            let seq = self.admitted;
+            self.admitted += take;
+            let fifo = &mut self.q.banks[bank];
+            match fifo.back_mut() {
+                Some(s) if s.row == row && s.first + u64::from(s.count) == seq => {
+                    s.count += take32;
+                }
+                _ => fifo.push_back(Seg {
+                    row,
+                    first: seq,
+                    count: take32,
+                    outcome: None,
+                }),
+            }
+            self.q.stale[bank] |= changes;
+            self.q.queued[bank] += take32;
+            if hit {
+                self.q.wanted[bank] += take32;
+            }
+            done += take;
+            if event {
+                return (done, true);
+            }
         }
-        self.next_off += 1;
-        let (bank, row) = (self.run_bank, run.loc.row);
-        let seq = self.admitted;
-        self.admitted += 1;
-        let fifo = &mut self.q.banks[bank];
-        match fifo.back_mut() {
-            Some(s) if s.row == row && s.first + u64::from(s.count) == seq => s.count += 1,
-            _ => fifo.push_back(Seg {
-                row,
-                first: seq,
-                count: 1,
-                outcome: None,
-            }),
-        }
-        let hit = self.dev.open_row(bank) == Some(row);
-        // A newer request changes the bank's next command only if the bank had
-        // none, or it is the first queued hit of the open row (no PRE then).
-        if self.q.queued[bank] == 0 || (hit && self.q.wanted[bank] == 0) {
-            self.q.stale[bank] = true;
-        }
-        self.q.queued[bank] += 1;
-        self.q.wanted[bank] += u32::from(hit);
-        Some(bank)
+        (done, false)
     }
 
     fn target(&self, bank: usize, row: u32) -> Target {
@@ -328,29 +344,57 @@ impl<F: FnMut(&Served)> Server<'_, F> {
                 continue;
             }
             match cmd {
-                Cmd::Act => {
-                    self.q.banks[bank][0]
-                        .outcome
-                        .get_or_insert(RowOutcome::Miss);
-                    self.dev.act(&x, at);
-                    self.q.wanted[bank] = self.q.banks[bank]
-                        .iter()
-                        .filter(|s| s.row == row)
-                        .map(|s| s.count)
-                        .sum();
-                    self.invalidate(bank, Cmd::Act);
-                }
-                Cmd::Pre => {
-                    self.q.banks[bank][0]
-                        .outcome
-                        .get_or_insert(RowOutcome::Conflict);
-                    self.dev.pre(&x, at);
-                    self.q.wanted[bank] = 0;
-                    self.invalidate(bank, Cmd::Pre);
-                }
+                Cmd::Act | Cmd::Pre => self.open_or_close(&x, cmd, at),
                 Cmd::Col => self.hits(&x, seg, at),
             }
         }
+    }
+
+    /// Issues the ACT or PRE `cmd` for the oldest request of `x`'s bank at `at`
+    /// (which is when FR-FCFS chose it), recording how that request found its bank.
+    fn open_or_close(&mut self, x: &Target, cmd: Cmd, at: u64) {
+        let bank = x.bank;
+        let row = x.loc.row;
+        if cmd == Cmd::Act {
+            self.q.banks[bank][0]
+                .outcome
+                .get_or_insert(RowOutcome::Miss);
+            self.dev.act(x, at);
+            self.q.wanted[bank] = self.q.banks[bank]
+                .iter()
+                .filter(|s| s.row == row)
+                .map(|s| s.count)
+                .sum();
+        } else {
+            self.q.banks[bank][0]
+                .outcome
+                .get_or_insert(RowOutcome::Conflict);
+            self.dev.pre(x, at);
+            self.q.wanted[bank] = 0;
+        }
+        self.invalidate(bank, cmd);
+    }
+
+    /// While `bank` streams its hits, the other bank's ACT or PRE that FR-FCFS
+    /// would issue before the next hit at `next`, if any: (cycle, command, bank,
+    /// segment), with `bus` the first free command cycle. Only ACTs and PREs are
+    /// looked at — other banks' hits were ruled out by [`Others::col_seq`].
+    fn interjection(&mut self, bank: usize, bus: u64, next: u64) -> Option<(u64, Cmd, usize)> {
+        let base = bus.max(self.accepted + 1);
+        let mut best: Option<(u64, Cmd, u64, usize)> = None;
+        for other in 0..self.q.banks.len() {
+            if other == bank {
+                continue;
+            }
+            if let Some(c) = self.cand(other).filter(|c| c.cmd != Cmd::Col) {
+                let k = (c.at.max(base), c.cmd, c.seq, other);
+                if best.is_none_or(|b| k < b) {
+                    best = Some(k);
+                }
+            }
+        }
+        best.filter(|b| b.0 < next)
+            .map(|(at, cmd, _, b)| (at, cmd, b))
     }
 
     /// What the other banks could do, as bounds (see [`Others`]).
@@ -370,7 +414,11 @@ impl<F: FnMut(&Served)> Server<'_, F> {
     }
 
     /// Issues the column command of `x`'s oldest hit (segment `seg_ix`) at `at`,
-    /// then the bank's next hits for as long as FR-FCFS would choose them.
+    /// then the bank's next hits for as long as FR-FCFS would choose them: in
+    /// stretches that no bound can cut short (the segment's length, the other
+    /// banks' earliest ACT/PRE, the refresh, the oldest other hit), each stretch's
+    /// admissions taken in one go unless one of them gives another bank a new
+    /// next command.
     fn hits(&mut self, x: &Target, mut seg_ix: usize, at: u64) {
         let bank = x.bank;
         let spacing = self.dev.same_bank_col_spacing();
@@ -379,67 +427,131 @@ impl<F: FnMut(&Served)> Server<'_, F> {
         let to_done = self.dev.col_to_done(self.write);
         let mut others: Option<Others> = None;
         let (first, mut t, mut n) = (at, at, 0u64);
+        // Column commands known to be chosen from `t` on (the caller chose one).
+        let mut stretch = 1u64;
         loop {
-            // Serve the oldest burst of the segment at `t`.
-            let seg = &mut self.q.banks[bank][seg_ix];
-            let seq = seg.first;
-            let outcome = seg.outcome.take().unwrap_or(RowOutcome::Hit);
-            seg.first += 1;
-            seg.count -= 1;
-            if seg.count == 0 {
-                self.q.banks[bank].remove(seg_ix);
+            // The admissions after all but the stretch's last command first (they
+            // cannot close the bank: its hits outnumber them).
+            let (admitted, event) = self.admit(stretch - 1, Some(bank));
+            let k = if event { admitted } else { stretch };
+            self.serve_hits(bank, seg_ix, t, k, to_done, spacing);
+            n += k;
+            t += (k - 1) * spacing;
+            if !event {
+                if self.q.wanted[bank] == 0 {
+                    // The bank's last hit: its timers now, then (closed pages) it
+                    // closes before the freed slot admits the next burst.
+                    self.dev.cols(x, first, n, spacing);
+                    self.dev.auto_precharge(bank);
+                    self.invalidate(bank, Cmd::Col);
+                    self.admit(1, None);
+                    return;
+                }
+                let (_, event) = self.admit(1, Some(bank));
+                if event {
+                    others = None;
+                }
+            } else {
+                others = None;
             }
-            self.q.queued[bank] -= 1;
-            self.q.wanted[bank] -= 1;
-            self.dev.stats.count(outcome, 1);
+            // Whether FR-FCFS takes this bank's next hit, `spacing` later.
+            let next = t + spacing;
+            let Some(ix) = self.hit_seg(bank) else {
+                break;
+            };
+            let seg = self.q.banks[bank][ix];
+            let mut o = match others {
+                Some(o) => o,
+                None => self.others(bank),
+            };
+            let mut bus = t + 1;
+            // Other banks' ACTs and PREs due before the next hit go first, then
+            // the hit: they do not move it (they take one command cycle each).
+            let go = loop {
+                let beats_hits = o.col_seq.is_none_or(|s| ties_by_age && seg.first < s);
+                if next >= due || !beats_hits {
+                    break false;
+                }
+                if next <= o.non_col {
+                    break true;
+                }
+                let Some((at, cmd, other)) = self.interjection(bank, bus, next) else {
+                    break true;
+                };
+                let row = self.q.banks[other][0].row;
+                let y = self.target(other, row);
+                if at >= self.dev.refresh_due(y.loc.rank) {
+                    break false;
+                }
+                self.open_or_close(&y, cmd, at);
+                bus = at + 1;
+                o = self.others(bank);
+            };
+            others = Some(o);
+            if !go {
+                break;
+            }
+            // How many hits from `next` on every bound lets through.
+            // After the first, each is `spacing` after the last command, so an
+            // ACT or PRE ready no later goes first: all must be at or before the
+            // earliest (an ACT or PRE still pending behind the bus allows one).
+            let mut k = u64::from(seg.count).min((due - 1 - next) / spacing + 1);
+            if o.non_col != u64::MAX {
+                k = k.min(o.non_col.saturating_sub(next) / spacing + 1);
+            }
+            if let Some(s) = o.col_seq {
+                k = k.min(s - seg.first);
+            }
+            seg_ix = ix;
+            t = next;
+            stretch = k.max(1);
+        }
+        self.dev.cols(x, first, n, spacing);
+        self.invalidate(bank, Cmd::Col);
+    }
+
+    /// Serves the `k` oldest bursts of `bank`'s segment `seg_ix` (hits), the
+    /// first at `t` and each next `spacing` later.
+    fn serve_hits(
+        &mut self,
+        bank: usize,
+        seg_ix: usize,
+        t: u64,
+        k: u64,
+        to_done: u64,
+        spacing: u64,
+    ) {
+        let seg = &mut self.q.banks[bank][seg_ix];
+        let first_seq = seg.first;
+        let first_outcome = seg.outcome.take().unwrap_or(RowOutcome::Hit);
+        seg.first += k;
+        seg.count -= k as u32;
+        if seg.count == 0 {
+            self.q.banks[bank].remove(seg_ix);
+        }
+        self.q.queued[bank] -= k as u32;
+        self.q.wanted[bank] -= k as u32;
+        self.dev.stats.count(first_outcome, 1);
+        self.dev.stats.count(RowOutcome::Hit, k - 1);
+        for i in 0..k {
+            let seq = first_seq + i;
+            let issued = t + i * spacing;
             let accepted = match seq.checked_sub(self.capacity) {
-                Some(i) => self.q.cols[i as usize],
+                Some(c) => self.q.cols[c as usize],
                 None => self.accepted,
             };
             (self.sink)(&Served {
                 seq,
                 accepted,
-                issued: t,
-                done: t + to_done,
-                outcome,
+                issued,
+                done: issued + to_done,
+                outcome: if i == 0 {
+                    first_outcome
+                } else {
+                    RowOutcome::Hit
+                },
             });
-            self.q.cols.push(t);
-            n += 1;
-            if self.q.wanted[bank] == 0 {
-                // The bank's last hit: its timers now, then (closed pages) it
-                // closes before the freed slot admits the next burst.
-                self.dev.cols(x, first, n, spacing);
-                self.dev.auto_precharge(bank);
-                self.invalidate(bank, Cmd::Col);
-                self.admit();
-                return;
-            }
-            let admitted = self.admit();
-            // Whether FR-FCFS takes this bank's next hit, `spacing` later.
-            let next = t + spacing;
-            let o = match others {
-                Some(ref mut o) => {
-                    if let Some(b) = admitted.filter(|&b| b != bank && self.q.stale[b]) {
-                        if let Some(c) = self.cand(b) {
-                            o.add(c);
-                        }
-                    }
-                    *o
-                }
-                None => *others.insert(self.others(bank)),
-            };
-            let Some(ix) = self.hit_seg(bank) else {
-                break;
-            };
-            let seq = self.q.banks[bank][ix].first;
-            let beats_hits = o.col_seq.is_none_or(|s| ties_by_age && seq < s);
-            if next >= due || next > o.non_col || !beats_hits {
-                break;
-            }
-            seg_ix = ix;
-            t = next;
+            self.q.cols.push(issued);
         }
-        self.dev.cols(x, first, n, spacing);
-        self.invalidate(bank, Cmd::Col);
     }
 }

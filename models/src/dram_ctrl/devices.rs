@@ -182,19 +182,41 @@ impl Devices {
         t
     }
 
-    /// Earliest cycle, not before `base`, for a column command of `x`.
+    /// Earliest cycle, not before `base`, for a column command of `x`: the later of
+    /// what its bank allows ([`Devices::col_bank_ready`]) and what the rank's and
+    /// channel's buses allow ([`Devices::col_bus_ready`]).
     pub fn col_ready(&self, x: &Target, base: u64) -> u64 {
+        base.max(self.col_bank_ready(x)).max(self.col_bus_ready(
+            x.loc.rank,
+            x.loc.bank_group,
+            x.write,
+        ))
+    }
+
+    /// The earliest cycle the bank of `x` allows a column command (tRCD after its
+    /// ACT, tCCD after its own last one): it changes only with commands to that bank.
+    pub fn col_bank_ready(&self, x: &Target) -> u64 {
         let b = &self.banks[x.bank];
-        let r = &self.ranks[x.loc.rank as usize];
-        let bg = x.loc.bank_group;
-        let mut t = base.max(if x.write { b.next_wr } else { b.next_rd });
+        if x.write {
+            b.next_wr
+        } else {
+            b.next_rd
+        }
+    }
+
+    /// The earliest cycle the command and data buses allow a column command to bank
+    /// group `bg` of `rank` (tCCD_S/L after the last ones, read/write turnarounds,
+    /// tWTR): it changes with every column command of the channel, whatever the bank.
+    pub fn col_bus_ready(&self, rank: u32, bg: u32, write: bool) -> u64 {
+        let r = &self.ranks[rank as usize];
+        let mut t = 0;
         if let Some(last) = self.last_col {
-            t = t.max(last + self.t.ccd_s);
+            t = last + self.t.ccd_s;
         }
         if let Some(last) = r.last_col_bg[bg as usize] {
             t = t.max(last + self.t.ccd_l);
         }
-        if x.write {
+        if write {
             // Write data may start once the bus is free (plus turnaround after a read).
             let gap = if self.last_data_write {
                 0

@@ -69,7 +69,9 @@ struct Seg {
 #[derive(Clone, Copy)]
 struct Cand {
     /// Its earliest cycle leaving the command bus and the arrival aside: the
-    /// real one is the later of this and [`Server::base`].
+    /// real one is the later of this and [`Server::base`]. For a column command,
+    /// only what its bank allows: the buses' part changes with every column
+    /// command of the channel, so [`Server::run`] adds it when it compares.
     at: u64,
     cmd: Cmd,
     /// `seq` of the request it is for.
@@ -287,28 +289,31 @@ impl<F: FnMut(&Served)> Server<'_, F> {
         let s = self.q.banks[bank].get(seg)?;
         let x = self.target(bank, s.row);
         let cmd = self.dev.next_cmd(&x);
+        let at = match cmd {
+            Cmd::Col => self.dev.col_bank_ready(&x),
+            Cmd::Pre | Cmd::Act => self.dev.ready(cmd, &x, 0),
+        };
         Some(Cand {
-            at: self.dev.ready(cmd, &x, 0),
+            at,
             cmd,
             seq: s.first,
             seg,
         })
     }
 
-    /// Marks stale what `cmd` on `bank` changed: the bank itself; after an ACT,
-    /// the ACTs of its rank (tRRD, tFAW); after column commands, every pending
-    /// column command (buses, tCCD, tWTR). ACTs and PREs of other banks depend
-    /// on no column command, which is what [`Others`] relies on.
+    /// Marks stale what `cmd` on `bank` changed: the bank itself, and after an
+    /// ACT the ACTs of its rank (tRRD, tFAW). Column commands change the buses,
+    /// which no cached candidate includes (see [`Cand::at`]); ACTs and PREs of
+    /// other banks depend on no column command, which is what [`Others`] relies on.
     fn invalidate(&mut self, bank: usize, cmd: Cmd) {
         self.q.stale[bank] = true;
+        if cmd != Cmd::Act {
+            return;
+        }
         let rank = self.q.locs[bank].rank;
         for b in 0..self.q.cands.len() {
-            let hit = match (cmd, self.q.cands[b]) {
-                (Cmd::Act, Some(c)) => c.cmd == Cmd::Act && self.q.locs[b].rank == rank,
-                (Cmd::Col, Some(c)) => c.cmd == Cmd::Col,
-                _ => false,
-            };
-            self.q.stale[b] |= hit;
+            let act = self.q.cands[b].is_some_and(|c| c.cmd == Cmd::Act);
+            self.q.stale[b] |= act && self.q.locs[b].rank == rank;
         }
     }
 
@@ -325,7 +330,14 @@ impl<F: FnMut(&Served)> Server<'_, F> {
             let mut best: Option<(u64, Cmd, u64, usize, usize)> = None;
             for bank in 0..self.q.banks.len() {
                 if let Some(c) = self.cand(bank) {
-                    let k = (c.at.max(base), c.cmd, c.seq, bank, c.seg);
+                    let at = match c.cmd {
+                        Cmd::Col => {
+                            let l = self.q.locs[bank];
+                            c.at.max(self.dev.col_bus_ready(l.rank, l.bank_group, self.write))
+                        }
+                        Cmd::Pre | Cmd::Act => c.at,
+                    };
+                    let k = (at.max(base), c.cmd, c.seq, bank, c.seg);
                     if best.is_none_or(|b| k < b) {
                         best = Some(k);
                     }

@@ -275,24 +275,24 @@ impl Dram {
             };
             let track = burst_tracks.get(i).copied();
             let mut ch_done = 0;
-            ch.serve(runs, write, at, |s| {
-                accepted = accepted.max(s.accepted);
-                ch_done = ch_done.max(s.done);
-                latency.record_ps(s.done.saturating_sub(s.accepted) * tck);
+            ch.serve(runs, write, at, |r| {
+                let last = r.last();
+                accepted = accepted.max(last.accepted);
+                ch_done = ch_done.max(last.done);
+                r.for_each_latency(|cycles, n| latency.record_ps_n(cycles * tck, n));
                 if let Some(track) = track {
-                    timeline.complete(
-                        track,
-                        if write { "WR" } else { "RD" },
-                        SimTime::from_ps((s.done - burst_cycles) * tck),
-                        SimTime::from_ps(s.done * tck),
-                        &[("row", ArgValue::Str(s.outcome.name()))],
-                    );
+                    for s in r.bursts() {
+                        timeline.complete(
+                            track,
+                            if write { "WR" } else { "RD" },
+                            SimTime::from_ps((s.done - burst_cycles) * tck),
+                            SimTime::from_ps(s.done * tck),
+                            &[("row", ArgValue::Str(s.outcome.name()))],
+                        );
+                    }
                 }
             });
-            let cols = ch.served_columns();
-            for &c in &cols[cols.len().saturating_sub(QUEUE)..] {
-                push_leave(ring, c);
-            }
+            ch.for_last_served_columns(QUEUE as u64, |c| push_leave(ring, c));
             done = done.max(ch_done);
             if timeline.enabled() {
                 let end = SimTime::from_ps(ch_done * tck);

@@ -39,15 +39,24 @@ pub struct Bucket {
 impl LatencyHistogram {
     /// Records one latency of `ps` picoseconds.
     pub fn record_ps(&mut self, ps: u64) {
+        self.record_ps_n(ps, 1);
+    }
+
+    /// Records `n` latencies of `ps` picoseconds each (as `n` calls of
+    /// [`LatencyHistogram::record_ps`] would).
+    pub fn record_ps_n(&mut self, ps: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
         let ns = ps / 1000;
         let bucket = if ns == 0 {
             0
         } else {
             (u64::BITS - ns.leading_zeros()) as usize
         };
-        self.counts[bucket.min(BUCKETS - 1)] += 1;
-        self.total += 1;
-        self.sum_ps += u128::from(ps);
+        self.counts[bucket.min(BUCKETS - 1)] += n;
+        self.total += n;
+        self.sum_ps += u128::from(ps) * u128::from(n);
         self.max_ps = self.max_ps.max(ps);
     }
 

@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 use treta_models::dram_ctrl::{
-    Channel, ChannelStats, DramSpec, Loc, PagePolicy, RowOutcome, Run, Served,
+    Channel, ChannelStats, DramSpec, Loc, PagePolicy, RowOutcome, Run, ServedRun,
 };
 
 /// One burst as both paths report it: (seq, accepted, done, outcome).
@@ -47,8 +47,8 @@ fn by_steps(ch: &mut Channel, runs: &[Run], write: bool, at: u64) -> Vec<Burst> 
 
 fn by_runs(ch: &mut Channel, runs: &[Run], write: bool, at: u64) -> Vec<Burst> {
     let mut out = Vec::new();
-    ch.serve(runs, write, at, |s: &Served| {
-        out.push((s.seq, s.accepted, s.done, s.outcome));
+    ch.serve(runs, write, at, |r: &ServedRun| {
+        out.extend(r.bursts().map(|s| (s.seq, s.accepted, s.done, s.outcome)));
     });
     out.sort_by_key(|b| b.0);
     out
@@ -141,10 +141,12 @@ fn a_long_stream_of_one_row_is_served_back_to_back() {
         row: 7,
     };
     let mut done = Vec::new();
-    ch.serve(&[Run { loc, count: 64 }], false, 0, |s| done.push(s.done));
+    ch.serve(&[Run { loc, count: 64 }], false, 0, |r| {
+        done.extend(r.bursts().map(|s| s.done))
+    });
     let gaps: Vec<u64> = done.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(gaps.iter().all(|&g| g == spec.timing.ccd_l), "{gaps:?}");
     let s = ch.stats();
     assert_eq!((s.hits, s.misses, s.conflicts), (63, 1, 0));
-    assert_eq!(ch.served_columns().len(), 64);
+    assert_eq!(ch.served_column_count(), 64);
 }

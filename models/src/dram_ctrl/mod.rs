@@ -14,7 +14,7 @@ mod stream;
 
 pub use channel::{Channel, ChannelStats, Completion, Loc, PagePolicy, RowOutcome};
 pub use spec::{DramSpec, Org, RefreshMode, Timing};
-pub use stream::{Run, Served};
+pub use stream::{Run, Served, ServedRun};
 
 /// Address fields, from the least significant bits up (after the burst offset).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

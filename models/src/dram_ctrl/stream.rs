@@ -52,6 +52,70 @@ pub struct Served {
     pub outcome: RowOutcome,
 }
 
+/// Bursts of consecutive `seq` served back to back by [`Channel::serve`]: the
+/// `i`-th was issued `i · spacing` after the first, and accepted `i ·
+/// accepted_step` after it. Handing the sink a stretch rather than each burst is
+/// what keeps the cost per row run, not per burst; [`ServedRun::bursts`] gives
+/// the bursts one by one where they are needed (a trace of every burst).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServedRun {
+    /// The first burst: its `seq`, acceptance, column command, data end and how it
+    /// found its bank. Every later one was a row hit.
+    pub first: Served,
+    /// Bursts (at least one).
+    pub count: u64,
+    /// Cycles between their column commands.
+    pub spacing: u64,
+    /// Cycles between their acceptances: 0 while the queue's first fill is served
+    /// (all accepted on arrival), else `spacing` (each accepted when a column
+    /// command freed its slot).
+    pub accepted_step: u64,
+}
+
+impl ServedRun {
+    /// The `i`-th burst (`i < count`).
+    pub fn burst(&self, i: u64) -> Served {
+        let f = self.first;
+        Served {
+            seq: f.seq + i,
+            accepted: f.accepted + i * self.accepted_step,
+            issued: f.issued + i * self.spacing,
+            done: f.done + i * self.spacing,
+            outcome: if i == 0 { f.outcome } else { RowOutcome::Hit },
+        }
+    }
+
+    /// The bursts in `seq` order.
+    pub fn bursts(&self) -> impl Iterator<Item = Served> + '_ {
+        (0..self.count).map(|i| self.burst(i))
+    }
+
+    /// The last burst: the latest acceptance and data end of the stretch.
+    pub fn last(&self) -> Served {
+        self.burst(self.count - 1)
+    }
+
+    /// Calls `f(cycles, n)` for the bursts' latencies (acceptance to data end),
+    /// `n` of them taking `cycles` each: once when they are all equal.
+    pub fn for_each_latency(&self, mut f: impl FnMut(u64, u64)) {
+        if self.accepted_step == self.spacing {
+            f(self.first.done - self.first.accepted, self.count);
+        } else {
+            self.bursts().for_each(|b| f(b.done - b.accepted, 1));
+        }
+    }
+}
+
+/// Column commands issued `spacing` apart, one stretch of [`Scratch::cols`].
+#[derive(Clone, Copy)]
+struct ColRun {
+    /// Index of its first column command in the transaction.
+    start: u64,
+    /// Cycle of that command.
+    at: u64,
+    count: u64,
+}
+
 /// Queued bursts of one run (as much of it as the queue has admitted): one bank
 /// and row, consecutive `seq`s, served oldest first.
 #[derive(Clone, Copy)]
@@ -94,12 +158,38 @@ pub(super) struct Scratch {
     /// Per bank, its next command (`None`: nothing queued), unless `stale`.
     cands: Vec<Option<Cand>>,
     stale: Vec<bool>,
-    /// The cycle of every column command of the current transaction, in order:
-    /// the burst admitted after the `i`-th was accepted at `cols[i]`.
-    cols: Vec<u64>,
+    /// The cycle of every column command of the current transaction, in order,
+    /// as stretches `spacing` apart: the burst admitted after the `i`-th was
+    /// accepted at the `i`-th.
+    cols: Vec<ColRun>,
+    /// Column commands of the current transaction.
+    col_count: u64,
+    /// The channel's same-bank column spacing, which every stretch of `cols` uses.
+    spacing: u64,
 }
 
 impl Scratch {
+    /// Appends `n` column commands, the first at `at`, `spacing` apart.
+    fn push_cols(&mut self, at: u64, n: u64) {
+        let spacing = self.spacing;
+        match self.cols.last_mut() {
+            Some(r) if r.at + r.count * spacing == at => r.count += n,
+            _ => self.cols.push(ColRun {
+                start: self.col_count,
+                at,
+                count: n,
+            }),
+        }
+        self.col_count += n;
+    }
+
+    /// The stretch of `cols` that holds column command `i`, and that command's cycle.
+    fn col(&self, i: u64) -> (ColRun, u64) {
+        let ix = self.cols.partition_point(|r| r.start + r.count <= i);
+        let r = self.cols[ix];
+        (r, r.at + (i - r.start) * self.spacing)
+    }
+
     /// Empty state for the banks of `dev`.
     pub fn new(dev: &Devices) -> Scratch {
         let banks = dev.bank_count();
@@ -111,6 +201,8 @@ impl Scratch {
             cands: vec![None; banks],
             stale: vec![true; banks],
             cols: Vec::new(),
+            col_count: 0,
+            spacing: dev.same_bank_col_spacing(),
         }
     }
 }
@@ -135,7 +227,7 @@ impl Others {
 }
 
 /// One transaction being served.
-struct Server<'a, F: FnMut(&Served)> {
+struct Server<'a, F: FnMut(&ServedRun)> {
     dev: &'a mut Devices,
     q: &'a mut Scratch,
     runs: &'a [Run],
@@ -155,12 +247,19 @@ struct Server<'a, F: FnMut(&Served)> {
 impl Channel {
     /// Serves `runs` — the bursts, in order, of one transaction arriving at cycle
     /// `accepted`, all reads or all writes — to the end, calling `sink` for each
-    /// burst as its column command issues (in issue order). The queue admits the
+    /// stretch of bursts served back to back, as their column commands issue (in
+    /// issue order). The queue admits the
     /// first `capacity` bursts at once and the next each time a column command
     /// frees a slot; decisions are FR-FCFS, exactly as [`Channel::enqueue`] and
     /// [`Channel::step`] would make them (see the module doc). The channel's queue
     /// must be idle (requests enqueued one by one are not looked at).
-    pub fn serve(&mut self, runs: &[Run], write: bool, accepted: u64, sink: impl FnMut(&Served)) {
+    pub fn serve(
+        &mut self,
+        runs: &[Run],
+        write: bool,
+        accepted: u64,
+        sink: impl FnMut(&ServedRun),
+    ) {
         debug_assert!(self.is_idle(), "serve needs an idle request queue");
         let capacity = self.capacity() as u64;
         let mut s = Server {
@@ -177,18 +276,28 @@ impl Channel {
             sink,
         };
         s.q.cols.clear();
+        s.q.col_count = 0;
         s.q.stale.fill(true);
         s.admit(capacity, None);
         s.run();
     }
 
-    /// The cycle of each column command of the last [`Channel::serve`], in order.
-    pub fn served_columns(&self) -> &[u64] {
-        &self.stream.cols
+    /// Column commands of the last [`Channel::serve`].
+    pub fn served_column_count(&self) -> u64 {
+        self.stream.col_count
+    }
+
+    /// Calls `f` with the cycle of each of the last `n` column commands of the
+    /// last [`Channel::serve`] (all of them if fewer), in order.
+    pub fn for_last_served_columns(&self, n: u64, mut f: impl FnMut(u64)) {
+        let q = &self.stream;
+        for i in q.col_count.saturating_sub(n)..q.col_count {
+            f(q.col(i).1);
+        }
     }
 }
 
-impl<F: FnMut(&Served)> Server<'_, F> {
+impl<F: FnMut(&ServedRun)> Server<'_, F> {
     /// Admits up to `count` more bursts, in order, stopping after the first that
     /// changes the next command of a bank other than `streaming` (then the caller
     /// must look again before going on). Returns how many it admitted and whether
@@ -545,25 +654,38 @@ impl<F: FnMut(&Served)> Server<'_, F> {
         self.q.wanted[bank] -= k as u32;
         self.dev.stats.count(first_outcome, 1);
         self.dev.stats.count(RowOutcome::Hit, k - 1);
-        for i in 0..k {
-            let seq = first_seq + i;
-            let issued = t + i * spacing;
-            let accepted = match seq.checked_sub(self.capacity) {
-                Some(c) => self.q.cols[c as usize],
-                None => self.accepted,
+        // This stretch's own columns first: a burst admitted during it may be
+        // served in it, accepted at one of them.
+        self.q.push_cols(t, k);
+        let mut pos = 0;
+        while pos < k {
+            let seq = first_seq + pos;
+            // A piece of the stretch over which acceptances move in step.
+            let (n, accepted, accepted_step) = match seq.checked_sub(self.capacity) {
+                None => ((k - pos).min(self.capacity - seq), self.accepted, 0),
+                Some(c) => {
+                    let (r, at) = self.q.col(c);
+                    ((k - pos).min(r.start + r.count - c), at, spacing)
+                }
             };
-            (self.sink)(&Served {
-                seq,
-                accepted,
-                issued,
-                done: issued + to_done,
-                outcome: if i == 0 {
-                    first_outcome
-                } else {
-                    RowOutcome::Hit
+            let issued = t + pos * spacing;
+            (self.sink)(&ServedRun {
+                first: Served {
+                    seq,
+                    accepted,
+                    issued,
+                    done: issued + to_done,
+                    outcome: if pos == 0 {
+                        first_outcome
+                    } else {
+                        RowOutcome::Hit
+                    },
                 },
+                count: n,
+                spacing,
+                accepted_step,
             });
-            self.q.cols.push(issued);
+            pos += n;
         }
     }
 }

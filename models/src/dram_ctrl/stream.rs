@@ -496,42 +496,35 @@ impl<F: FnMut(&ServedRun)> Server<'_, F> {
         self.invalidate(bank, cmd);
     }
 
-    /// While `bank` streams its hits, the other bank's ACT or PRE that FR-FCFS
-    /// would issue before the next hit at `next`, if any: (cycle, command, bank,
-    /// segment), with `bus` the first free command cycle. Only ACTs and PREs are
-    /// looked at — other banks' hits were ruled out by [`Others::col_seq`].
-    fn interjection(&mut self, bank: usize, bus: u64, next: u64) -> Option<(u64, Cmd, usize)> {
+    /// While `bank` streams its hits: what the other banks could do, as bounds
+    /// (see [`Others`]), and the ACT or PRE among them that FR-FCFS would issue
+    /// first with `bus` the first free command cycle, if any: (cycle, command,
+    /// bank). Only ACTs and PREs compete there — other banks' hits are ruled out by
+    /// [`Others::col_seq`]. One pass gives both, since an interjected command needs
+    /// the bounds again and the next interjection after it.
+    fn survey(&mut self, bank: usize, bus: u64) -> (Others, Option<(u64, Cmd, usize)>) {
         let base = bus.max(self.accepted + 1);
+        let mut o = Others {
+            non_col: u64::MAX,
+            col_seq: None,
+        };
         let mut best: Option<(u64, Cmd, u64, usize)> = None;
         for other in 0..self.q.banks.len() {
             if other == bank {
                 continue;
             }
-            if let Some(c) = self.cand(other).filter(|c| c.cmd != Cmd::Col) {
+            let Some(c) = self.cand(other) else {
+                continue;
+            };
+            o.add(c);
+            if c.cmd != Cmd::Col {
                 let k = (c.at.max(base), c.cmd, c.seq, other);
                 if best.is_none_or(|b| k < b) {
                     best = Some(k);
                 }
             }
         }
-        best.filter(|b| b.0 < next)
-            .map(|(at, cmd, _, b)| (at, cmd, b))
-    }
-
-    /// What the other banks could do, as bounds (see [`Others`]).
-    fn others(&mut self, bank: usize) -> Others {
-        let mut o = Others {
-            non_col: u64::MAX,
-            col_seq: None,
-        };
-        for other in 0..self.q.banks.len() {
-            if other != bank {
-                if let Some(c) = self.cand(other) {
-                    o.add(c);
-                }
-            }
-        }
-        o
+        (o, best.map(|(at, cmd, _, b)| (at, cmd, b)))
     }
 
     /// Issues the column command of `x`'s oldest hit (segment `seg_ix`) at `at`,
@@ -581,11 +574,15 @@ impl<F: FnMut(&ServedRun)> Server<'_, F> {
                 break;
             };
             let seg = self.q.banks[bank][ix];
-            let mut o = match others {
-                Some(o) => o,
-                None => self.others(bank),
-            };
             let mut bus = t + 1;
+            // The first interjection candidate, if a survey already gave it for `bus`.
+            let (mut o, mut first) = match others {
+                Some(o) => (o, None),
+                None => {
+                    let (o, b) = self.survey(bank, bus);
+                    (o, Some(b))
+                }
+            };
             // Other banks' ACTs and PREs due before the next hit go first, then
             // the hit: they do not move it (they take one command cycle each).
             let go = loop {
@@ -596,7 +593,11 @@ impl<F: FnMut(&ServedRun)> Server<'_, F> {
                 if next <= o.non_col {
                     break true;
                 }
-                let Some((at, cmd, other)) = self.interjection(bank, bus, next) else {
+                let best = match first.take() {
+                    Some(b) => b,
+                    None => self.survey(bank, bus).1,
+                };
+                let Some((at, cmd, other)) = best.filter(|b| b.0 < next) else {
                     break true;
                 };
                 let row = self.q.banks[other][0].row;
@@ -606,7 +607,9 @@ impl<F: FnMut(&ServedRun)> Server<'_, F> {
                 }
                 self.open_or_close(&y, cmd, at);
                 bus = at + 1;
-                o = self.others(bank);
+                let (after, b) = self.survey(bank, bus);
+                o = after;
+                first = Some(b);
             };
             others = Some(o);
             if !go {

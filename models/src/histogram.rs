@@ -126,6 +126,18 @@ mod tests {
     }
 
     #[test]
+    fn recording_n_at_once_equals_recording_them_one_by_one() {
+        let (mut at_once, mut one_by_one) =
+            (LatencyHistogram::default(), LatencyHistogram::default());
+        for (ps, n) in [(700, 3), (45_000, 5), (45_000, 0), (2_000_000, 2)] {
+            at_once.record_ps_n(ps, n);
+            (0..n).for_each(|_| one_by_one.record_ps(ps));
+        }
+        assert_eq!(at_once, one_by_one);
+        assert_eq!(at_once.count(), 10);
+    }
+
+    #[test]
     fn merge_adds_counts_and_keeps_the_maximum() {
         let mut a = LatencyHistogram::default();
         a.record_ps(10_000);

@@ -248,11 +248,11 @@ impl Channel {
     /// Serves `runs` — the bursts, in order, of one transaction arriving at cycle
     /// `accepted`, all reads or all writes — to the end, calling `sink` for each
     /// stretch of bursts served back to back, as their column commands issue (in
-    /// issue order). The queue admits the
-    /// first `capacity` bursts at once and the next each time a column command
-    /// frees a slot; decisions are FR-FCFS, exactly as [`Channel::enqueue`] and
-    /// [`Channel::step`] would make them (see the module doc). The channel's queue
-    /// must be idle (requests enqueued one by one are not looked at).
+    /// issue order). The queue admits the first `capacity` bursts at once and the
+    /// next each time a column command frees a slot; decisions are FR-FCFS, exactly
+    /// as [`Channel::enqueue`] and [`Channel::step`] would make them (see the module
+    /// doc). The channel's queue must be idle (requests enqueued one by one are not
+    /// looked at).
     pub fn serve(
         &mut self,
         runs: &[Run],

@@ -5,7 +5,9 @@
 //! rounded period `n` times, so a non-integer period (898 MHz = 1113.58... ps) never
 //! drifts: cycle 10^9 starts exactly where the real clock would put it, to the ps.
 //! A clock is pure arithmetic; it schedules nothing, so a model that counts cycles
-//! costs no events.
+//! costs no events. The fraction `10^12 / f` is kept reduced, so the common case
+//! (a product that fits 64 bits: 898 MHz reduces to 500,000 / 449) divides in 64-bit
+//! integers; 128 bits are the fallback, with the same result.
 
 use crate::time::SimTime;
 use std::fmt;
@@ -16,6 +18,10 @@ const PS_PER_S: u128 = 1_000_000_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Clock {
     freq_hz: u64,
+    /// `10^12 / gcd(10^12, f)`: picoseconds per `den` cycles.
+    num: u64,
+    /// `f / gcd(10^12, f)`.
+    den: u64,
 }
 
 /// Why a frequency cannot make a [`Clock`].
@@ -50,7 +56,14 @@ impl Clock {
         match freq_hz {
             0 => Err(ClockError::ZeroFrequency),
             f if u128::from(f) > PS_PER_S => Err(ClockError::AboveTimeResolution { freq_hz }),
-            f => Ok(Clock { freq_hz: f }),
+            f => {
+                let g = gcd(PS_PER_S as u64, f);
+                Ok(Clock {
+                    freq_hz: f,
+                    num: PS_PER_S as u64 / g,
+                    den: f / g,
+                })
+            }
         }
     }
 
@@ -75,16 +88,26 @@ impl Clock {
     /// The time at which cycle `n` starts: `floor(n * 10^12 / f)` ps. Saturates at
     /// [`SimTime::MAX`] for cycles beyond the representable range.
     pub fn cycle_start(&self, n: u64) -> SimTime {
-        let ps = u128::from(n) * PS_PER_S / u128::from(self.freq_hz);
+        if let Some(p) = n.checked_mul(self.num) {
+            return SimTime::from_ps(p / self.den);
+        }
+        let ps = u128::from(n) * u128::from(self.num) / u128::from(self.den);
         SimTime::from_ps(u64::try_from(ps).unwrap_or(u64::MAX))
     }
 
     /// The cycle that contains time `t`: the largest `n` with `cycle_start(n) <= t`.
     pub fn cycle_at(&self, t: SimTime) -> u64 {
         // cycle_start(n) <= t  <=>  n * 10^12 / f < t + 1  <=>  n < (t + 1) * f / 10^12,
-        // so n = ceil((t + 1) * f / 10^12) - 1.
-        let num = (u128::from(t.as_ps()) + 1) * u128::from(self.freq_hz);
-        let n = num.div_ceil(PS_PER_S) - 1;
+        // so n = ceil((t + 1) * f / 10^12) - 1, the fraction reduced by the gcd.
+        if let Some(p) = t
+            .as_ps()
+            .checked_add(1)
+            .and_then(|p| p.checked_mul(self.den))
+        {
+            return p.div_ceil(self.num) - 1;
+        }
+        let p = (u128::from(t.as_ps()) + 1) * u128::from(self.den);
+        let n = p.div_ceil(u128::from(self.num)) - 1;
         u64::try_from(n).unwrap_or(u64::MAX)
     }
 
@@ -108,6 +131,14 @@ impl Clock {
     }
 }
 
+/// Euclid's greatest common divisor (`b` > 0).
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +159,45 @@ mod tests {
         // 10^9 cycles at 898 MHz = 10^21 / 898e6 ps = 1113585746102.449... ps.
         assert_eq!(c.cycle_start(1_000_000_000).as_ps(), 1_113_585_746_102);
         assert_eq!(c.period_floor().as_ps(), 1113);
+    }
+
+    /// The 64-bit fast path and the 128-bit fallback agree with the plain
+    /// 128-bit formula, on both sides of where the product overflows 64 bits.
+    #[test]
+    fn reduced_fraction_matches_the_plain_formula() {
+        for f in [1, 3, 7_000_000, 898_000_000, 999_999_937, 1_000_000_000_000] {
+            let c = Clock::from_hz(f).unwrap();
+            let edge = u64::MAX / c.num;
+            for n in [
+                0,
+                1,
+                12_345,
+                edge - 1,
+                edge,
+                edge.saturating_add(1),
+                u64::MAX / 2,
+                u64::MAX,
+            ] {
+                let plain = u128::from(n) * PS_PER_S / u128::from(f);
+                let want = u64::try_from(plain).unwrap_or(u64::MAX);
+                assert_eq!(c.cycle_start(n).as_ps(), want, "f {f} n {n}");
+            }
+            let edge = u64::MAX / c.den;
+            for t in [
+                0,
+                1,
+                999,
+                edge - 2,
+                edge - 1,
+                edge,
+                edge.saturating_add(1),
+                u64::MAX - 1,
+            ] {
+                let num = (u128::from(t) + 1) * u128::from(f);
+                let want = u64::try_from(num.div_ceil(PS_PER_S) - 1).unwrap_or(u64::MAX);
+                assert_eq!(c.cycle_at(SimTime::from_ps(t)), want, "f {f} t {t}");
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! [`Ctx`]: the handle processes and models use to reach their simulation.
 
-use crate::event::{Event, RawWait, Wait, WaitAny, WaitAnyTimeout, WaitOn};
+use crate::event::{Event, RawWait, Wait, WaitAll, WaitAny, WaitAnyTimeout, WaitOn};
 use crate::sched::{Body, Kernel, ProcessHandle};
 use crate::time::SimTime;
 use crate::timeline::TimelineRef;
@@ -21,7 +21,8 @@ impl Ctx {
         self.kernel.now()
     }
 
-    /// Number of delta cycles run so far (SystemC's `sc_delta_count()`).
+    /// Delta cycles completed so far in which some process ran (SystemC's
+    /// `sc_delta_count()`): 0 while the first delta cycle's processes run.
     pub fn delta_count(&self) -> u64 {
         self.kernel.delta_count()
     }
@@ -57,6 +58,66 @@ impl Ctx {
             WaitOn::Any(events),
             Some(timeout),
         ))
+    }
+
+    /// Waits until every one of `events` has fired since the wait began (SystemC's
+    /// `wait(e1 & e2 & ...)`); an event firing twice counts once. An empty list
+    /// waits forever. Resolves to true.
+    pub fn wait_all<'a>(&'a self, events: &'a [&'a Event]) -> WaitAll<'a> {
+        WaitAll(RawWait::new(&self.kernel, WaitOn::All(events), None))
+    }
+
+    /// [`wait_all`](Self::wait_all), or until `timeout` passes: true if every event
+    /// fired, false on timeout.
+    pub fn wait_all_timeout<'a>(
+        &'a self,
+        events: &'a [&'a Event],
+        timeout: SimTime,
+    ) -> WaitAll<'a> {
+        WaitAll(RawWait::new(
+            &self.kernel,
+            WaitOn::All(events),
+            Some(timeout),
+        ))
+    }
+
+    /// From a method: triggers it next when `event` fires, instead of its static
+    /// sensitivity (SystemC's `next_trigger(e)`). Each call replaces the last of the
+    /// same activation; once the trigger comes, the static sensitivity is back.
+    /// Panics in a thread (a programming error: threads wait).
+    pub fn next_trigger(&self, event: &Event) {
+        self.kernel.next_trigger(Some((&WaitOn::One(event), None)));
+    }
+
+    /// From a method: triggers it next when any of `events` fires (`next_trigger(e1 | e2)`).
+    pub fn next_trigger_any(&self, events: &[&Event]) {
+        self.kernel.next_trigger(Some((&WaitOn::Any(events), None)));
+    }
+
+    /// From a method: triggers it next once all of `events` have fired
+    /// (`next_trigger(e1 & e2)`).
+    pub fn next_trigger_all(&self, events: &[&Event]) {
+        self.kernel.next_trigger(Some((&WaitOn::All(events), None)));
+    }
+
+    /// From a method: triggers it next after `delay` (`next_trigger(t)`; zero: the
+    /// next delta cycle).
+    pub fn next_trigger_after(&self, delay: SimTime) {
+        self.kernel
+            .next_trigger(Some((&WaitOn::Nothing, Some(delay))));
+    }
+
+    /// From a method: triggers it next when `event` fires or `timeout` passes,
+    /// whichever comes first (`next_trigger(t, e)`).
+    pub fn next_trigger_timeout(&self, event: &Event, timeout: SimTime) {
+        self.kernel
+            .next_trigger(Some((&WaitOn::One(event), Some(timeout))));
+    }
+
+    /// From a method: drops a `next_trigger` of this activation, so the static
+    /// sensitivity applies (SystemC's `next_trigger()`).
+    pub fn next_trigger_static(&self) {
+        self.kernel.next_trigger(None);
     }
 
     /// A new event of this simulation.
@@ -110,6 +171,13 @@ impl Ctx {
     /// (SystemC's `sc_stop()`); the run returns [`RunOutcome::Stopped`](crate::RunOutcome::Stopped).
     pub fn stop(&self) {
         self.kernel.request_stop();
+    }
+
+    /// Asks the run to return once the current delta cycle is complete, with
+    /// [`RunOutcome::Paused`](crate::RunOutcome::Paused) (SystemC's `sc_pause()`);
+    /// the next run goes on from there.
+    pub fn pause(&self) {
+        self.kernel.request_pause();
     }
 
     /// The name of the running process, or `None` outside a process.

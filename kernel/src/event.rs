@@ -8,7 +8,7 @@
 //! one only if it is earlier. `cancel` removes a pending notification. Waiters are
 //! removed when the event fires; a wait is satisfied by one firing.
 
-use crate::sched::{Action, Kernel, Pid, ProcTable, Scheduler, WOKEN_BY_TIME};
+use crate::sched::{Action, Kernel, Pid, WOKEN_BY_TIME};
 use crate::time::SimTime;
 use crate::Ctx;
 use std::fmt;
@@ -43,7 +43,7 @@ impl Drop for EventHandle {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-enum Pending {
+pub(crate) enum Pending {
     #[default]
     None,
     Delta,
@@ -53,28 +53,33 @@ enum Pending {
 /// The kernel-side state of one event.
 #[derive(Default)]
 pub(crate) struct EventSlot {
-    pending: Pending,
+    pub(crate) pending: Pending,
     /// Bumped whenever the pending notification is fired, cancelled or replaced (and
     /// when the slot is freed), so queue entries of an older generation are stale.
-    gen: u32,
+    pub(crate) gen: u32,
+    /// While a delta notification is pending: its index in the delta list.
+    pub(crate) delta_ix: u32,
     /// Threads waiting dynamically (`wait`), with the number of their wait and the
-    /// index of this event in their wait list.
-    waiters: Vec<Waiter>,
+    /// index of this event in their wait list; they leave when woken.
+    pub(crate) threads: Vec<Waiter>,
+    /// Methods waiting through `next_trigger`, likewise.
+    pub(crate) dyn_methods: Vec<Waiter>,
     /// Methods statically sensitive to this event; never removed.
-    methods: Vec<Pid>,
+    pub(crate) methods: Vec<Pid>,
 }
 
+/// A process in an event's waiter list.
 #[derive(Clone, Copy)]
-struct Waiter {
-    pid: Pid,
-    seq: u32,
-    index: u32,
+pub(crate) struct Waiter {
+    pub(crate) pid: Pid,
+    pub(crate) seq: u32,
+    pub(crate) index: u32,
 }
 
 /// Every event of a simulation, by id; freed slots are reused.
 #[derive(Default)]
 pub(crate) struct EventTable {
-    slots: Vec<EventSlot>,
+    pub(crate) slots: Vec<EventSlot>,
     free: Vec<u32>,
 }
 
@@ -89,57 +94,16 @@ impl EventTable {
         }
     }
 
+    /// Frees a slot. A pending delta notification stays in the delta list, stale
+    /// (its generation is old), where it wakes no one.
     fn free(&mut self, id: u32) {
         let slot = &mut self.slots[id as usize];
         slot.pending = Pending::None;
         slot.gen = slot.gen.wrapping_add(1);
-        slot.waiters.clear();
+        slot.threads.clear();
+        slot.dyn_methods.clear();
         slot.methods.clear();
         self.free.push(id);
-    }
-
-    /// Registers a thread's wait on event `id`; compacts stale waiters first when the
-    /// list is full, so an event that rarely fires does not collect dead entries.
-    #[inline(always)]
-    pub(crate) fn add_waiter(
-        &mut self,
-        procs: &ProcTable,
-        id: u32,
-        pid: Pid,
-        seq: u32,
-        index: u32,
-    ) {
-        let waiters = &mut self.slots[id as usize].waiters;
-        if !waiters.is_empty() && waiters.len() == waiters.capacity() {
-            waiters.retain(|w| procs.is_waiting(w.pid, w.seq));
-        }
-        waiters.push(Waiter { pid, seq, index });
-    }
-
-    /// Fires the pending notification of event `id` if it is still generation `gen`;
-    /// returns false if it was cancelled or replaced since it was queued.
-    #[inline(always)]
-    pub(crate) fn fire_pending(&mut self, id: u32, gen: u32, procs: &mut ProcTable) -> bool {
-        let slot = &mut self.slots[id as usize];
-        if slot.gen != gen || slot.pending == Pending::None {
-            return false;
-        }
-        slot.pending = Pending::None;
-        slot.gen = slot.gen.wrapping_add(1);
-        fire(slot, procs);
-        true
-    }
-}
-
-/// Wakes every waiter and sensitive method of an event.
-#[inline(always)]
-fn fire(slot: &mut EventSlot, procs: &mut ProcTable) {
-    for w in &slot.waiters {
-        procs.wake_thread(w.pid, w.seq, w.index);
-    }
-    slot.waiters.clear();
-    for &pid in &slot.methods {
-        procs.trigger_method(pid);
     }
 }
 
@@ -168,17 +132,15 @@ impl Event {
     }
 
     /// Immediate notification: cancels any pending notification and wakes the waiters
-    /// in the current evaluate phase.
+    /// in the current evaluate phase (a method not by its own notification).
     #[inline(always)]
     pub fn notify(&self) {
-        let mut sched = self.0.kernel.sched.borrow_mut();
-        let Scheduler { events, procs, .. } = &mut *sched;
-        let slot = &mut events.slots[self.0.id as usize];
-        if slot.pending != Pending::None {
-            slot.pending = Pending::None;
-            slot.gen = slot.gen.wrapping_add(1);
-        }
-        fire(slot, procs);
+        let kernel = &self.0.kernel;
+        let current = kernel.current_or_none();
+        let mut sched = kernel.sched.borrow_mut();
+        let mut wake = sched.wake();
+        wake.cancel(self.0.id);
+        wake.fire(self.0.id, current);
     }
 
     /// Delta notification: fires in the next delta cycle. Overrides a pending timed
@@ -186,11 +148,6 @@ impl Event {
     #[inline(always)]
     pub fn notify_delta(&self) {
         let mut sched = self.0.kernel.sched.borrow_mut();
-        self.notify_delta_in(&mut sched);
-    }
-
-    #[inline(always)]
-    fn notify_delta_in(&self, sched: &mut Scheduler) {
         let slot = &mut sched.events.slots[self.0.id as usize];
         match slot.pending {
             Pending::Delta => return,
@@ -198,11 +155,8 @@ impl Event {
             Pending::None => {}
         }
         slot.pending = Pending::Delta;
-        let action = Action::Notify {
-            event: self.0.id,
-            gen: slot.gen,
-        };
-        sched.push_delta(action);
+        let gen = slot.gen;
+        sched.wake().push_delta_notify(self.0.id, gen);
     }
 
     /// Delta notification from a channel's update phase, skipped when no process or
@@ -216,7 +170,11 @@ impl Event {
         {
             let sched = self.0.kernel.sched.borrow();
             let slot = &sched.events.slots[self.0.id as usize];
-            if slot.waiters.is_empty() && slot.methods.is_empty() && slot.pending == Pending::None {
+            if slot.threads.is_empty()
+                && slot.dyn_methods.is_empty()
+                && slot.methods.is_empty()
+                && slot.pending == Pending::None
+            {
                 return;
             }
         }
@@ -249,12 +207,7 @@ impl Event {
 
     /// Cancels a pending delta or timed notification, if any.
     pub fn cancel(&self) {
-        let mut sched = self.0.kernel.sched.borrow_mut();
-        let slot = &mut sched.events.slots[self.0.id as usize];
-        if slot.pending != Pending::None {
-            slot.pending = Pending::None;
-            slot.gen = slot.gen.wrapping_add(1);
-        }
+        self.0.kernel.sched.borrow_mut().wake().cancel(self.0.id);
     }
 
     fn pending(&self) -> Pending {
@@ -310,6 +263,8 @@ pub(crate) enum WaitOn<'a> {
     Nothing,
     One(&'a Event),
     Any(&'a [&'a Event]),
+    /// All of them (SystemC's `wait(e1 & e2 & ...)`).
+    All(&'a [&'a Event]),
 }
 
 /// The one wait future every blocking call is built from: parks the running thread
@@ -391,6 +346,21 @@ impl Future for WaitAny<'_> {
     #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         Pin::new(&mut self.0).poll(cx).map(|reason| reason as usize)
+    }
+}
+
+/// Future of [`Ctx::wait_all`] and [`Ctx::wait_all_timeout`]: true once every
+/// event fired, false on timeout.
+#[must_use = "a wait does nothing unless awaited"]
+pub struct WaitAll<'a>(pub(crate) RawWait<'a>);
+
+impl Future for WaitAll<'_> {
+    type Output = bool;
+    #[inline(always)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|reason| reason != WOKEN_BY_TIME)
     }
 }
 

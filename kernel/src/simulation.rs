@@ -52,7 +52,8 @@ impl Simulation {
         self.ctx.now()
     }
 
-    /// Delta cycles run so far.
+    /// Delta cycles completed so far in which some process ran (SystemC's
+    /// `sc_delta_count()`).
     pub fn delta_count(&self) -> u64 {
         self.ctx.delta_count()
     }
@@ -83,8 +84,15 @@ impl Simulation {
         self.ctx.kernel.run(Some(end), policy)
     }
 
-    /// [`run_until`](Self::run_until)`(now + duration)`.
+    /// [`run_until`](Self::run_until)`(now + duration)`; a zero duration runs exactly
+    /// one delta cycle at the current time, as `sc_start(SC_ZERO_TIME)` does (also
+    /// when nothing is runnable: pending updates and delta notifications are
+    /// processed). Then the outcome is [`RunOutcome::Starved`] if nothing is left,
+    /// else [`RunOutcome::TimeReached`].
     pub fn run_for(&mut self, duration: SimTime) -> Result<RunOutcome, SimError> {
+        if duration.is_zero() {
+            return self.ctx.kernel.run_one_delta();
+        }
         let end = self.now().saturating_add(duration);
         self.run_until(end)
     }

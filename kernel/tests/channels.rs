@@ -44,10 +44,11 @@ fn signal_write_is_visible_after_the_update_phase() {
         *seen.borrow(),
         vec![
             ("writer same delta", 0),
-            // Both wake in the next delta cycle, in notification order: the writer's
+            // Both wake in the next delta cycle, in the reverse of notification
+            // order (SystemC's delta list is processed from its back): the writer's
             // delta wait was issued in evaluate, the change event in update.
-            ("writer next delta", 2),
             ("changed", 2),
+            ("writer next delta", 2),
             ("changed", 3)
         ]
     );

@@ -45,10 +45,12 @@ fn immediate_runs_in_same_delta_delta_in_next_timed_later() {
     assert_eq!(
         *log.borrow(),
         vec![
-            "0 s d1 notifier done",
-            "0 s d1 imm",
-            "0 s d2 delta",
-            "5 ns d3 timed"
+            // The delta count reads the delta cycles completed so far (SystemC's
+            // sc_delta_count): 0 in the first.
+            "0 s d0 notifier done",
+            "0 s d0 imm",
+            "0 s d1 delta",
+            "5 ns d2 timed"
         ]
     );
 }
@@ -306,13 +308,13 @@ fn processes_spawned_while_running_run_in_the_same_evaluate_phase() {
     assert_eq!(
         *log.borrow(),
         vec![
-            "2 ns d2 parent spawned",
-            "2 ns d2 child0 start",
-            "2 ns d2 child1 start",
-            "2 ns d2 child2 start",
-            "3 ns d3 child0 end",
-            "4 ns d4 child1 end",
-            "5 ns d5 child2 end",
+            "2 ns d1 parent spawned",
+            "2 ns d1 child0 start",
+            "2 ns d1 child1 start",
+            "2 ns d1 child2 start",
+            "3 ns d2 child0 end",
+            "4 ns d3 child1 end",
+            "5 ns d4 child2 end",
         ]
     );
 }

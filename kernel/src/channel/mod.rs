@@ -7,4 +7,4 @@ mod sync;
 
 pub use fifo::Fifo;
 pub use signal::Signal;
-pub use sync::{Mutex, Semaphore};
+pub use sync::{Mutex, MutexGuard, NotOwner, Semaphore};

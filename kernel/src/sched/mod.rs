@@ -19,6 +19,7 @@
 
 mod process;
 mod timed_queue;
+mod wake;
 
 pub use process::ProcessHandle;
 pub(crate) use process::{Body, Pid};
@@ -33,6 +34,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::task::{Context, Waker};
 use timed_queue::TimedQueue;
+use wake::DeltaList;
+pub(crate) use wake::Wake;
 
 /// Something the scheduler does at a later delta cycle or time step. Plain indices,
 /// so queues of actions need no drop glue.
@@ -68,6 +71,10 @@ pub enum RunOutcome {
     /// A process called [`Ctx::stop`](crate::Ctx::stop); the delta cycle in which it
     /// did was completed.
     Stopped,
+    /// A process called [`Ctx::pause`](crate::Ctx::pause) (SystemC's `sc_pause`);
+    /// the delta cycle in which it did was completed, and running again goes on
+    /// from there.
+    Paused,
 }
 
 /// What `run_until` does when nothing is left to do before its end time (SystemC's
@@ -111,102 +118,133 @@ impl fmt::Display for SimError {
 
 impl std::error::Error for SimError {}
 
-const NO_PROCESS: Pid = Pid::MAX;
+pub(crate) const NO_PROCESS: Pid = Pid::MAX;
 
-/// The processes and the runnable queue: everything an event needs to wake a process.
-/// Kept apart from the queues so that draining a queue and waking processes borrow
-/// disjoint fields.
-#[derive(Default)]
+/// The processes and the runnable queues: everything an event needs to wake a
+/// process. Kept apart from the other queues so that draining one and waking
+/// processes borrow disjoint fields.
 pub(crate) struct ProcTable {
-    slots: Vec<ProcSlot>,
-    /// Processes to run in the current evaluate phase, in the order they became
-    /// runnable; `runnable[head..]` are still to run. Emptied at the end of each
-    /// evaluate phase, so it never needs to wrap.
-    runnable: Vec<Pid>,
+    pub(crate) slots: Vec<ProcSlot>,
+    /// Methods and threads made runnable since their queue's last batch began, in
+    /// that order (SystemC's push lists).
+    push_methods: Vec<Pid>,
+    push_threads: Vec<Pid>,
+    /// The batch being run (`batch[head..]` still to run), and whether it is of
+    /// threads.
+    batch: Vec<Pid>,
     head: usize,
+    threads_turn: bool,
+}
+
+impl Default for ProcTable {
+    fn default() -> Self {
+        ProcTable {
+            slots: Vec::new(),
+            push_methods: Vec::new(),
+            push_threads: Vec::new(),
+            batch: Vec::new(),
+            head: 0,
+            // So that each evaluate phase starts with the methods.
+            threads_turn: true,
+        }
+    }
 }
 
 impl ProcTable {
-    /// Makes thread `pid` runnable if it is still in the wait numbered `seq`.
-    /// Returns whether it was woken.
+    /// Queues `pid` unless it is already queued or terminated.
     #[inline(always)]
-    pub(crate) fn wake_thread(&mut self, pid: Pid, seq: u32, reason: u32) -> bool {
-        let p = &mut self.slots[pid as usize];
-        if p.waiting && p.seq == seq {
-            p.waiting = false;
-            p.woken_by = reason;
-            self.runnable.push(pid);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Makes method `pid` runnable unless it already is (a method triggered twice in
-    /// one delta cycle runs once, as in SystemC).
-    #[inline(always)]
-    pub(crate) fn trigger_method(&mut self, pid: Pid) -> bool {
+    pub(crate) fn make_runnable(&mut self, pid: Pid) {
         let p = &mut self.slots[pid as usize];
         if p.queued || p.terminated {
-            return false;
+            return;
         }
         p.queued = true;
-        self.runnable.push(pid);
-        true
+        if p.method {
+            self.push_methods.push(pid);
+        } else {
+            self.push_threads.push(pid);
+        }
     }
 
-    /// Whether the wait numbered `seq` of `pid` is still open (not woken, not replaced).
-    pub(crate) fn is_waiting(&self, pid: Pid, seq: u32) -> bool {
-        let p = &self.slots[pid as usize];
-        p.waiting && p.seq == seq
-    }
-
+    /// A static trigger of method `pid`: queues it unless it is queued, terminated,
+    /// waiting on a `next_trigger` (which overrides its static sensitivity), or the
+    /// running process itself (an immediate self-notification, IEEE 1666-2011 5.10.8).
     #[inline(always)]
-    fn pop_runnable(&mut self) -> Option<Pid> {
-        match self.runnable.get(self.head) {
-            Some(&pid) => {
-                self.head += 1;
-                Some(pid)
-            }
-            None => {
-                self.runnable.clear();
-                self.head = 0;
-                None
+    pub(crate) fn trigger_static(&mut self, pid: Pid, current: Pid) {
+        let p = &self.slots[pid as usize];
+        if p.waiting || pid == current {
+            return;
+        }
+        self.make_runnable(pid);
+    }
+
+    /// Moves to the next non-empty batch, methods and threads taking turns;
+    /// false (and the next turn the methods') when both queues are empty.
+    #[inline(always)]
+    fn next_batch(&mut self) -> bool {
+        self.batch.clear();
+        self.head = 0;
+        for _ in 0..2 {
+            self.threads_turn = !self.threads_turn;
+            let queue = if self.threads_turn {
+                &mut self.push_threads
+            } else {
+                &mut self.push_methods
+            };
+            if !queue.is_empty() {
+                std::mem::swap(&mut self.batch, queue);
+                return true;
             }
         }
+        self.threads_turn = true;
+        false
     }
 
     /// The next runnable live process, with the number of its last wait and why that
     /// wait ended.
     #[inline(always)]
     fn take_next(&mut self) -> Option<(Pid, (u32, u32))> {
-        while let Some(pid) = self.pop_runnable() {
-            let p = &mut self.slots[pid as usize];
-            p.queued = false;
-            if !p.terminated {
-                let resumed = if p.waiting {
-                    (p.seq.wrapping_sub(1), 0) // still parked: no wait of it has ended
-                } else {
-                    (p.seq, p.woken_by)
-                };
-                return Some((pid, resumed));
+        loop {
+            while let Some(&pid) = self.batch.get(self.head) {
+                self.head += 1;
+                let p = &mut self.slots[pid as usize];
+                p.queued = false;
+                if !p.terminated {
+                    let resumed = if p.waiting {
+                        (p.seq.wrapping_sub(1), 0) // still parked: no wait of it has ended
+                    } else {
+                        (p.seq, p.woken_by)
+                    };
+                    return Some((pid, resumed));
+                }
+            }
+            if !self.next_batch() {
+                return None;
             }
         }
-        None
     }
 
     fn has_runnable(&self) -> bool {
-        self.head < self.runnable.len()
+        self.head < self.batch.len()
+            || !self.push_methods.is_empty()
+            || !self.push_threads.is_empty()
+    }
+
+    fn clear_runnable(&mut self) {
+        self.push_methods.clear();
+        self.push_threads.clear();
+        self.batch.clear();
+        self.head = 0;
     }
 }
 
 /// Carries out one action; returns whether it was still live (a stale wake-up or a
 /// cancelled notification is not).
 #[inline(always)]
-fn apply(procs: &mut ProcTable, events: &mut EventTable, action: Action) -> bool {
+fn apply(wake: &mut Wake<'_>, action: Action) -> bool {
     match action {
-        Action::Wake { pid, seq } => procs.wake_thread(pid, seq, WOKEN_BY_TIME),
-        Action::Notify { event, gen } => events.fire_pending(event, gen, procs),
+        Action::Wake { pid, seq } => wake.time_out(pid, seq),
+        Action::Notify { event, gen } => wake.fire_pending(event, gen),
     }
 }
 
@@ -216,8 +254,8 @@ fn apply(procs: &mut ProcTable, events: &mut EventTable, action: Action) -> bool
 pub(crate) struct Scheduler {
     pub(crate) procs: ProcTable,
     pub(crate) events: EventTable,
-    /// Actions for the next delta-notification phase, in issue order.
-    delta: Vec<Action>,
+    /// Actions for the next delta-notification phase.
+    pub(crate) delta: DeltaList,
     /// Actions for later time steps.
     timed: TimedQueue,
     /// Reused buffer for draining `delta` and timed buckets without allocating.
@@ -225,9 +263,14 @@ pub(crate) struct Scheduler {
 }
 
 impl Scheduler {
+    /// The tables waking touches, borrowed together.
     #[inline(always)]
-    pub(crate) fn push_delta(&mut self, action: Action) {
-        self.delta.push(action);
+    pub(crate) fn wake(&mut self) -> Wake<'_> {
+        Wake {
+            procs: &mut self.procs,
+            events: &mut self.events,
+            delta: &mut self.delta,
+        }
     }
 
     #[inline(always)]
@@ -236,7 +279,7 @@ impl Scheduler {
     }
 
     fn has_activity_now(&self) -> bool {
-        self.procs.has_runnable() || !self.delta.is_empty()
+        self.procs.has_runnable() || !self.delta.actions.is_empty()
     }
 }
 
@@ -251,6 +294,10 @@ pub(crate) struct Kernel {
     /// borrow of the scheduler.
     resumed: Cell<(u32, u32)>,
     stop_requested: Cell<bool>,
+    pause_requested: Cell<bool>,
+    /// Whether the initialization phase (an update and a delta-notification phase
+    /// before the first evaluate phase, SystemC's `prepare_to_simulate`) has run.
+    initialized: Cell<bool>,
     pub(crate) sched: RefCell<Scheduler>,
     /// Process bodies by pid, while no run is going on; a run moves them into its
     /// [`Running`] so it can poll them in place, without a borrow per poll.
@@ -278,6 +325,8 @@ impl Kernel {
             current: Cell::new(NO_PROCESS),
             resumed: Cell::new((0, 0)),
             stop_requested: Cell::new(false),
+            pause_requested: Cell::new(false),
+            initialized: Cell::new(false),
             sched: RefCell::new(Scheduler::default()),
             bodies: RefCell::new(Vec::new()),
             spawned: RefCell::new(Vec::new()),
@@ -303,6 +352,10 @@ impl Kernel {
         self.stop_requested.set(true);
     }
 
+    pub(crate) fn request_pause(&self) {
+        self.pause_requested.set(true);
+    }
+
     pub(crate) fn global_quantum(&self) -> SimTime {
         self.global_quantum.get()
     }
@@ -322,6 +375,12 @@ impl Kernel {
         pid
     }
 
+    /// The running process, or `NO_PROCESS` outside the evaluate phase.
+    #[inline(always)]
+    pub(crate) fn current_or_none(&self) -> Pid {
+        self.current.get()
+    }
+
     /// Name of the running process, if any.
     pub(crate) fn current_name(&self) -> Option<Rc<str>> {
         let pid = self.current.get();
@@ -333,30 +392,47 @@ impl Kernel {
     #[inline(always)]
     pub(crate) fn park(&self, on: &WaitOn<'_>, timeout: Option<SimTime>) -> (Pid, u32) {
         let pid = self.current_pid();
-        let mut s = self.sched.borrow_mut();
-        let s = &mut *s;
-        let p = &mut s.procs.slots[pid as usize];
-        p.seq = p.seq.wrapping_add(1);
-        p.waiting = true;
-        let seq = p.seq;
-        match on {
-            WaitOn::Nothing => {}
-            WaitOn::One(ev) => s.events.add_waiter(&s.procs, ev.id(), pid, seq, 0),
-            WaitOn::Any(list) => {
-                for (i, ev) in list.iter().enumerate() {
-                    s.events.add_waiter(&s.procs, ev.id(), pid, seq, i as u32);
-                }
-            }
-        }
-        if let Some(delay) = timeout {
-            let action = Action::Wake { pid, seq };
-            if delay.is_zero() {
-                s.push_delta(action);
-            } else {
-                s.push_timed(self.now() + delay, action);
-            }
-        }
+        let seq = self.start_wait(pid, on, timeout);
         (pid, seq)
+    }
+
+    /// Starts a dynamic wait of `pid` on `on` and/or `timeout`; returns its number.
+    #[inline(always)]
+    fn start_wait(&self, pid: Pid, on: &WaitOn<'_>, timeout: Option<SimTime>) -> u32 {
+        let mut s = self.sched.borrow_mut();
+        let zero = timeout.is_some_and(|t| t.is_zero());
+        let seq = match on {
+            WaitOn::Nothing => s.wake().start_wait(pid, std::iter::empty(), false, zero),
+            WaitOn::One(ev) => s
+                .wake()
+                .start_wait(pid, std::iter::once(ev.id()), false, zero),
+            WaitOn::Any(list) => s
+                .wake()
+                .start_wait(pid, list.iter().map(|e| e.id()), false, zero),
+            WaitOn::All(list) => s
+                .wake()
+                .start_wait(pid, list.iter().map(|e| e.id()), true, zero),
+        };
+        if let Some(delay) = timeout.filter(|t| !t.is_zero()) {
+            s.push_timed(self.now() + delay, Action::Wake { pid, seq });
+            s.procs.slots[pid as usize].timeout = process::Timeout::Timed;
+        }
+        seq
+    }
+
+    /// Gives the running method a dynamic sensitivity for its next trigger
+    /// (SystemC's `next_trigger`), replacing any set earlier in this activation;
+    /// `None` restores its static sensitivity.
+    pub(crate) fn next_trigger(&self, on: Option<(&WaitOn<'_>, Option<SimTime>)>) {
+        let pid = self.current_pid();
+        let method = self.sched.borrow().procs.slots[pid as usize].method;
+        assert!(method, "next_trigger is for method processes; threads wait");
+        match on {
+            Some((on, timeout)) => {
+                self.start_wait(pid, on, timeout);
+            }
+            None => self.sched.borrow_mut().wake().clear_wait(pid),
+        }
     }
 
     /// `Some(reason)` once `pid` has been woken from wait `seq`: the running process
@@ -379,13 +455,15 @@ impl Kernel {
     }
 
     /// Runs delta cycles and time steps until `limit` (exclusive, like `sc_start(t)`:
-    /// activity *at* `limit` is left for the next run), a stop, or starvation.
+    /// activity *at* `limit` is left for the next run), a stop, a pause, or
+    /// starvation.
     pub(crate) fn run(
         &self,
         limit: Option<SimTime>,
         policy: StarvationPolicy,
     ) -> Result<RunOutcome, SimError> {
         self.stop_requested.set(false);
+        self.pause_requested.set(false);
         self.guarded(|run| loop {
             match self.next_step(limit) {
                 Step::Delta => {}
@@ -395,14 +473,48 @@ impl Kernel {
                     }
                     return RunOutcome::Starved;
                 }
-                Step::LimitReached => {
-                    self.move_to(limit);
+                Step::LimitReached(next) => {
+                    // SystemC leaves time at the last activity when the next one is
+                    // beyond the limit and the policy is to exit on starvation.
+                    if policy == StarvationPolicy::RunToTime || Some(next) == limit {
+                        self.move_to(limit);
+                    }
                     return RunOutcome::TimeReached;
                 }
             }
             run.delta_cycle();
-            if self.stop_requested.get() {
-                return RunOutcome::Stopped;
+            if let Some(outcome) = self.interrupted() {
+                return outcome;
+            }
+        })
+    }
+
+    /// A stop or pause requested during the last delta cycle.
+    fn interrupted(&self) -> Option<RunOutcome> {
+        if self.stop_requested.get() {
+            Some(RunOutcome::Stopped)
+        } else if self.pause_requested.replace(false) {
+            Some(RunOutcome::Paused)
+        } else {
+            None
+        }
+    }
+
+    /// Exactly one delta cycle at the current time, without moving time, even if
+    /// nothing is runnable (SystemC's `sc_start(SC_ZERO_TIME)`).
+    pub(crate) fn run_one_delta(&self) -> Result<RunOutcome, SimError> {
+        self.stop_requested.set(false);
+        self.pause_requested.set(false);
+        self.guarded(|run| {
+            run.delta_cycle();
+            if let Some(outcome) = self.interrupted() {
+                return outcome;
+            }
+            let s = self.sched.borrow();
+            if self.updates_pending.get() || s.has_activity_now() || s.timed.next_time().is_some() {
+                RunOutcome::TimeReached
+            } else {
+                RunOutcome::Starved
             }
         })
     }
@@ -421,7 +533,7 @@ impl Kernel {
                 run.delta_cycle();
                 Some(self.now())
             }
-            Step::Starved | Step::LimitReached => None,
+            Step::Starved | Step::LimitReached(_) => None,
         })
     }
 
@@ -446,7 +558,12 @@ impl Kernel {
     /// a `SimError`.
     fn guarded<R>(&self, f: impl FnOnce(&mut Running<'_>) -> R) -> Result<R, SimError> {
         let mut run = Running::new(self);
-        match catch_unwind(AssertUnwindSafe(|| f(&mut run))) {
+        match catch_unwind(AssertUnwindSafe(|| {
+            if !self.initialized.replace(true) {
+                run.initialize();
+            }
+            f(&mut run)
+        })) {
             Ok(r) => Ok(r),
             Err(panic) => {
                 let pid = self.current.replace(NO_PROCESS);
@@ -483,20 +600,24 @@ impl Kernel {
             timed,
             scratch,
             delta,
-            ..
         } = &mut *s;
+        let mut wake = Wake {
+            procs,
+            events,
+            delta,
+        };
         loop {
             let Some(t) = timed.next_time() else {
                 return Step::Starved;
             };
             if limit.is_some_and(|limit| t >= limit) {
-                return Step::LimitReached;
+                return Step::LimitReached(t);
             }
             let mut live = false;
-            timed.pop_each(scratch, |action| live |= apply(procs, events, action));
+            timed.pop_each(scratch, |action| live |= apply(&mut wake, action));
             if live {
                 self.now.set(t);
-                if procs.has_runnable() || !delta.is_empty() {
+                if wake.procs.has_runnable() || !wake.delta.actions.is_empty() {
                     return Step::Delta;
                 }
             }
@@ -537,15 +658,45 @@ impl Kernel {
         pending.clear();
     }
 
+    /// The delta-notification phase: the delta list from its back (SystemC's order).
+    #[inline(always)]
+    fn notify_phase(&self) {
+        let mut s = self.sched.borrow_mut();
+        if s.delta.actions.is_empty() {
+            return;
+        }
+        let Scheduler {
+            procs,
+            events,
+            delta,
+            scratch,
+            ..
+        } = &mut *s;
+        std::mem::swap(&mut delta.actions, scratch);
+        delta.notifying = true;
+        let mut wake = Wake {
+            procs,
+            events,
+            delta,
+        };
+        for &action in scratch.iter().rev() {
+            apply(&mut wake, action);
+        }
+        wake.delta.notifying = false;
+        scratch.clear();
+    }
+
     /// Spawns a process; it first runs in the current or next evaluate phase
     /// (`initialize`), or only when triggered (a method with `dont_initialize`).
     pub(crate) fn spawn_body(&self, name: &str, body: Body, initialize: bool) -> Pid {
         let pid = {
             let mut s = self.sched.borrow_mut();
             let pid = s.procs.slots.len() as Pid;
-            s.procs.slots.push(ProcSlot::new(name));
+            s.procs
+                .slots
+                .push(ProcSlot::new(name, matches!(body, Body::Method(_))));
             if initialize {
-                s.procs.trigger_method(pid);
+                s.procs.make_runnable(pid);
             }
             pid
         };
@@ -570,9 +721,8 @@ impl Kernel {
                 p.terminated_event = None;
             }
             s.timed.clear();
-            s.procs.runnable.clear();
-            s.procs.head = 0;
-            std::mem::take(&mut s.delta)
+            s.procs.clear_runnable();
+            std::mem::take(&mut s.delta.actions)
         };
         // Dropped outside the borrows: a process's locals may run code on drop.
         drop(bodies);
@@ -609,43 +759,46 @@ impl<'k> Running<'k> {
         }
     }
 
-    /// Evaluate, update and delta-notification phases.
-    #[inline(always)]
-    fn delta_cycle(&mut self) {
+    /// The initialization phase before the first evaluate phase: an update phase
+    /// (values written before the run become visible to the processes' first
+    /// activation) and a delta-notification phase; no delta cycle is counted.
+    fn initialize(&mut self) {
         let k = self.kernel;
-        k.delta_count.set(k.delta_count.get() + 1);
-        self.poll_runnable();
         if k.updates_pending.get() {
             k.update_phase();
         }
-        let mut s = k.sched.borrow_mut();
-        if !s.delta.is_empty() {
-            let Scheduler {
-                procs,
-                events,
-                delta,
-                scratch,
-                ..
-            } = &mut *s;
-            std::mem::swap(delta, scratch);
-            for &action in scratch.iter() {
-                apply(procs, events, action);
-            }
-            scratch.clear();
+        k.notify_phase();
+    }
+
+    /// Evaluate, update and delta-notification phases. The delta count goes up when
+    /// a delta cycle in which some process ran completes (SystemC's
+    /// `sc_delta_count`).
+    #[inline(always)]
+    fn delta_cycle(&mut self) {
+        let k = self.kernel;
+        let ran = self.poll_runnable();
+        if k.updates_pending.get() {
+            k.update_phase();
+        }
+        k.notify_phase();
+        if ran {
+            k.delta_count.set(k.delta_count.get() + 1);
         }
     }
 
     /// Polls every runnable process, including those made runnable meanwhile by
-    /// immediate notifications, until none is left.
+    /// immediate notifications, until none is left; returns whether any ran.
     #[inline(always)]
-    fn poll_runnable(&mut self) {
+    fn poll_runnable(&mut self) -> bool {
         let k = self.kernel;
         let mut cx = Context::from_waker(Waker::noop());
         if k.spawned_pending.get() {
             self.adopt_spawned();
         }
+        let mut ran = false;
         let mut next = k.sched.borrow_mut().procs.take_next();
         while let Some((pid, resumed)) = next {
+            ran = true;
             k.current.set(pid);
             k.resumed.set(resumed);
             let finished = match self.bodies.get_mut(pid as usize) {
@@ -667,6 +820,7 @@ impl<'k> Running<'k> {
             }
             next = k.sched.borrow_mut().procs.take_next();
         }
+        ran
     }
 }
 
@@ -693,8 +847,8 @@ enum Step {
     Delta,
     /// Nothing is left to do.
     Starved,
-    /// The next activity is at or after the run's end time.
-    LimitReached,
+    /// The next activity, at this time, is at or after the run's end time.
+    LimitReached(SimTime),
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -18,29 +18,56 @@ pub(crate) enum Body {
     Method(Box<dyn FnMut()>),
 }
 
+/// Where a pending timeout of a process's wait sits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Timeout {
+    /// None pending.
+    None,
+    /// In the delta list, at this index (a zero timeout: SystemC's timeout event
+    /// notified with `SC_ZERO_TIME`, which cancelling removes from the list).
+    Delta(u32),
+    /// In the timed queue (stale once the wait ends, as a cancelled timed event).
+    Timed,
+}
+
 /// The scheduler's record of one process.
 pub(crate) struct ProcSlot {
     pub(super) name: Rc<str>,
-    /// Number of the thread's current (or last) wait.
-    pub(super) seq: u32,
-    /// True while the thread is parked in wait `seq`.
-    pub(super) waiting: bool,
+    /// A method (run to completion on each trigger) rather than a thread.
+    pub(crate) method: bool,
+    /// Number of the process's current (or last) dynamic wait: a thread's `wait`, a
+    /// method's `next_trigger`.
+    pub(crate) seq: u32,
+    /// True while the process is in dynamic wait `seq`: a parked thread, or a method
+    /// whose `next_trigger` overrides its static sensitivity until it fires.
+    pub(crate) waiting: bool,
+    /// The events of the current dynamic wait, in list order (reused between waits).
+    pub(crate) wait_events: Vec<u32>,
+    /// For a wait on all of `wait_events`: how many have not fired yet (0 for a wait
+    /// on any of them).
+    pub(crate) and_left: u32,
+    /// The current wait's timeout.
+    pub(crate) timeout: Timeout,
     /// Why the thread was last woken (index in its wait list, or `WOKEN_BY_TIME`).
-    pub(super) woken_by: u32,
-    /// True while the process sits in the runnable queue (keeps methods from being
-    /// queued twice in one delta cycle).
-    pub(super) queued: bool,
-    pub(super) terminated: bool,
+    pub(crate) woken_by: u32,
+    /// True while the process sits in a runnable queue (SystemC's `is_runnable`:
+    /// keeps a method from being queued twice).
+    pub(crate) queued: bool,
+    pub(crate) terminated: bool,
     /// Created on first request, notified when the process ends.
     pub(super) terminated_event: Option<Event>,
 }
 
 impl ProcSlot {
-    pub(super) fn new(name: &str) -> ProcSlot {
+    pub(super) fn new(name: &str, method: bool) -> ProcSlot {
         ProcSlot {
             name: name.into(),
+            method,
             seq: 0,
             waiting: false,
+            wait_events: Vec::new(),
+            and_left: 0,
+            timeout: Timeout::None,
             woken_by: 0,
             queued: false,
             terminated: false,

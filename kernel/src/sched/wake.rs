@@ -92,7 +92,24 @@ impl Wake<'_> {
     /// Fires event `id` now: wakes what it should, in the reference's order.
     /// `current` is the running process (`NO_PROCESS` outside evaluation), whose own
     /// immediate notification does not trigger it.
+    #[inline(always)]
     pub(crate) fn fire(&mut self, id: u32, current: Pid) {
+        let slot = &mut self.events.slots[id as usize];
+        if slot.methods.is_empty() && slot.dyn_methods.is_empty() && slot.threads.len() <= 1 {
+            // The common case, one waiting thread or none: no list to walk.
+            if let Some(&w) = slot.threads.first() {
+                if self.trigger_dynamic(w, id, current) {
+                    self.events.slots[id as usize].threads.clear();
+                }
+            }
+            return;
+        }
+        self.fire_all(id, current);
+    }
+
+    /// [`fire`](Self::fire) in full: every list of the event.
+    #[inline(never)]
+    fn fire_all(&mut self, id: u32, current: Pid) {
         let slot = &mut self.events.slots[id as usize];
         for &pid in slot.methods.iter().rev() {
             self.procs.trigger_static(pid, current);
@@ -119,6 +136,7 @@ impl Wake<'_> {
     }
 
     /// Event `id` fired for waiter `w`: returns whether `w` leaves the event's list.
+    #[inline(always)]
     fn trigger_dynamic(&mut self, w: Waiter, id: u32, current: Pid) -> bool {
         let p = &mut self.procs.slots[w.pid as usize];
         if !(p.waiting && p.seq == w.seq) {
@@ -158,6 +176,7 @@ impl Wake<'_> {
 
     /// Ends `pid`'s wait, woken for `reason`: cancels its timeout and makes it
     /// runnable.
+    #[inline(always)]
     fn end_wait(&mut self, pid: Pid, reason: u32) {
         let p = &mut self.procs.slots[pid as usize];
         p.waiting = false;
@@ -171,8 +190,15 @@ impl Wake<'_> {
 
     /// Takes `pid` off the waiter lists of its wait's events but `except`, last
     /// listed first, each list searched from its back and closed up with its last.
+    #[inline(always)]
     fn leave_events(&mut self, pid: Pid, except: Option<u32>) {
         let p = &mut self.procs.slots[pid as usize];
+        match p.wait_events.as_slice() {
+            [] => return,
+            // Woken by the one event it waited on: nothing else to leave.
+            [e] if Some(*e) == except => return,
+            _ => {}
+        }
         let method = p.method;
         let events = std::mem::take(&mut p.wait_events);
         for &e in events.iter().rev() {
@@ -197,6 +223,7 @@ impl Wake<'_> {
     /// a timeout (`Some(0)`: the next delta cycle; a timed one is queued by the
     /// caller). Any previous dynamic wait of a method is cleared first. Returns the
     /// wait's number.
+    #[inline(always)]
     pub(crate) fn start_wait(
         &mut self,
         pid: Pid,
@@ -204,7 +231,10 @@ impl Wake<'_> {
         all: bool,
         zero_timeout: bool,
     ) -> u32 {
-        self.clear_wait(pid);
+        let p = &mut self.procs.slots[pid as usize];
+        if p.waiting {
+            self.clear_wait(pid);
+        }
         let p = &mut self.procs.slots[pid as usize];
         p.seq = p.seq.wrapping_add(1);
         p.waiting = true;
@@ -236,6 +266,7 @@ impl Wake<'_> {
 
     /// Ends `pid`'s dynamic wait without waking it (a method's new `next_trigger`
     /// replaces the last).
+    #[inline(never)]
     pub(crate) fn clear_wait(&mut self, pid: Pid) {
         let p = &mut self.procs.slots[pid as usize];
         if !p.waiting {

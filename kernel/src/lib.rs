@@ -9,10 +9,12 @@
 //! | `sc_time` (1 ps) | [`SimTime`] |
 //! | clock periods | [`Clock`] (exact cycle ↔ time, no drift) |
 //! | `SC_THREAD`, `wait(t)` | [`Ctx::spawn`] an `async` block; `ctx.wait(t).await` |
-//! | `SC_METHOD` + static sensitivity | [`Ctx::spawn_method`] |
+//! | `SC_METHOD` + static sensitivity | [`Ctx::spawn_method`]; `next_trigger` is [`Ctx::next_trigger`] and its siblings |
+//! | `wait(e1 \| e2)`, `wait(e1 & e2)` | [`Ctx::wait_any`], [`Ctx::wait_all`] (and `_timeout` forms) |
 //! | `sc_event` | [`Event`]: `notify`, `notify_delta`, `notify_after`, `cancel` |
 //! | `sc_signal`, `sc_fifo`, `sc_mutex`, `sc_semaphore` | [`Signal`], [`Fifo`], [`Mutex`], [`Semaphore`] |
-//! | `sc_start`, `sc_stop` | [`Simulation::run`], [`Simulation::run_until`], [`Ctx::stop`] |
+//! | `sc_start`, `sc_start(SC_ZERO_TIME)`, `sc_stop`, `sc_pause` | [`Simulation::run`], [`Simulation::run_until`], [`Simulation::run_for`]`(ZERO)`, [`Ctx::stop`], [`Ctx::pause`] |
+//! | `sc_delta_count()` | [`Ctx::delta_count`] |
 //! | generic payload, sockets | [`tlm::Payload`], [`tlm::InitiatorSocket`], [`tlm::TargetSocket`] |
 //! | `peq_with_cb_and_phase` | [`tlm::PayloadEventQueue`] |
 //! | `tlm_quantumkeeper` | [`tlm::QuantumKeeper`] |
@@ -34,6 +36,10 @@
 //! assert_eq!(sim.run().unwrap(), RunOutcome::Starved);
 //! assert_eq!(sim.now(), SimTime::from_ns(6));
 //! ```
+//!
+//! Where IEEE 1666 leaves the order of processes to the implementation, this kernel
+//! follows Accellera's reference kernel (ARCHITECTURE.md, "How the kernel works"), so
+//! a ported model prints the same log.
 //!
 //! Processes wait only on this kernel's primitives (time, events, channels, sockets):
 //! they are polled with a no-op `Waker`, so a foreign future that relies on being

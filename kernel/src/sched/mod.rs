@@ -182,22 +182,23 @@ impl ProcTable {
     /// false (and the next turn the methods') when both queues are empty.
     #[inline(always)]
     fn next_batch(&mut self) -> bool {
+        let methods = !self.push_methods.is_empty();
+        let threads = !self.push_threads.is_empty();
         self.batch.clear();
         self.head = 0;
-        for _ in 0..2 {
-            self.threads_turn = !self.threads_turn;
-            let queue = if self.threads_turn {
-                &mut self.push_threads
-            } else {
-                &mut self.push_methods
-            };
-            if !queue.is_empty() {
-                std::mem::swap(&mut self.batch, queue);
-                return true;
-            }
+        if !methods && !threads {
+            self.threads_turn = true;
+            return false;
         }
-        self.threads_turn = true;
-        false
+        // After threads the methods go if any are runnable; after methods, threads.
+        self.threads_turn = if self.threads_turn { !methods } else { threads };
+        let queue = if self.threads_turn {
+            &mut self.push_threads
+        } else {
+            &mut self.push_methods
+        };
+        std::mem::swap(&mut self.batch, queue);
+        true
     }
 
     /// The next runnable live process, with the number of its last wait and why that
@@ -490,8 +491,11 @@ impl Kernel {
     }
 
     /// A stop or pause requested during the last delta cycle.
+    #[inline(always)]
     fn interrupted(&self) -> Option<RunOutcome> {
-        if self.stop_requested.get() {
+        if !(self.stop_requested.get() || self.pause_requested.get()) {
+            None
+        } else if self.stop_requested.get() {
             Some(RunOutcome::Stopped)
         } else if self.pause_requested.replace(false) {
             Some(RunOutcome::Paused)

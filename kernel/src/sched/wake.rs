@@ -95,8 +95,12 @@ impl Wake<'_> {
     #[inline(always)]
     pub(crate) fn fire(&mut self, id: u32, current: Pid) {
         let slot = &mut self.events.slots[id as usize];
-        if slot.methods.is_empty() && slot.dyn_methods.is_empty() && slot.threads.len() <= 1 {
-            // The common case, one waiting thread or none: no list to walk.
+        if slot.dyn_methods.is_empty() && slot.threads.len() <= 1 {
+            // The common case: static methods and at most one waiting thread, so no
+            // dynamic list to walk.
+            for &pid in slot.methods.iter().rev() {
+                self.procs.trigger_static(pid, current);
+            }
             if let Some(&w) = slot.threads.first() {
                 if self.trigger_dynamic(w, id, current) {
                     self.events.slots[id as usize].threads.clear();

@@ -393,6 +393,26 @@ impl Kernel {
     #[inline(always)]
     pub(crate) fn park(&self, on: &WaitOn<'_>, timeout: Option<SimTime>) -> (Pid, u32) {
         let pid = self.current_pid();
+        match (on, timeout) {
+            // The common waits, on one event or on time alone: registered without
+            // the general path.
+            (WaitOn::One(ev), None) => {
+                let seq = self
+                    .sched
+                    .borrow_mut()
+                    .wake()
+                    .start_wait_one(pid, Some(ev.id()));
+                return (pid, seq);
+            }
+            (WaitOn::Nothing, Some(delay)) if !delay.is_zero() => {
+                let mut s = self.sched.borrow_mut();
+                let seq = s.wake().start_wait_one(pid, None);
+                s.push_timed(self.now() + delay, Action::Wake { pid, seq });
+                s.procs.slots[pid as usize].timeout = process::Timeout::Timed;
+                return (pid, seq);
+            }
+            _ => {}
+        }
         let seq = self.start_wait(pid, on, timeout);
         (pid, seq)
     }

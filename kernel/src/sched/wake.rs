@@ -146,6 +146,13 @@ impl Wake<'_> {
         if !(p.waiting && p.seq == w.seq) {
             return true;
         }
+        if !p.method && p.and_left == 0 && p.timeout == Timeout::None && p.wait_events.len() == 1 {
+            // A thread waiting on this event alone: nothing else to leave or cancel.
+            p.waiting = false;
+            p.woken_by = w.index;
+            self.procs.make_runnable(w.pid);
+            return true;
+        }
         if w.pid == current {
             // A method's own immediate notification: its sensitivity stays.
             return false;
@@ -264,6 +271,29 @@ impl Wake<'_> {
         if zero_timeout {
             let ix = self.delta.push(Action::Wake { pid, seq });
             self.procs.slots[pid as usize].timeout = Timeout::Delta(ix);
+        }
+        seq
+    }
+
+    /// A thread's wait on one event, or on nothing (a timed timeout the caller
+    /// queues): [`start_wait`](Self::start_wait) for the commonest waits, without its
+    /// general bookkeeping.
+    #[inline(always)]
+    pub(crate) fn start_wait_one(&mut self, pid: Pid, event: Option<u32>) -> u32 {
+        let p = &mut self.procs.slots[pid as usize];
+        if p.waiting || p.method {
+            return self.start_wait(pid, event.into_iter(), false, false);
+        }
+        p.seq = p.seq.wrapping_add(1);
+        p.waiting = true;
+        p.and_left = 0;
+        p.wait_events.clear();
+        let seq = p.seq;
+        if let Some(e) = event {
+            p.wait_events.push(e);
+            self.events.slots[e as usize]
+                .threads
+                .push(Waiter { pid, seq, index: 0 });
         }
         seq
     }

@@ -261,7 +261,10 @@ pub fn run_program(
 }
 
 /// Runs `sim` in slices of simulated time, showing descriptors completed on a bar.
-/// Slicing does not change the simulation: time stays at the last activity.
+/// Slicing does not change the simulation: time stays at the last activity. The
+/// slices' ends are counted on their own, not from `now`: with exit-on-starvation a
+/// slice with no activity leaves time where it was (SystemC's `sc_start`), and the
+/// next slice must still move on.
 fn run_with_progress(sim: &mut Simulation, soc: &Soc, total: u64) -> Result<RunOutcome, RunError> {
     let bar = indicatif::ProgressBar::new(total.max(1));
     bar.set_style(
@@ -270,8 +273,9 @@ fn run_with_progress(sim: &mut Simulation, soc: &Soc, total: u64) -> Result<RunO
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut until = sim.now();
     let outcome = loop {
-        let until = sim.now().saturating_add(PROGRESS_SLICE);
+        until = until.saturating_add(PROGRESS_SLICE);
         let outcome = sim
             .run_until_with(until, StarvationPolicy::ExitOnStarvation)
             .map_err(RunError::Simulation)?;

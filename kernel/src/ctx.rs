@@ -1,6 +1,6 @@
 //! [`Ctx`]: the handle processes and models use to reach their simulation.
 
-use crate::event::{Event, RawWait, Wait, WaitAll, WaitAny, WaitAnyTimeout, WaitOn};
+use crate::event::{Event, RawWait, Wait, WaitAny, WaitAnyTimeout, WaitOn, WaitTimeout};
 use crate::sched::{Body, Kernel, ProcessHandle};
 use crate::time::SimTime;
 use crate::timeline::TimelineRef;
@@ -63,8 +63,8 @@ impl Ctx {
     /// Waits until every one of `events` has fired since the wait began (SystemC's
     /// `wait(e1 & e2 & ...)`); an event firing twice counts once. An empty list
     /// waits forever. Resolves to true.
-    pub fn wait_all<'a>(&'a self, events: &'a [&'a Event]) -> WaitAll<'a> {
-        WaitAll(RawWait::new(&self.kernel, WaitOn::All(events), None))
+    pub fn wait_all<'a>(&'a self, events: &'a [&'a Event]) -> WaitTimeout<'a> {
+        WaitTimeout(RawWait::new(&self.kernel, WaitOn::All(events), None))
     }
 
     /// [`wait_all`](Self::wait_all), or until `timeout` passes: true if every event
@@ -73,8 +73,8 @@ impl Ctx {
         &'a self,
         events: &'a [&'a Event],
         timeout: SimTime,
-    ) -> WaitAll<'a> {
-        WaitAll(RawWait::new(
+    ) -> WaitTimeout<'a> {
+        WaitTimeout(RawWait::new(
             &self.kernel,
             WaitOn::All(events),
             Some(timeout),

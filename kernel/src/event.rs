@@ -323,7 +323,8 @@ impl Future for Wait<'_> {
     }
 }
 
-/// Future of [`Event::wait_timeout`]: true if the event fired, false on timeout.
+/// Future of [`Event::wait_timeout`], [`Ctx::wait_all`] and [`Ctx::wait_all_timeout`]:
+/// true if the event (every event, for the and-lists) fired, false on timeout.
 #[must_use = "a wait does nothing unless awaited"]
 pub struct WaitTimeout<'a>(pub(crate) RawWait<'a>);
 
@@ -346,21 +347,6 @@ impl Future for WaitAny<'_> {
     #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         Pin::new(&mut self.0).poll(cx).map(|reason| reason as usize)
-    }
-}
-
-/// Future of [`Ctx::wait_all`] and [`Ctx::wait_all_timeout`]: true once every
-/// event fired, false on timeout.
-#[must_use = "a wait does nothing unless awaited"]
-pub struct WaitAll<'a>(pub(crate) RawWait<'a>);
-
-impl Future for WaitAll<'_> {
-    type Output = bool;
-    #[inline(always)]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|reason| reason != WOKEN_BY_TIME)
     }
 }
 

@@ -60,7 +60,7 @@ pub mod tlm;
 pub use channel::{Fifo, Mutex, MutexGuard, NotOwner, Semaphore, Signal};
 pub use clock::Clock;
 pub use ctx::Ctx;
-pub use event::{Event, Wait, WaitAll, WaitAny, WaitAnyTimeout, WaitTimeout};
+pub use event::{Event, Wait, WaitAny, WaitAnyTimeout, WaitTimeout};
 pub use sched::{ProcessHandle, RunOutcome, SimError, StarvationPolicy};
 pub use simulation::Simulation;
 pub use time::SimTime;

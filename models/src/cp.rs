@@ -78,6 +78,9 @@ pub struct CommandProcessor {
     state: RefCell<State>,
     doorbells: Vec<Event>,
     sem_changed: Event,
+    /// Codes of every `IRQ` descriptor executed, in order (kept across resets: it is
+    /// the run's record, not a register).
+    raised: RefCell<Vec<u32>>,
     perf: RefCell<Option<PerfSource>>,
     on_complete: RefCell<Option<CompletionHook>>,
     tracks: Vec<TrackId>,
@@ -113,6 +116,7 @@ impl CommandProcessor {
                 .map(|q| ctx.event(&format!("{name}.q{q}.doorbell")))
                 .collect(),
             sem_changed: ctx.event(&format!("{name}.sem")),
+            raised: RefCell::default(),
             perf: RefCell::new(None),
             on_complete: RefCell::new(None),
             tracks: (0..QUEUES)
@@ -146,6 +150,13 @@ impl CommandProcessor {
     /// exceeds the simulated time), and commands executed.
     pub fn stats(&self) -> EngineStats {
         self.stats.get()
+    }
+
+    /// Codes of the `IRQ` descriptors the device has executed, in order: what the
+    /// run's report lists, whichever firmware drove the device (in the VP or over a
+    /// socket) and whether or not it read each code before the next overwrote it.
+    pub fn raised_irqs(&self) -> Vec<u32> {
+        self.raised.borrow().clone()
     }
 
     /// Semaphore waits or queued descriptors that can never proceed: `(queue, head)`
@@ -426,6 +437,7 @@ impl CommandProcessor {
                     st.irq_status |= regs::IRQ_COMPLETION;
                     st.irq_code = *code;
                 }
+                self.raised.borrow_mut().push(*code);
                 self.update_irq();
                 return Ok(());
             }

@@ -2,7 +2,7 @@
 //!
 //! The only crate that knows all the parts: scenario files ([`scenario`]), platform
 //! presets ([`preset`]), SoC assembly ([`soc`]), lowering of workloads to command
-//! programs ([`program`]), runs ([`run`]), Chrome traces ([`trace`]), reports
+//! programs ([`program`]), runs ([`run`]), the remote-firmware server ([`serve`]), Chrome traces ([`trace`]), reports
 //! ([`report`]), the flexible-vs-systolic comparison ([`comparison`]) and the
 //! `--explain-mapping` dump ([`explain`]). The `treta-vp` binary is a thin command-line front over it.
 
@@ -20,6 +20,7 @@ pub mod program;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod serve;
 pub mod soc;
 pub mod sweep;
 pub mod trace;

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use treta_vp::{explain, plots, preset, run, scenario, sweep};
+use treta_vp::{explain, plots, preset, run, scenario, serve, sweep};
 
 /// The TRETA virtual platform.
 #[derive(Parser)]
@@ -57,6 +57,32 @@ enum Command {
         /// (parameters as their updated `sgd.<name>`), with a `manifest.json`.
         #[arg(long, value_name = "DIR")]
         dump_tensors: Option<PathBuf>,
+    },
+    /// Serve a scenario's platform to firmware in another process over a socket
+    /// (docs/remote.md): one client, in lockstep; its FINISH writes the report and
+    /// trace. Exit status 2 if the client goes away first (what was simulated is
+    /// still written), 1 if an `expect:` bound fails.
+    Serve {
+        /// The scenario YAML file (its platform; its workload labels the report).
+        scenario: PathBuf,
+        /// Where to listen: `unix:PATH` or `tcp:HOST:PORT` (port 0: any free one).
+        #[arg(long, value_name = "ADDR")]
+        listen: treta_remote::Endpoint,
+        /// Write a Chrome/Perfetto trace (Trace Event Format JSON) here.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Write the JSON report here.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Override a scenario value, e.g. `--set platform.gemm.rows=32` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Close a client that sends nothing for this many seconds (0: never).
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        idle_timeout: u64,
+        /// Print nothing but errors (the `listening on` line still goes to stderr).
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Check a scenario (syntax, keys, types, ranges, cross-references) without running it.
     Check {
@@ -249,9 +275,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 },
             )?;
             if let Some(path) = &report {
-                let json = serde_json::to_string_pretty(&result)?;
-                std::fs::write(path, json + "\n")
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write report: {e}", path.display()))?;
+                result.write_json(path).map_err(anyhow::Error::msg)?;
             }
             if !quiet {
                 write!(out, "{}", result.summary())?;
@@ -270,6 +294,58 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     eprint!("{}", result.summary());
                 }
                 Ok(ExitCode::from(1))
+            }
+        }
+        Command::Serve {
+            scenario,
+            listen,
+            trace,
+            report,
+            sets,
+            idle_timeout,
+            quiet,
+        } => {
+            let loaded = scenario::load(&scenario, &sets)?;
+            let announce = |at: &treta_remote::Endpoint| {
+                eprintln!("treta-vp serve: listening on {at}");
+            };
+            let settings = serve::ServeSettings {
+                listen,
+                trace: trace.as_deref(),
+                report: report.as_deref(),
+                idle_timeout: (idle_timeout > 0)
+                    .then(|| std::time::Duration::from_secs(idle_timeout)),
+                on_listening: &announce,
+            };
+            match serve::serve(&loaded, &settings)? {
+                serve::ServeEnd::Finished(result) => {
+                    if !quiet {
+                        write!(out, "{}", result.summary())?;
+                    }
+                    Ok(if result.passed() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    })
+                }
+                serve::ServeEnd::Gone(why, result) | serve::ServeEnd::Stalled(why, result) => {
+                    let written: Vec<String> = [("report", &report), ("trace", &trace)]
+                        .iter()
+                        .filter_map(|(what, p)| {
+                            p.as_ref().map(|p| format!("{what} {}", p.display()))
+                        })
+                        .collect();
+                    eprintln!(
+                        "error: the run ended before FINISH at {} ps: {why}{}",
+                        result.sim_time_ps,
+                        if written.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; wrote the {} of the run so far", written.join(" and "))
+                        }
+                    );
+                    Ok(ExitCode::from(2))
+                }
             }
         }
         Command::Sweep {

@@ -328,6 +328,20 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 impl Report {
+    /// The report as the JSON `--report` writes (pretty, newline-terminated).
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self).map(|j| j + "\n")
+    }
+
+    /// Writes [`to_json`](Report::to_json) to `path`; the error names the file.
+    pub fn write_json(&self, path: &std::path::Path) -> Result<(), String> {
+        let json = self
+            .to_json()
+            .map_err(|e| format!("{}: cannot serialise the report: {e}", path.display()))?;
+        std::fs::write(path, json)
+            .map_err(|e| format!("{}: cannot write report: {e}", path.display()))
+    }
+
     /// The figures of a finished run.
     pub fn build(
         name: &str,

@@ -16,9 +16,8 @@ use treta_driver::{Driver, DriverError, Hal, Layout};
 use treta_kernel::{RunOutcome, SimTime, Simulation, StarvationPolicy};
 use treta_lower::Program;
 
-/// What the firmware brings back: the program's own interrupts and the tensors it
-/// read back (golden name, values).
-type Returned = (Vec<u32>, Vec<(String, Vec<f32>)>);
+/// What the firmware brings back: the tensors it read back (golden name, values).
+pub type Returned = Vec<(String, Vec<f32>)>;
 
 /// Where the firmware process leaves its result, or the driver's error; `None`
 /// while it has not finished.
@@ -91,6 +90,183 @@ pub fn run(loaded: &LoadedScenario, settings: RunSettings<'_>) -> Result<Report,
     run_program(loaded, &program, settings)
 }
 
+/// A platform assembled for a run, before any firmware is started: the simulation,
+/// the SoC, the probe that observes the program's phases, and the trace's status.
+/// Shared by the built-in firmware's runs and `treta-vp serve`'s, so both simulate
+/// and report the same platform in the same way.
+pub(crate) struct Assembled {
+    /// The simulation (not started).
+    pub sim: Simulation,
+    /// The SoC's models.
+    pub soc: Soc,
+    /// Observes phases and power of the program's descriptors.
+    pub probe: Probe,
+    /// The trace writer's status, when a trace is written.
+    pub trace: Option<TraceStatus>,
+}
+
+impl Assembled {
+    /// Builds `loaded`'s platform, observing `program`, with a trace at `trace`.
+    pub fn new(
+        loaded: &LoadedScenario,
+        program: &Program,
+        trace: Option<&Path>,
+    ) -> Result<Assembled, RunError> {
+        let scenario = &loaded.scenario;
+        let functional = scenario.run.mode == Mode::Functional;
+        let mut sim = Simulation::new();
+        let ctx = sim.ctx().clone();
+        let status = match trace {
+            Some(path) => {
+                // `commands`: queues, engines, firmware and counters; `tiles` adds a
+                // span per DRAM transaction on each channel it touches and one per
+                // GEMM round; `bursts` adds a span per burst (below).
+                let hidden: &[&str] = if scenario.run.trace_detail >= TraceDetail::Tiles {
+                    &[]
+                } else {
+                    &["dram", "gemm.rounds"]
+                };
+                let (writer, status) =
+                    ChromeTrace::create(path, &format!("treta-vp: {}", loaded.name()), hidden)
+                        .map_err(|e| RunError::Trace(format!("{}: {e}", path.display())))?;
+                sim.set_recorder(Box::new(writer));
+                Some(status)
+            }
+            None => None,
+        };
+        let soc = {
+            let _span = tracing::info_span!("assemble").entered();
+            Soc::build(&ctx, &loaded.platform, functional).map_err(RunError::Soc)?
+        };
+        if trace.is_some() && scenario.run.trace_detail >= TraceDetail::Bursts {
+            soc.dram.trace_bursts();
+        }
+        let probe = Probe::install(&ctx, &soc, &loaded.platform, program.step.as_ref());
+        Ok(Assembled {
+            sim,
+            soc,
+            probe,
+            trace: status,
+        })
+    }
+
+    /// A HAL on the control processor's socket and the device's interrupt line.
+    pub fn hal(&self) -> Result<VpHal, RunError> {
+        let cpu = self.soc.cpu_socket().map_err(RunError::Soc)?;
+        Ok(VpHal::new(self.sim.ctx(), cpu, self.soc.cp.irq.clone()))
+    }
+
+    /// Ends the trace (flushing it) and reports a write error.
+    pub fn close_trace(&mut self) -> Result<(), RunError> {
+        drop(self.sim.take_recorder());
+        match self.trace.as_ref().and_then(TraceStatus::error) {
+            Some(e) => Err(RunError::Trace(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The report of the run so far (time `now`), labelled by `loaded` and `program`.
+    /// The interrupts listed are the codes of the `IRQ` descriptors the device
+    /// executed, except the driver's own join code.
+    pub fn report(&self, loaded: &LoadedScenario, program: &Program) -> Report {
+        let interrupts = self
+            .soc
+            .cp
+            .raised_irqs()
+            .into_iter()
+            .filter(|&c| c != DONE_CODE)
+            .collect();
+        let mut report = Report::build(
+            &loaded.name(),
+            &loaded.scenario,
+            &loaded.platform,
+            program,
+            &self.soc,
+            self.sim.now(),
+            interrupts,
+        );
+        report.phases = self.probe.phases();
+        report
+    }
+}
+
+/// What the built-in firmware does in a run, as data: the loads into DRAM before
+/// bring-up, the program in ring-sized batches, the tensors read back after. The
+/// same job runs in the VP or, through a remote HAL, in another process.
+pub struct FirmwareJob {
+    /// Give up waiting for the device after this long without an interrupt
+    /// [ns]; 0 waits forever.
+    pub watchdog_ns: u64,
+    /// Per batch, per queue, the descriptors to submit.
+    pub batches: Vec<Vec<Vec<treta_abi::Descriptor>>>,
+    /// (DRAM address, bytes) to write before bring-up.
+    pub loads: Vec<golden_check::Load>,
+    /// (name, DRAM address, fp32 elements) to read back after the program.
+    pub readbacks: Vec<golden_check::Readback>,
+}
+
+impl FirmwareJob {
+    /// The job of running `program` on `loaded`'s platform: golden inputs loaded
+    /// and compared tensors read back for a golden run, the losses for a functional
+    /// training run, every tensor for `dump_tensors`.
+    pub fn new(
+        loaded: &LoadedScenario,
+        program: &Program,
+        dump_tensors: bool,
+    ) -> Result<FirmwareJob, RunError> {
+        let scenario = &loaded.scenario;
+        let functional = scenario.run.mode == Mode::Functional;
+        // A golden run: the host loads inputs and parameters and, after one step,
+        // reads every compared tensor back; a functional training run reads its losses.
+        let steps = scenario.workload.steps.map_or(1, |s| s.get());
+        let (loads, mut readbacks) = match (&loaded.golden, &program.step) {
+            (Some(golden), Some(step)) => (
+                golden_check::loads(golden, step).map_err(RunError::Program)?,
+                if steps == 1 {
+                    golden_check::readbacks(golden, step)
+                } else {
+                    Vec::new()
+                },
+            ),
+            _ => (Vec::new(), Vec::new()),
+        };
+        let losses_at = program
+            .step
+            .as_ref()
+            .filter(|_| functional)
+            .and_then(|s| s.tensor("output.loss"));
+        if let Some(t) = losses_at {
+            readbacks.push((LOSSES.to_string(), t.addr, (t.rows * t.cols) as usize));
+        }
+        if dump_tensors {
+            let step = program
+                .step
+                .as_ref()
+                .filter(|_| functional)
+                .ok_or_else(|| {
+                    RunError::Program(
+                        "--dump-tensors needs a functional encoder_training_step run (run.mode: functional)"
+                            .into(),
+                    )
+                })?;
+            readbacks.extend(
+                dump::readbacks(step)
+                    .into_iter()
+                    .map(|(name, addr, n)| (format!("{DUMP}{name}"), addr, n)),
+            );
+        }
+        Ok(FirmwareJob {
+            watchdog_ns: scenario
+                .run
+                .watchdog_us
+                .map_or(0, |w| u64::from(w.get()) * 1000),
+            batches: program.batches((RING_SIZE - 8) as usize),
+            loads,
+            readbacks,
+        })
+    }
+}
+
 /// Runs `program` in place of `loaded`'s workload, on its platform and with its
 /// run options: for descriptor programs made outside a scenario (the hostile
 /// descriptor tests, firmware written elsewhere).
@@ -99,95 +275,21 @@ pub fn run_program(
     program: &Program,
     settings: RunSettings<'_>,
 ) -> Result<Report, RunError> {
-    let trace = settings.trace;
     let scenario = &loaded.scenario;
-    let config = &loaded.platform;
-    let functional = scenario.run.mode == Mode::Functional;
     let total: usize = program.queues.iter().map(Vec::len).sum();
     tracing::info!(descriptors = total, "program built");
-    let mut sim = Simulation::new();
-    let ctx = sim.ctx().clone();
-    let status = match trace {
-        Some(path) => {
-            // `commands`: queues, engines, firmware and counters; `tiles` adds a
-            // span per DRAM transaction on each channel it touches and one per
-            // GEMM round; `bursts` adds a span per burst (below).
-            let hidden: &[&str] = if scenario.run.trace_detail >= TraceDetail::Tiles {
-                &[]
-            } else {
-                &["dram", "gemm.rounds"]
-            };
-            let (writer, status) =
-                ChromeTrace::create(path, &format!("treta-vp: {}", loaded.name()), hidden)
-                    .map_err(|e| RunError::Trace(format!("{}: {e}", path.display())))?;
-            sim.set_recorder(Box::new(writer));
-            Some(status)
-        }
-        None => None,
-    };
-    let soc = {
-        let _span = tracing::info_span!("assemble").entered();
-        Soc::build(&ctx, config, functional).map_err(RunError::Soc)?
-    };
-    if trace.is_some() && scenario.run.trace_detail >= TraceDetail::Bursts {
-        soc.dram.trace_bursts();
-    }
-    let probe = Probe::install(&ctx, &soc, config, program.step.as_ref());
-    let cpu = soc.cpu_socket().map_err(RunError::Soc)?;
-    let hal = VpHal::new(&ctx, cpu, soc.cp.irq.clone());
+    let job = FirmwareJob::new(loaded, program, settings.dump_tensors.is_some())?;
+    let mut bench = Assembled::new(loaded, program, settings.trace)?;
+    let hal = bench.hal()?;
     let outcome: FirmwareOutcome = Rc::default();
-    // A golden run: the host loads inputs and parameters and, after one step,
-    // reads every compared tensor back; a functional training run reads its losses.
-    let steps = scenario.workload.steps.map_or(1, |s| s.get());
-    let (loads, mut readbacks) = match (&loaded.golden, &program.step) {
-        (Some(golden), Some(step)) => (
-            golden_check::loads(golden, step).map_err(RunError::Program)?,
-            if steps == 1 {
-                golden_check::readbacks(golden, step)
-            } else {
-                Vec::new()
-            },
-        ),
-        _ => (Vec::new(), Vec::new()),
-    };
-    let losses_at = program
-        .step
-        .as_ref()
-        .filter(|_| functional)
-        .and_then(|s| s.tensor("output.loss"));
-    if let Some(t) = losses_at {
-        readbacks.push((LOSSES.to_string(), t.addr, (t.rows * t.cols) as usize));
-    }
-    if settings.dump_tensors.is_some() {
-        let step = program
-            .step
-            .as_ref()
-            .filter(|_| functional)
-            .ok_or_else(|| {
-                RunError::Program(
-                    "--dump-tensors needs a functional encoder_training_step run (run.mode: functional)"
-                        .into(),
-                )
-            })?;
-        readbacks.extend(
-            dump::readbacks(step)
-                .into_iter()
-                .map(|(name, addr, n)| (format!("{DUMP}{name}"), addr, n)),
-        );
-    }
-    let watchdog_ns = scenario
-        .run
-        .watchdog_us
-        .map_or(0, |w| u64::from(w.get()) * 1000);
     {
         let outcome = outcome.clone();
-        let batches = program.batches((RING_SIZE - 8) as usize);
-        ctx.spawn("firmware", move |ctx| async move {
+        bench.sim.ctx().spawn("firmware", move |ctx| async move {
             // The firmware's span covers the whole run: the trace then spans exactly
             // the simulated time the report gives.
             let track = ctx.timeline().track("firmware");
             ctx.timeline().begin(track, "run", &[]);
-            let result = firmware(hal, watchdog_ns, batches, loads, readbacks).await;
+            let result = firmware(hal, job).await;
             ctx.timeline().end(track);
             *outcome.borrow_mut() = Some(result);
         });
@@ -195,22 +297,20 @@ pub fn run_program(
     let run = {
         let _span = tracing::info_span!("simulate").entered();
         if settings.progress {
-            run_with_progress(&mut sim, &soc, total as u64)?
+            run_with_progress(&mut bench.sim, &bench.soc, total as u64)?
         } else {
-            sim.run().map_err(RunError::Simulation)?
+            bench.sim.run().map_err(RunError::Simulation)?
         }
     };
-    let end = sim.now();
+    let end = bench.sim.now();
     tracing::info!(sim_time = %end, outcome = ?run, "simulation ended");
-    drop(sim.take_recorder());
-    if let Some(e) = status.as_ref().and_then(TraceStatus::error) {
-        return Err(RunError::Trace(e));
-    }
-    let (interrupts, results) = match outcome.borrow_mut().take() {
+    bench.close_trace()?;
+    let results = match outcome.borrow_mut().take() {
         Some(Ok(returned)) => returned,
         Some(Err(e)) => return Err(RunError::Firmware(e)),
         None => {
-            let stuck: Vec<String> = soc
+            let stuck: Vec<String> = bench
+                .soc
                 .cp
                 .pending_queues()
                 .iter()
@@ -226,16 +326,7 @@ pub fn run_program(
             )));
         }
     };
-    let mut report = Report::build(
-        &loaded.name(),
-        scenario,
-        config,
-        program,
-        &soc,
-        end,
-        interrupts,
-    );
-    report.phases = probe.phases();
+    let mut report = bench.report(loaded, program);
     let (dumped, results): (Vec<_>, Vec<_>) = results
         .into_iter()
         .partition(|(name, _)| name.starts_with(DUMP));
@@ -252,6 +343,7 @@ pub fn run_program(
     if let Some((_, values)) = losses.into_iter().next() {
         report.losses = values;
     }
+    let steps = scenario.workload.steps.map_or(1, |s| s.get());
     if let (Some(golden), Some(dir), 1) = (&loaded.golden, &scenario.workload.golden, steps) {
         let mut g = golden_check::compare(golden, dir, &results);
         g.strict = scenario.workload.golden_check != Some(GoldenCheck::Report);
@@ -289,27 +381,23 @@ fn run_with_progress(sim: &mut Simulation, soc: &Soc, total: u64) -> Result<RunO
     Ok(outcome)
 }
 
-/// The firmware of a run: load `loads` into DRAM, bring the device up, submit the
-/// program in ring-sized batches, wait for each batch, read `readbacks` back.
-async fn firmware(
-    hal: VpHal,
-    watchdog_ns: u64,
-    batches: Vec<Vec<Vec<treta_abi::Descriptor>>>,
-    loads: Vec<golden_check::Load>,
-    readbacks: Vec<golden_check::Readback>,
-) -> Result<Returned, DriverError> {
+/// The firmware of a run: load the job's tensors into DRAM, bring the device up,
+/// submit the program in ring-sized batches, wait for each batch, read the job's
+/// tensors back. Generic over the HAL: the same code runs inside the VP and, with
+/// a remote HAL, in another process.
+pub async fn firmware<H: Hal>(hal: H, job: FirmwareJob) -> Result<Returned, DriverError> {
     let layout = Layout {
         ring_base: RING_BASE,
         ring_size: RING_SIZE,
-        watchdog_ns,
+        watchdog_ns: job.watchdog_ns,
     };
-    for (addr, bytes) in &loads {
+    for (addr, bytes) in &job.loads {
         hal.write_mem(*addr, bytes)
             .await
             .map_err(DriverError::Bus)?;
     }
     let mut driver = Driver::init(hal, layout).await?;
-    for batch in batches {
+    for batch in job.batches {
         for (q, descs) in batch.iter().enumerate() {
             if !descs.is_empty() {
                 driver.submit(q, descs).await?;
@@ -317,8 +405,8 @@ async fn firmware(
         }
         driver.drain(DONE_CODE).await?;
     }
-    let mut results = Vec::with_capacity(readbacks.len());
-    for (name, addr, elements) in readbacks {
+    let mut results = Vec::with_capacity(job.readbacks.len());
+    for (name, addr, elements) in job.readbacks {
         let mut bytes = vec![0u8; elements * 4];
         driver
             .hal()
@@ -331,7 +419,7 @@ async fn firmware(
             .collect();
         results.push((name, values));
     }
-    Ok((driver.interrupts.clone(), results))
+    Ok(results)
 }
 
 /// The program the run executes (for `--explain` style dumps and tests).

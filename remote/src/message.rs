@@ -103,6 +103,9 @@ pub enum Status {
     Busy = 8,
     /// The client was idle too long.
     Timeout = 9,
+    /// A wait with nothing left to simulate: the interrupt can never come, and the
+    /// run ends (the server writes its report).
+    Stalled = 10,
 }
 
 impl Status {
@@ -119,6 +122,7 @@ impl Status {
             7 => Status::BusError,
             8 => Status::Busy,
             9 => Status::Timeout,
+            10 => Status::Stalled,
             _ => return None,
         })
     }

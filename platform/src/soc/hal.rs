@@ -26,30 +26,59 @@ impl VpHal {
         }
     }
 
-    async fn mmio(&self, command: Command, offset: u64, value: u32) -> Result<u32, HalError> {
-        let addr = map::MMIO_BASE + offset;
-        let mut p = Payload::with_data(command, addr, value.to_le_bytes().to_vec());
+    /// A bus access of `data.len()` bytes (4 or 8) at bus address `addr`, as the
+    /// control processor makes it: it crosses the bus and takes its simulated time.
+    /// Reads return the bytes read; writes the bytes written.
+    pub async fn bus_access(
+        &self,
+        command: Command,
+        addr: u64,
+        data: Vec<u8>,
+    ) -> Result<Vec<u8>, HalError> {
+        let mut p = Payload::with_data(command, addr, data);
         let mut delay = SimTime::ZERO;
         self.socket.b_transport(&mut p, &mut delay).await;
         self.ctx.wait(delay).await;
         if !p.response.is_ok() {
             return Err(HalError { addr });
         }
+        Ok(p.set_timing_only(0).unwrap_or_default())
+    }
+
+    async fn mmio(&self, command: Command, offset: u64, value: u32) -> Result<u32, HalError> {
+        let data = self
+            .bus_access(
+                command,
+                map::MMIO_BASE + offset,
+                value.to_le_bytes().to_vec(),
+            )
+            .await?;
         let mut b = [0u8; 4];
-        if let Some(data) = p.data() {
-            b.copy_from_slice(data);
+        if let Some(d) = data.get(..4) {
+            b.copy_from_slice(d);
         }
         Ok(u32::from_le_bytes(b))
     }
 
-    fn debug(&self, command: Command, addr: u64, data: Vec<u8>) -> Result<Vec<u8>, HalError> {
-        let bus_addr = map::DRAM_BASE.checked_add(addr).ok_or(HalError { addr })?;
+    /// A debug-port transfer at bus address `addr` (no simulated time): writes
+    /// `data`, or reads `data.len()` bytes and returns them.
+    pub fn debug_access(
+        &self,
+        command: Command,
+        addr: u64,
+        data: Vec<u8>,
+    ) -> Result<Vec<u8>, HalError> {
         let len = data.len();
-        let mut p = Payload::with_data(command, bus_addr, data);
+        let mut p = Payload::with_data(command, addr, data);
         if self.socket.transport_dbg(&mut p) != len || !p.response.is_ok() {
-            return Err(HalError { addr: bus_addr });
+            return Err(HalError { addr });
         }
         Ok(p.set_timing_only(0).unwrap_or_default())
+    }
+
+    fn debug(&self, command: Command, addr: u64, data: Vec<u8>) -> Result<Vec<u8>, HalError> {
+        let bus_addr = map::DRAM_BASE.checked_add(addr).ok_or(HalError { addr })?;
+        self.debug_access(command, bus_addr, data)
     }
 }
 

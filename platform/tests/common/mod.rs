@@ -22,6 +22,7 @@ pub fn treta_vp(args: &[&str]) -> Output {
 }
 
 /// Bytes as text.
+#[allow(dead_code)] // not every test binary uses every helper
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

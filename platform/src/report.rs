@@ -19,7 +19,7 @@
 //! | `sram.{read_bytes, write_bytes, bank_conflicts}` | SRAM traffic; accesses that waited for a busy bank |
 //! | `sram.buffers: [{name, bytes, read_bytes, write_bytes, bank_conflicts}]` | the same per named buffer, in address order |
 //! | `peak_tops`, `achieved_tops` | 2 × MACs × clock; 2 × useful MACs / simulated time |
-//! | `interrupts[]` | codes of the program's own `IRQ` descriptors, in order |
+//! | `interrupts[]` | codes of the `IRQ` descriptors the device executed, in order (the driver's join code 0xFFFFFFFF left out) |
 //! | `expectations[].{what, bound, value, pass}` | the scenario's `expect:` checks |
 //! | `losses[]` | a functional `encoder_training_step`: the loss of each step |
 //! | `golden.{dir, pass, strict, tensors[].{name, max_abs_err, tolerance, tol, pass}}` (`tol` = `tolerance`) | `encoder_training_step` with `golden`: every tensor the run computes that the manifest lists (parameters as their SGD-updated `sgd.*`) |

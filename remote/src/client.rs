@@ -240,12 +240,12 @@ impl Client {
         Ok(())
     }
 
-    /// `WAIT_IRQ`: simulated time [ps] when the line was high.
+    /// `WAIT_IRQ`: simulated time (ps) when the line was high.
     pub fn wait_irq(&mut self) -> Result<u64, ClientError> {
         self.time(&Request::WaitIrq)
     }
 
-    /// `WAIT_IRQ_FOR`: whether the line went high, and the time [ps].
+    /// `WAIT_IRQ_FOR`: whether the line went high, and the time (ps).
     pub fn wait_irq_for(&mut self, timeout_ns: u64) -> Result<(bool, u64), ClientError> {
         match self.call(&Request::WaitIrqFor { timeout_ns })? {
             Response::Waited { raised, time_ps } => Ok((raised, time_ps)),
@@ -253,17 +253,17 @@ impl Client {
         }
     }
 
-    /// `ADVANCE` by `ns`: the time after [ps].
+    /// `ADVANCE` by `ns`: the time after (ps).
     pub fn advance(&mut self, ns: u64) -> Result<u64, ClientError> {
         self.time(&Request::Advance { ns })
     }
 
-    /// `NOW` [ps].
+    /// `NOW` (ps).
     pub fn now(&mut self) -> Result<u64, ClientError> {
         self.time(&Request::Now)
     }
 
-    /// `FINISH`: the simulated time at the end [ps] and the report's JSON. The
+    /// `FINISH`: the simulated time at the end (ps) and the report's JSON. The
     /// server closes the connection after.
     pub fn finish(&mut self) -> Result<(u64, String), ClientError> {
         match self.call(&Request::Finish)? {

@@ -47,7 +47,7 @@ impl RemoteHal {
         self.shared.error.borrow_mut().take()
     }
 
-    /// Ends the run (`FINISH`): the simulated time at the end [ps] and the report.
+    /// Ends the run (`FINISH`): the simulated time at the end (ps) and the report.
     pub fn finish(&self) -> Result<(u64, String), ClientError> {
         self.shared.client.borrow_mut().finish()
     }

@@ -193,12 +193,12 @@ pub enum Request {
     WaitIrq,
     /// `WAIT_IRQ_FOR` a timeout.
     WaitIrqFor {
-        /// Timeout [ns].
+        /// Timeout (ns).
         timeout_ns: u64,
     },
     /// `ADVANCE` time.
     Advance {
-        /// Duration [ns].
+        /// Duration (ns).
         ns: u64,
     },
     /// `NOW`.
@@ -500,18 +500,18 @@ pub enum Response {
     Bytes(Vec<u8>),
     /// To the writes.
     Done,
-    /// To `WAIT_IRQ`, `ADVANCE`, `NOW`: simulated time [ps].
+    /// To `WAIT_IRQ`, `ADVANCE`, `NOW`: simulated time (ps).
     Time(u64),
     /// To `WAIT_IRQ_FOR`.
     Waited {
         /// Whether the line went high (else the timeout came).
         raised: bool,
-        /// Simulated time then [ps].
+        /// Simulated time then (ps).
         time_ps: u64,
     },
     /// To `FINISH`.
     Summary {
-        /// Simulated time at the end [ps].
+        /// Simulated time at the end (ps).
         time_ps: u64,
         /// The report, as JSON.
         report_json: String,

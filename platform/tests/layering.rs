@@ -1,12 +1,14 @@
 //! The layers of ARCHITECTURE.md, checked on the workspace's manifests: every
 //! crate depends (normal, dev or build) only on crates of lower layers, and the
 //! firmware's two crates on `treta-abi` alone — the lowering never on the driver.
+//! The remote client (`treta-remote`) sits on the driver: it is the driver's
+//! `Hal` over a socket, so firmware written against the driver runs out of process.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Crate folder, crate name, layer (a crate may use only lower layers).
-const LAYERS: [(&str, &str, u32); 8] = [
+const LAYERS: [(&str, &str, u32); 9] = [
     ("kernel", "treta-kernel", 0),
     ("abi", "treta-abi", 0),
     ("golden", "treta-golden", 0),
@@ -14,7 +16,8 @@ const LAYERS: [(&str, &str, u32); 8] = [
     ("models", "treta-models", 2),
     ("firmware/driver", "treta-driver", 2),
     ("firmware/lower", "treta-lower", 2),
-    ("platform", "treta-vp", 3),
+    ("remote", "treta-remote", 3),
+    ("platform", "treta-vp", 4),
 ];
 
 /// The workspace crates a manifest names in any dependency table.

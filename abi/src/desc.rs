@@ -371,10 +371,45 @@ impl DecodeError {
     }
 }
 
-const FLAG_TRANSPOSE: u8 = 1 << 0;
-const FLAG_TRANSPOSE_A: u8 = 1 << 0;
-const FLAG_TRANSPOSE_B: u8 = 1 << 1;
-const FLAG_ACCUMULATE: u8 = 1 << 2;
+/// Bits of the header's flags byte (byte 1).
+pub mod flags {
+    /// `DMA_*`: transpose the rows × row-bytes tile on its way.
+    pub const TRANSPOSE: u8 = 1 << 0;
+    /// `GEMM`: A is stored transposed.
+    pub const TRANSPOSE_A: u8 = 1 << 0;
+    /// `GEMM`: B is stored transposed.
+    pub const TRANSPOSE_B: u8 = 1 << 1;
+    /// `GEMM` and the SFU's reductions: add to what the destination holds.
+    pub const ACCUMULATE: u8 = 1 << 2;
+}
+use flags::{
+    ACCUMULATE as FLAG_ACCUMULATE, TRANSPOSE as FLAG_TRANSPOSE, TRANSPOSE_A as FLAG_TRANSPOSE_A,
+    TRANSPOSE_B as FLAG_TRANSPOSE_B,
+};
+
+/// Every opcode the device knows and its mnemonic, in opcode order (the table
+/// above; headers are generated from it).
+pub const OPCODES: [(u8, &str); 16] = [
+    (0x00, "NOP"),
+    (0x01, "DMA_LOAD"),
+    (0x02, "DMA_STORE"),
+    (0x03, "DMA_COPY"),
+    (0x10, "GEMM"),
+    (0x20, "SOFTMAX_FWD"),
+    (0x21, "SOFTMAX_BWD"),
+    (0x22, "LAYERNORM_FWD"),
+    (0x23, "LAYERNORM_BWD"),
+    (0x24, "GELU_FWD"),
+    (0x25, "GELU_BWD"),
+    (0x26, "VECTOR"),
+    (0x30, "SEM_SIGNAL"),
+    (0x31, "SEM_WAIT"),
+    (0x32, "FENCE"),
+    (0x33, "IRQ"),
+];
+
+/// Byte offset of the header's `id` (bytes 4–7).
+pub const ID_OFFSET: usize = 4;
 
 fn pack(lo: u32, hi: u32) -> u64 {
     u64::from(lo) | (u64::from(hi) << 32)
@@ -652,6 +687,24 @@ mod tests {
         assert_eq!(bytes[1], 0b101);
         assert_eq!(&bytes[4..8], &42u32.to_le_bytes());
         assert_eq!(Descriptor::decode(&bytes), Ok(d));
+    }
+
+    #[test]
+    fn the_opcode_table_is_what_decode_knows() {
+        for opcode in 0..=u8::MAX {
+            let mut bytes = [0u8; DESC_BYTES];
+            bytes[0] = opcode;
+            let listed = OPCODES.iter().find(|(op, _)| *op == opcode);
+            match (Descriptor::decode(&bytes), listed) {
+                (Ok(d), Some((_, name))) => {
+                    assert_eq!(d.command.opcode(), opcode);
+                    assert_eq!(d.command.mnemonic(), *name);
+                }
+                (Err(DecodeError::BadOpcode { .. }), None) => {}
+                (other, listed) => panic!("{opcode:#x}: {other:?} but listed {listed:?}"),
+            }
+        }
+        assert!(OPCODES.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

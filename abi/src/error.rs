@@ -23,6 +23,30 @@ pub enum DeviceError {
 }
 
 impl DeviceError {
+    /// Every error, in code order.
+    pub const ALL: [DeviceError; 7] = [
+        DeviceError::BadOpcode,
+        DeviceError::BadField,
+        DeviceError::DramOutOfRange,
+        DeviceError::SramOverflow,
+        DeviceError::Misaligned,
+        DeviceError::BadQueueConfig,
+        DeviceError::Deadlock,
+    ];
+
+    /// Its name in C headers (`BAD_OPCODE`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceError::BadOpcode => "BAD_OPCODE",
+            DeviceError::BadField => "BAD_FIELD",
+            DeviceError::DramOutOfRange => "DRAM_OUT_OF_RANGE",
+            DeviceError::SramOverflow => "SRAM_OVERFLOW",
+            DeviceError::Misaligned => "MISALIGNED",
+            DeviceError::BadQueueConfig => "BAD_QUEUE_CONFIG",
+            DeviceError::Deadlock => "DEADLOCK",
+        }
+    }
+
     /// The code for `ERR_CODE`.
     pub fn code(self) -> u32 {
         self as u32
@@ -72,6 +96,9 @@ mod tests {
             }
         }
         assert_eq!(DeviceError::from_code(0), None);
+        for (i, e) in DeviceError::ALL.into_iter().enumerate() {
+            assert_eq!(DeviceError::from_code(i as u32 + 1), Some(e));
+        }
         assert_eq!(DeviceError::SramOverflow.code(), 4);
     }
 }

@@ -25,6 +25,7 @@
 
 pub mod desc;
 mod error;
+pub mod export;
 pub mod field;
 pub mod format;
 pub mod regs;

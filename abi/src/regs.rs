@@ -94,7 +94,273 @@ pub mod queue {
     pub const COMPLETED: u64 = 0x18;
     /// Largest ring [descriptors].
     pub const MAX_SIZE: u32 = 65536;
+
+    /// The registers of one queue's block, in offset order.
+    pub const REGISTERS: [super::Register; 7] = {
+        use super::{reg, Access::*};
+        [
+            reg(
+                "BASE_LO",
+                BASE_LO,
+                ReadWrite,
+                "ring address in DRAM, low half (64-byte aligned)",
+                &[],
+            ),
+            reg(
+                "BASE_HI",
+                BASE_HI,
+                ReadWrite,
+                "ring address, high half",
+                &[],
+            ),
+            reg(
+                "SIZE",
+                SIZE,
+                ReadWrite,
+                "ring size in descriptors, 1 to 65536",
+                &[],
+            ),
+            reg(
+                "HEAD",
+                HEAD,
+                ReadOnly,
+                "index of the next descriptor the device will fetch",
+                &[],
+            ),
+            reg(
+                "TAIL",
+                TAIL,
+                ReadWrite,
+                "index one past the last descriptor firmware has written",
+                &[],
+            ),
+            reg(
+                "DOORBELL",
+                DOORBELL,
+                WriteOnly,
+                "any write starts fetching up to TAIL",
+                &[],
+            ),
+            reg(
+                "COMPLETED",
+                COMPLETED,
+                ReadOnly,
+                "descriptors completed since reset (wraps at 2^32)",
+                &[],
+            ),
+        ]
+    };
 }
+
+/// How firmware may access a register (the CMSIS-SVD access types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Read only: writes are bus errors.
+    ReadOnly,
+    /// Read and write.
+    ReadWrite,
+    /// Write only: reads return 0.
+    WriteOnly,
+    /// Read, and write 1 to clear a bit.
+    ReadWrite1Clear,
+}
+
+impl Access {
+    /// The short name of the register table above (`RO`, `RW`, `WO`, `RW1C`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Access::ReadOnly => "RO",
+            Access::ReadWrite => "RW",
+            Access::WriteOnly => "WO",
+            Access::ReadWrite1Clear => "RW1C",
+        }
+    }
+}
+
+/// A named bit field of a register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BitField {
+    /// Its name (`ENABLE`).
+    pub name: &'static str,
+    /// Its lowest bit.
+    pub pos: u8,
+    /// Its width [bits].
+    pub width: u8,
+    /// What it means.
+    pub doc: &'static str,
+}
+
+impl BitField {
+    /// The field's mask in the register (`(2^width − 1) << pos`).
+    pub const fn mask(self) -> u32 {
+        (((1u64 << self.width) - 1) << self.pos) as u32
+    }
+}
+
+/// A 32-bit register: the tables C headers and CMSIS-SVD files are generated from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Register {
+    /// Its name (`CTRL`).
+    pub name: &'static str,
+    /// Its byte offset (within the block, or within a queue's block for [`queue::REGISTERS`]).
+    pub offset: u64,
+    /// Who may access it.
+    pub access: Access,
+    /// What it holds.
+    pub doc: &'static str,
+    /// Its named bit fields (none: the whole word is one value).
+    pub fields: &'static [BitField],
+    /// What it reads after reset.
+    pub reset: u32,
+}
+
+impl Register {
+    const fn with_reset(self, reset: u32) -> Register {
+        Register { reset, ..self }
+    }
+}
+
+const fn bit(name: &'static str, pos: u8, doc: &'static str) -> BitField {
+    BitField {
+        name,
+        pos,
+        width: 1,
+        doc,
+    }
+}
+
+const fn reg(
+    name: &'static str,
+    offset: u64,
+    access: Access,
+    doc: &'static str,
+    fields: &'static [BitField],
+) -> Register {
+    Register {
+        name,
+        offset,
+        access,
+        doc,
+        fields,
+        reset: 0,
+    }
+}
+
+const IRQ_BITS: [BitField; 2] = [
+    bit("COMPLETION", 0, "an IRQ descriptor ran"),
+    bit("ERROR", 1, "a queue stopped on an error"),
+];
+
+/// The global registers, in offset order.
+pub const GLOBALS: [Register; 13] = {
+    use Access::*;
+    [
+        reg(
+            "ID",
+            ID,
+            ReadOnly,
+            "device identity: \"TRET\" in ASCII",
+            &[],
+        )
+        .with_reset(ID_VALUE),
+        reg(
+            "VERSION",
+            VERSION,
+            ReadOnly,
+            "interface version: major << 16 | minor",
+            &[],
+        )
+        .with_reset(VERSION_VALUE),
+        reg(
+            "CTRL",
+            CTRL,
+            ReadWrite,
+            "control",
+            &[
+                bit("ENABLE", 0, "fetch descriptors"),
+                bit(
+                    "RESET",
+                    1,
+                    "self-clearing: clear errors, queues and counters",
+                ),
+            ],
+        ),
+        reg(
+            "STATUS",
+            STATUS,
+            ReadOnly,
+            "status",
+            &[
+                bit("BUSY", 0, "a queue has work"),
+                bit("ERROR", 1, "a queue stopped on an error"),
+            ],
+        ),
+        reg(
+            "ERR_CODE",
+            ERR_CODE,
+            ReadOnly,
+            "device error code, 0 if none",
+            &[],
+        ),
+        reg(
+            "ERR_QUEUE",
+            ERR_QUEUE,
+            ReadOnly,
+            "queue of the faulty descriptor",
+            &[],
+        ),
+        reg(
+            "ERR_INDEX",
+            ERR_INDEX,
+            ReadOnly,
+            "index of the faulty descriptor in its queue's ring",
+            &[],
+        ),
+        reg(
+            "ERR_ADDR_LO",
+            ERR_ADDR_LO,
+            ReadOnly,
+            "the faulty address (DRAM or SRAM), low half",
+            &[],
+        ),
+        reg(
+            "ERR_ADDR_HI",
+            ERR_ADDR_HI,
+            ReadOnly,
+            "the faulty address, high half",
+            &[],
+        ),
+        reg(
+            "ERR_FIELD",
+            ERR_FIELD,
+            ReadOnly,
+            "byte offset in the descriptor of the field at fault; 0xFFFFFFFF when none",
+            &[],
+        )
+        .with_reset(ERR_FIELD_NONE),
+        reg(
+            "IRQ_STATUS",
+            IRQ_STATUS,
+            ReadWrite1Clear,
+            "pending interrupts (write 1 to clear)",
+            &IRQ_BITS,
+        ),
+        reg(
+            "IRQ_MASK",
+            IRQ_MASK,
+            ReadWrite,
+            "1 = interrupt enabled, per IRQ_STATUS bit",
+            &IRQ_BITS,
+        ),
+        reg(
+            "IRQ_CODE",
+            IRQ_CODE,
+            ReadOnly,
+            "code of the last IRQ descriptor",
+            &[],
+        ),
+    ]
+};
 
 /// The register offset of `reg` (one of [`queue`]'s) for queue `q`.
 pub const fn queue_reg(q: usize, reg: u64) -> u64 {
@@ -133,6 +399,32 @@ impl PerfCounter {
         PerfCounter::Descriptors,
     ];
 
+    /// Its name in headers and register descriptions (`CYCLES`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PerfCounter::Cycles => "CYCLES",
+            PerfCounter::GemmBusy => "GEMM_BUSY",
+            PerfCounter::DmaBusy => "DMA_BUSY",
+            PerfCounter::SfuBusy => "SFU_BUSY",
+            PerfCounter::DramReadBytes => "DRAM_READ_BYTES",
+            PerfCounter::DramWriteBytes => "DRAM_WRITE_BYTES",
+            PerfCounter::Descriptors => "DESCRIPTORS",
+        }
+    }
+
+    /// What it counts.
+    pub fn doc(self) -> &'static str {
+        match self {
+            PerfCounter::Cycles => "device clock cycles since reset",
+            PerfCounter::GemmBusy => "cycles the GEMM core was busy",
+            PerfCounter::DmaBusy => "cycles the DMA engine was busy",
+            PerfCounter::SfuBusy => "cycles the special-function unit was busy",
+            PerfCounter::DramReadBytes => "bytes read from DRAM",
+            PerfCounter::DramWriteBytes => "bytes written to DRAM",
+            PerfCounter::Descriptors => "descriptors completed, all queues",
+        }
+    }
+
     /// Offset of the counter's low half.
     pub const fn offset(self) -> u64 {
         0x200 + 8 * self as u64
@@ -157,22 +449,7 @@ impl Reg {
         if !offset.is_multiple_of(4) || offset >= BLOCK_BYTES {
             return None;
         }
-        const GLOBALS: [u64; 13] = [
-            ID,
-            VERSION,
-            CTRL,
-            STATUS,
-            ERR_CODE,
-            ERR_QUEUE,
-            ERR_INDEX,
-            ERR_ADDR_LO,
-            ERR_ADDR_HI,
-            ERR_FIELD,
-            IRQ_STATUS,
-            IRQ_MASK,
-            IRQ_CODE,
-        ];
-        if GLOBALS.contains(&offset) {
+        if GLOBALS.iter().any(|r| r.offset == offset) {
             return Some(Reg::Global(offset));
         }
         let queues_end = queue::BASE + queue::STRIDE * QUEUES as u64;
@@ -212,6 +489,30 @@ mod tests {
         assert_eq!(Reg::decode(0x03C), None, "hole");
         assert_eq!(Reg::decode(queue_reg(0, 0x1C)), None, "past COMPLETED");
         assert_eq!(Reg::decode(BLOCK_BYTES), None);
+    }
+
+    #[test]
+    fn the_tables_agree_with_the_constants_and_bit_masks() {
+        assert!(GLOBALS.windows(2).all(|w| w[0].offset < w[1].offset));
+        assert!(queue::REGISTERS
+            .windows(2)
+            .all(|w| w[0].offset < w[1].offset));
+        let ctrl = GLOBALS.iter().find(|r| r.name == "CTRL").unwrap();
+        assert_eq!(ctrl.offset, CTRL);
+        assert_eq!(ctrl.fields[0].mask(), CTRL_ENABLE);
+        assert_eq!(ctrl.fields[1].mask(), CTRL_RESET);
+        let status = GLOBALS.iter().find(|r| r.name == "STATUS").unwrap();
+        assert_eq!(
+            [status.fields[0].mask(), status.fields[1].mask()],
+            [STATUS_BUSY, STATUS_ERROR]
+        );
+        assert_eq!(
+            [IRQ_BITS[0].mask(), IRQ_BITS[1].mask()],
+            [IRQ_COMPLETION, IRQ_ERROR]
+        );
+        let doorbell = queue::REGISTERS.iter().find(|r| r.name == "DOORBELL");
+        assert_eq!(doorbell.map(|r| r.offset), Some(queue::DOORBELL));
+        assert_eq!(queue::REGISTERS.last().unwrap().offset, queue::COMPLETED);
     }
 
     #[test]

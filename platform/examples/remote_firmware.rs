@@ -2,8 +2,8 @@
 //! driver and lowering as `treta-vp run`, on a [`RemoteHal`] instead of the VP's.
 //!
 //! ```text
-//! treta-vp serve scenarios/gemm_small.yaml --listen unix:/tmp/vp.sock --report r.json &
-//! cargo run --release -p treta-vp --example remote_firmware -- scenarios/gemm_small.yaml unix:/tmp/vp.sock
+//! treta-vp serve scenarios/gemm_single.yaml --listen unix:/tmp/vp.sock --report r.json &
+//! cargo run --release -p treta-vp --example remote_firmware -- scenarios/gemm_single.yaml unix:/tmp/vp.sock
 //! ```
 //!
 //! Prints the summary the server answers `FINISH` with. The report equals

@@ -1,5 +1,5 @@
 //! The firmware SDK's generated files are what the abi crate renders today: the C
-//! header and the CMSIS-SVD file under `sdk/` are checked in for firmware teams that
+//! header, the Python module and the CMSIS-SVD file under `sdk/` are checked in for firmware teams that
 //! never build this repository, so a change to the abi must regenerate them
 //! (`scripts/export-abi.sh`), and this test fails until it does.
 
@@ -26,6 +26,14 @@ fn assert_fresh(relative: &str, rendered: &str) {
 #[test]
 fn the_c_header_is_what_the_abi_renders() {
     assert_fresh("sdk/c/include/treta_abi.h", &treta_abi::export::c_header());
+}
+
+#[test]
+fn the_python_module_is_what_the_abi_renders() {
+    assert_fresh(
+        "sdk/python/treta_abi.py",
+        &treta_abi::export::python_module(),
+    );
 }
 
 #[test]

@@ -1,15 +1,18 @@
 //! The interface rendered for firmware written in other languages and for
-//! register tools: a C header and a CMSIS-SVD description, generated from this
-//! crate's tables so that the Rust definitions stay the one source of truth.
+//! register tools: a C header, a Python module and a CMSIS-SVD description,
+//! generated from this crate's tables so that the Rust definitions stay the one
+//! source of truth.
 //!
-//! Both are plain text; the platform's `treta-vp export-abi` writes them to
+//! All are plain text; the platform's `treta-vp export-abi` writes them to
 //! files, and a test fails when the checked-in copies under `sdk/` differ from
 //! what these functions render.
 
 mod c;
+mod python;
 mod svd;
 
 pub use c::c_header;
+pub use python::python_module;
 pub use svd::cmsis_svd;
 
 use crate::field::{self, Field};

@@ -5,6 +5,7 @@
 //! simulation except through the two channels.
 
 use super::session::{Answer, ToSim};
+use super::spin;
 use std::io;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
@@ -210,6 +211,23 @@ fn header_op_id(buf: &[u8]) -> (u8, u32) {
     (op, id)
 }
 
+/// The simulation's answer to the request just handed over. Most answers come
+/// within microseconds (a register access, a short wait), and waking this
+/// thread from its sleep costs tens of them on a virtual machine, so it polls
+/// for a moment first ([`spin`]); a long wait then sleeps as usual.
+async fn next_answer(answers: &mut UnboundedReceiver<Answer>) -> Option<Answer> {
+    use tokio::sync::mpsc::error::TryRecvError;
+    let polled = spin(|| match answers.try_recv() {
+        Ok(a) => Some(Some(a)),
+        Err(TryRecvError::Empty) => None,
+        Err(TryRecvError::Disconnected) => Some(None),
+    });
+    match polled {
+        Some(answer) => answer,
+        None => answers.recv().await,
+    }
+}
+
 /// One client's session. Returns why it ended if the client went away (`None`
 /// after `FINISH` was answered or the simulation ended first).
 async fn session(
@@ -283,7 +301,7 @@ async fn session(
                     return None;
                 }
                 // The simulation ended without an answer: nothing more to serve.
-                let a = answers.recv().await?;
+                let a = next_answer(answers).await?;
                 if let Err(e) = send(&mut stream, a.op as u8, a.id, &a.response).await {
                     return (!finish).then(|| format!("the connection failed: {e}"));
                 }

@@ -185,3 +185,26 @@ pub fn serve(
     written?;
     result
 }
+
+/// How long either side of the server polls for the other's message before it
+/// sleeps. Requests and answers cross between the socket's thread and the
+/// simulation's; a sleeping thread takes tens of microseconds to wake on a
+/// virtual machine (twice per request), polling a few tens costs one core for as
+/// long. Simulated results do not depend on it: only wall time does.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// Calls `try_once` until it returns something or [`SPIN`] has passed (`None`).
+fn spin<T>(mut try_once: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = std::time::Instant::now();
+    loop {
+        for _ in 0..32 {
+            if let Some(v) = try_once() {
+                return Some(v);
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() >= SPIN {
+            return None;
+        }
+    }
+}

@@ -73,3 +73,46 @@ fn export_abi_writes_both_files() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent-dir/t.h"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_svd_file_parses_and_lists_the_registers_at_their_offsets() {
+    let text = checked_in("sdk/svd/treta.svd");
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let child_text = |n: roxmltree::Node, tag: &str| {
+        n.children()
+            .find(|c| c.has_tag_name(tag))
+            .and_then(|c| c.text())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let hex = |s: String| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    let registers = doc
+        .descendants()
+        .find(|n| n.has_tag_name("registers"))
+        .expect("a <registers> element");
+    let top: Vec<(String, u64)> = registers
+        .children()
+        .filter(|n| n.has_tag_name("register"))
+        .map(|n| (child_text(n, "name"), hex(child_text(n, "addressOffset"))))
+        .collect();
+    for r in &treta_abi::regs::GLOBALS {
+        assert!(top.contains(&(r.name.to_string(), r.offset)), "{}", r.name);
+    }
+    let cluster = registers
+        .children()
+        .find(|n| n.has_tag_name("cluster"))
+        .expect("the queue cluster");
+    assert_eq!(
+        hex(child_text(cluster, "addressOffset")),
+        treta_abi::regs::queue::BASE
+    );
+    assert_eq!(
+        child_text(cluster, "dim"),
+        treta_abi::regs::QUEUES.to_string()
+    );
+    let queue_regs = cluster
+        .children()
+        .filter(|n| n.has_tag_name("register"))
+        .count();
+    assert_eq!(queue_regs, treta_abi::regs::queue::REGISTERS.len());
+}

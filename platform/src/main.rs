@@ -149,6 +149,8 @@ enum Command {
     },
     /// List the platform presets with their parameters, units and sources.
     Presets,
+    /// List the model zoo: each model's architecture, dimensions and parameters.
+    Models,
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
     /// Write the hardware/software interface for firmware outside this repository:
@@ -560,6 +562,43 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .with_context(|| format!("writing {}", path.display()))?;
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models => {
+            writeln!(
+                out,
+                "{:<12} {:<22} {:>3} {:>5} {:>3} {:>5} {:>6} {:>5} {:>5} {:>13}  source",
+                "model", "architecture", "L", "D", "H", "F", "V", "pos", "S", "parameters"
+            )?;
+            for m in &treta_lower::zoo::ZOO {
+                let p = m.parameters();
+                writeln!(
+                    out,
+                    "{:<12} {:<22} {:>3} {:>5} {:>3} {:>5} {:>6} {:>5} {:>5} {:>13}  {}",
+                    m.name,
+                    m.arch.name(),
+                    m.layers,
+                    m.d,
+                    m.h,
+                    m.f,
+                    m.vocab,
+                    m.positions,
+                    m.seq,
+                    p.total(),
+                    m.source
+                )?;
+                writeln!(
+                    out,
+                    "{:<12} embeddings {}, layers {}, head {}",
+                    "", p.embeddings, p.layers, p.head
+                )?;
+            }
+            writeln!(
+                out,
+                "V is the vocabulary (vit-b16: its classes), pos the position table's rows, S the \
+                 usual sequence length.\nencoder_training_step's `model:` takes bert-base, \
+                 bert-large and vit-b16: their layers only, as post-LN encoder layers at B = 1."
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {

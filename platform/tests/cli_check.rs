@@ -135,6 +135,35 @@ fn presets_lists_units_and_sources() {
 }
 
 #[test]
+fn models_lists_the_zoo_with_parameter_counts() {
+    let out = treta_vp(&["models"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    for (name, params) in [
+        ("bert-base", "109514298"),
+        ("bert-large", "335174458"),
+        ("gpt2 ", "124439808"),
+        ("gpt2-medium", "354823168"),
+        ("vit-b16", "86567656"),
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing: {stdout}"));
+        assert!(line.contains(params), "{line}");
+    }
+    // A decoder is not an encoder layer: the encoder workload refuses it by name.
+    let out = treta_vp(&[
+        "check",
+        "scenarios/bert_base_training_step.yaml",
+        "--set",
+        "workload.model=gpt2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown encoder model `gpt2`"));
+}
+
+#[test]
 fn schema_is_json_and_describes_the_keys() {
     let out = treta_vp(&["schema"]);
     assert!(out.status.success());

@@ -13,7 +13,8 @@
 //!   backward, optimizer) over L layers and N steps;
 //! - [`Program`]: descriptors per queue with their issue order, cut into
 //!   ring-sized batches for a driver;
-//! - [`Region`], [`SramPlan`]: where tiles may live in SRAM.
+//! - [`Region`], [`SramPlan`]: where tiles may live in SRAM;
+//! - [`zoo`]: public model configurations by name, with parameter counts.
 
 #![warn(missing_docs)]
 
@@ -21,6 +22,7 @@ pub mod gemm;
 mod program;
 mod sram;
 pub mod step;
+pub mod zoo;
 
 pub use program::Program;
 pub use sram::{Region, SramPlan};

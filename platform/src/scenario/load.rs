@@ -226,7 +226,10 @@ fn encoder_of(
         (Some(name), None) => EncoderDims::named(name).ok_or_else(|| {
             invalid(
                 "workload.model",
-                format!("unknown model `{name}` (bert-base, bert-large, vit-b16)"),
+                format!(
+                    "unknown encoder model `{name}` (bert-base, bert-large, vit-b16; \
+                     `treta-vp models` lists the zoo)"
+                ),
             )
         })?,
         (None, Some(d)) => EncoderDims {

@@ -20,16 +20,14 @@ pub struct EncoderDims {
 }
 
 impl EncoderDims {
-    /// Named configurations: `bert-base`, `bert-large`, `vit-b16` (B = 1; S = 128
-    /// for BERT, 197 tokens for ViT-B/16 at 224×224).
+    /// A layer of a [zoo](crate::zoo) model whose layers are encoders
+    /// (`bert-base`, `bert-large`, `vit-b16`), at B = 1 and the model's usual
+    /// sequence length (S = 128 for BERT, 197 tokens for ViT-B/16 at 224×224).
+    /// Decoder models (`gpt2`) are not encoder layers: `None`.
     pub fn named(name: &str) -> Option<EncoderDims> {
-        let (s, d, h, f) = match name {
-            "bert-base" => (128, 768, 12, 3072),
-            "bert-large" => (128, 1024, 16, 4096),
-            "vit-b16" => (197, 768, 12, 3072),
-            _ => return None,
-        };
-        Some(EncoderDims { b: 1, s, d, h, f })
+        crate::zoo::ModelSpec::by_name(name)
+            .filter(|m| m.arch != crate::zoo::Architecture::PreLnDecoder)
+            .map(|m| m.layer_dims(1, m.seq))
     }
 
     /// Tokens: B·S.

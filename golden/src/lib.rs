@@ -181,8 +181,14 @@ impl GoldenDir {
             .ok_or_else(|| GoldenError::UnknownTensor(name.to_string()))
     }
 
-    /// Reads the fp32 tensor `name`, checking its shape against the manifest.
-    pub fn tensor(&self, name: &str) -> Result<Tensor, GoldenError> {
+    /// Reads the file of tensor `name` and checks its shape against the
+    /// manifest; then `decode` turns its payload into elements (an error naming
+    /// the file if the dtype is not the one asked for).
+    fn read<T>(
+        &self,
+        name: &str,
+        decode: impl Fn(&npy::Npy) -> Result<Vec<T>, String>,
+    ) -> Result<(Vec<usize>, Vec<T>), GoldenError> {
         let info = self.info(name)?;
         let path = self.dir.join(&info.file);
         let npy = read_npy(&path)?;
@@ -196,11 +202,20 @@ impl GoldenDir {
                 npy.shape, info.shape
             )));
         }
-        let data = npy.f32s().map_err(format)?;
-        Ok(Tensor {
-            shape: npy.shape,
-            data,
-        })
+        let data = decode(&npy).map_err(format)?;
+        Ok((npy.shape, data))
+    }
+
+    /// Reads the fp32 tensor `name`, checking its shape against the manifest.
+    pub fn tensor(&self, name: &str) -> Result<Tensor, GoldenError> {
+        let (shape, data) = self.read(name, npy::Npy::f32s)?;
+        Ok(Tensor { shape, data })
+    }
+
+    /// Reads the int32 tensor `name` (token ids), checking its shape against the
+    /// manifest: (shape, elements).
+    pub fn ids(&self, name: &str) -> Result<(Vec<usize>, Vec<i32>), GoldenError> {
+        self.read(name, npy::Npy::i32s)
     }
 
     /// Compares `got` with the computed tensor `name` under the golden tolerance

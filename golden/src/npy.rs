@@ -28,6 +28,12 @@ impl Npy {
             .map(|w| w.into_iter().map(u32::from_le_bytes).collect())
     }
 
+    /// The elements as i32 (dtype `<i4`: token ids).
+    pub fn i32s(&self) -> Result<Vec<i32>, String> {
+        self.words::<4>(&["<i4"])
+            .map(|w| w.into_iter().map(i32::from_le_bytes).collect())
+    }
+
     /// The elements as u16 (dtype `<u2`).
     pub fn u16s(&self) -> Result<Vec<u16>, String> {
         self.words::<2>(&["<u2"])

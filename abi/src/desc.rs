@@ -12,7 +12,7 @@
 //! | 0x01 / 0x02 | `DMA_LOAD` (DRAM→SRAM) / `DMA_STORE` (SRAM→DRAM) | w1 DRAM address; w2 SRAM address \| rows; w3 row bytes \| SRAM row stride; w4 DRAM row stride; w5 planes \| SRAM plane stride; w6 DRAM plane stride; w7 source format \| destination format. Flag 0: transpose. Strides of 0 mean packed. |
 //! | 0x03 | `DMA_COPY` (SRAM→SRAM) | as `DMA_LOAD`, with w1, w4 and w6 addressing the source in SRAM instead of DRAM (re-layouts, transposes and format conversions between buffers without a DRAM round trip) |
 //! | 0x10 | `GEMM` C = op(A)·op(B) (+ C) | w1 m \| k; w2 n \| A address; w3 B address \| C address; w4 lda \| ldb; w5 ldc \| formats of A, B, C. Flags: 0 transpose A, 1 transpose B, 2 accumulate. Leading dimensions are in elements, 0 = packed. |
-//! | 0x20–0x26 | `SOFTMAX_FWD/BWD`, `LAYERNORM_FWD/BWD`, `GELU_FWD/BWD`, `VECTOR` | w1 rows \| cols; w2 source \| destination; w3 aux0 \| aux1; w4 aux2 \| vector op \| format; w5 scalar 0 (f32 bits) \| aux3; w6 scalars 1 \| 2; w7 scalar 3. Flag 2: accumulate (reductions add to what their destination holds). Operands per op: [`SfuOp`], [`VectorOp`]. |
+//! | 0x20–0x27 | `SOFTMAX_FWD/BWD`, `LAYERNORM_FWD/BWD`, `GELU_FWD/BWD`, `VECTOR`, `SOFTMAX_CAUSAL_FWD` | w1 rows \| cols; w2 source \| destination; w3 aux0 \| aux1; w4 aux2 \| vector op \| format; w5 scalar 0 (f32 bits) \| aux3; w6 scalars 1 \| 2; w7 scalar 3. Flag 2: accumulate (reductions add to what their destination holds). Operands per op: [`SfuOp`], [`VectorOp`]. |
 //! | 0x30 | `SEM_SIGNAL` | w1 semaphore (0–15) |
 //! | 0x31 | `SEM_WAIT` | w1 semaphore \| count: wait until it holds `count`, then take them |
 //! | 0x32 | `FENCE` | — : wait until this queue's earlier commands completed |
@@ -189,6 +189,14 @@ pub enum SfuOp {
     GeluBwd,
     /// An element-wise vector operation.
     Vector(VectorOp),
+    /// Causal softmax forward, for decoder attention: as [`SfuOp::SoftmaxFwd`],
+    /// with the keys after each row's query masked out. Row r of the
+    /// descriptor is query i = (scalars\[1\] + r) mod cols — scalars\[1\] is the
+    /// first row's query index, an integer below 2²⁴, so a tile of rows may start
+    /// anywhere in a block of S×S scores — and keys j > i get probability
+    /// exactly 0 (as −inf before the softmax would). The max and exp passes read
+    /// only the i + 1 unmasked keys; the normalizing pass writes the whole row.
+    SoftmaxCausalFwd,
 }
 
 impl SfuOp {
@@ -201,6 +209,7 @@ impl SfuOp {
             SfuOp::GeluFwd => 0x24,
             SfuOp::GeluBwd => 0x25,
             SfuOp::Vector(_) => 0x26,
+            SfuOp::SoftmaxCausalFwd => 0x27,
         }
     }
 
@@ -214,6 +223,7 @@ impl SfuOp {
             SfuOp::GeluFwd => "GELU_FWD",
             SfuOp::GeluBwd => "GELU_BWD",
             SfuOp::Vector(_) => "VECTOR",
+            SfuOp::SoftmaxCausalFwd => "SOFTMAX_CAUSAL_FWD",
         }
     }
 }
@@ -252,11 +262,26 @@ pub enum VectorOp {
     /// (read and written): m = s1·m + (1 − s1)·g, v = s2·v + (1 − s2)·g²,
     /// dst = W − s0·m/(√v + s3), s0 the bias-corrected learning rate (10).
     Adam = 10,
+    /// One vocabulary tile of an online (streaming) log-sum-exp, the first pass
+    /// of a softmax cross-entropy whose rows need never fit the SRAM: src = the
+    /// logits of columns s1 .. s1 + cols of the vocabulary (s1 an integer below
+    /// 2²⁴), aux0 = the target index of each row (int32, rows × 1), aux1 = the
+    /// running state per row (rows × 3 fp32: max m, Σ exp(x − m), the target's
+    /// logit), read (unless s2 ≠ 0: the first tile starts it afresh) and written.
+    /// With s3 ≠ 0 (the last tile) aux2 receives the loss share
+    /// s0 · Σ_rows (m + ln Σ − x_target) (one fp32, added to with accumulate)
+    /// (11).
+    LogSumExp = 11,
+    /// One vocabulary tile of the cross-entropy gradient, the second pass:
+    /// src = logits (columns s1 .. s1 + cols), aux0 = targets (int32 per row),
+    /// aux1 = the state [`VectorOp::LogSumExp`] left (rows × 3); dst =
+    /// s0 · (exp(x − m) / Σ − [s1 + j = target]) (12).
+    CrossEntropyBwd = 12,
 }
 
 impl VectorOp {
     /// Every op, in code order.
-    pub const ALL: [VectorOp; 11] = [
+    pub const ALL: [VectorOp; 13] = [
         VectorOp::Add,
         VectorOp::Sub,
         VectorOp::Mul,
@@ -268,6 +293,8 @@ impl VectorOp {
         VectorOp::MseLoss,
         VectorOp::SgdMomentum,
         VectorOp::Adam,
+        VectorOp::LogSumExp,
+        VectorOp::CrossEntropyBwd,
     ];
 
     /// The name in scenarios and reports, e.g. `mse_loss`.
@@ -284,6 +311,8 @@ impl VectorOp {
             VectorOp::MseLoss => "mse_loss",
             VectorOp::SgdMomentum => "sgd_momentum",
             VectorOp::Adam => "adam",
+            VectorOp::LogSumExp => "logsumexp",
+            VectorOp::CrossEntropyBwd => "cross_entropy_bwd",
         }
     }
 
@@ -389,7 +418,7 @@ use flags::{
 
 /// Every opcode the device knows and its mnemonic, in opcode order (the table
 /// above; headers are generated from it).
-pub const OPCODES: [(u8, &str); 16] = [
+pub const OPCODES: [(u8, &str); 17] = [
     (0x00, "NOP"),
     (0x01, "DMA_LOAD"),
     (0x02, "DMA_STORE"),
@@ -402,6 +431,7 @@ pub const OPCODES: [(u8, &str); 16] = [
     (0x24, "GELU_FWD"),
     (0x25, "GELU_BWD"),
     (0x26, "VECTOR"),
+    (0x27, "SOFTMAX_CAUSAL_FWD"),
     (0x30, "SEM_SIGNAL"),
     (0x31, "SEM_WAIT"),
     (0x32, "FENCE"),
@@ -599,8 +629,9 @@ impl Descriptor {
                 b_format: format_at(&w, field::gemm::B_FORMAT)?,
                 c_format: format_at(&w, field::gemm::C_FORMAT)?,
             }),
-            0x20..=0x26 => {
+            0x20..=0x27 => {
                 let op = match opcode {
+                    0x27 => SfuOp::SoftmaxCausalFwd,
                     0x20 => SfuOp::SoftmaxFwd,
                     0x21 => SfuOp::SoftmaxBwd,
                     0x22 => SfuOp::LayerNormFwd,

@@ -231,7 +231,7 @@ pub fn fields(opcode: u8) -> &'static [Field] {
         0x01 | 0x02 => &dma::ALL,
         0x03 => &copy::ALL,
         0x10 => &gemm::ALL,
-        0x20..=0x25 => &sfu::ALL,
+        0x20..=0x25 | 0x27 => &sfu::ALL,
         0x26 => &sfu::VECTOR_ALL,
         0x30 => std::slice::from_ref(&sem::SEM),
         0x31 => &sem::ALL,

@@ -90,6 +90,7 @@ fn sfu() -> impl Strategy<Value = SfuDesc> {
         Just(SfuOp::LayerNormBwd),
         Just(SfuOp::GeluFwd),
         Just(SfuOp::GeluBwd),
+        Just(SfuOp::SoftmaxCausalFwd),
         prop::sample::select(VectorOp::ALL.to_vec()).prop_map(SfuOp::Vector),
     ];
     (

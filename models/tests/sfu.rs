@@ -53,6 +53,18 @@ fn run(
     setup: &[(u32, &[f32])],
     jobs: Vec<SfuDesc>,
 ) -> Outcome {
+    let bytes: Vec<(u32, Vec<u8>)> = setup.iter().map(|(a, v)| (*a, fp32_bytes(v))).collect();
+    run_bytes(params, geometry, functional, bytes, jobs)
+}
+
+/// [`run`] with the SRAM's initial contents as bytes (int32 indices too).
+fn run_bytes(
+    params: SfuParams,
+    geometry: SramGeometry,
+    functional: bool,
+    setup: Vec<(u32, Vec<u8>)>,
+    jobs: Vec<SfuDesc>,
+) -> Outcome {
     let mut sim = Simulation::new();
     let ctx = sim.ctx().clone();
     let clock = Clock::from_mhz(1000).unwrap();
@@ -62,8 +74,8 @@ fn run(
     sfu.sram.bind(&sram.socket).unwrap();
     let host = InitiatorSocket::new("host");
     host.bind(&sram.socket).unwrap();
-    for (addr, values) in setup {
-        poke(&host, u64::from(*addr), fp32_bytes(values));
+    for (addr, bytes) in setup {
+        poke(&host, u64::from(addr), bytes);
     }
     let results = issue(&mut sim, port, jobs.into_iter().map(Command::Sfu).collect());
     Outcome {
@@ -472,4 +484,171 @@ fn optimizer_updates_follow_their_formulas() {
             w_adam[i]
         );
     }
+}
+
+/// A causal softmax over a tile of rows that starts mid-block: each row is the
+/// softmax of its first i + 1 keys, exactly 0 after; it costs the max and exp
+/// passes over those keys only.
+#[test]
+fn causal_softmax_masks_the_keys_after_each_query_and_skips_their_work() {
+    let (rows, cols) = (5u32, 8u32);
+    let x: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 7) % 11) as f32 * 0.3)
+        .collect();
+    // Rows 0..5 of the tile are queries 6, 7, 0, 1, 2 (the tile starts at query 6).
+    let s = SfuDesc {
+        scalars: [0.5, 6.0, 0.0, 0.0],
+        ..desc(SfuOp::SoftmaxCausalFwd, rows, cols)
+    };
+    let o = run(
+        params(SfuMath::Exact),
+        SRAM,
+        true,
+        &[(0, &x)],
+        vec![s.clone()],
+    );
+    assert_eq!(o.results, vec![Ok(())]);
+    let p = o.read(s.dst_addr, (rows * cols) as usize);
+    let c = cols as usize;
+    for r in 0..rows as usize {
+        let query = (6 + r) % c;
+        let row = &x[r * c..(r + 1) * c];
+        let max = row[..=query]
+            .iter()
+            .map(|v| v * 0.5)
+            .fold(f32::MIN, f32::max);
+        let sum: f64 = row[..=query]
+            .iter()
+            .map(|v| f64::from((v * 0.5 - max).exp()))
+            .sum();
+        for j in 0..c {
+            let got = p[r * c + j];
+            if j > query {
+                assert_eq!(got, 0.0, "row {r} key {j}");
+            } else {
+                let want = f64::from((row[j] * 0.5 - max).exp()) / sum;
+                assert!(
+                    (f64::from(got) - want).abs() < 1e-6,
+                    "row {r} key {j}: {got} vs {want}"
+                );
+            }
+        }
+    }
+    // Long rows: the masked keys are not worked on. Queries 512..767 of a
+    // 1024-key block cost 2·⌈(i+1)/64⌉ + 16 cycles a row against 48.
+    let long = |op| SfuDesc {
+        scalars: [1.0, 512.0, 0.0, 0.0],
+        ..desc(op, 256, 1024)
+    };
+    let causal = run(
+        params(SfuMath::Exact),
+        SRAM,
+        false,
+        &[],
+        vec![long(SfuOp::SoftmaxCausalFwd)],
+    );
+    let full = run(
+        params(SfuMath::Exact),
+        SRAM,
+        false,
+        &[],
+        vec![long(SfuOp::SoftmaxFwd)],
+    );
+    let (cr, fr) = (&causal.records[0], &full.records[0]);
+    let compute: u64 = (512..768u64)
+        .map(|i| 2 * (i + 1).div_ceil(64) + 16)
+        .sum::<u64>()
+        + 12;
+    assert_eq!(cr.cycles, compute + cr.stall_cycles);
+    assert_eq!(
+        fr.cycles,
+        sfu_cycles(SfuOp::SoftmaxFwd, 256, 1024, 64, 12) + fr.stall_cycles
+    );
+    assert!(compute < sfu_cycles(SfuOp::SoftmaxFwd, 256, 1024, 64, 12));
+}
+
+/// The cross-entropy of rows split into vocabulary tiles: the online
+/// log-sum-exp over three tiles of uneven width gives the mean loss, and the
+/// gradient tiles give (softmax − onehot)/rows, as computed from whole rows.
+#[test]
+fn cross_entropy_over_vocabulary_tiles_equals_the_whole_row() {
+    let (rows, vocab) = (4usize, 23usize);
+    let logits: Vec<f32> = (0..rows * vocab)
+        .map(|i| (((i * 37) % 29) as f32 - 14.0) * 0.4)
+        .collect();
+    let targets: [i32; 4] = [0, 22, 9, 10];
+    let scale = 1.0 / rows as f32;
+    let (targets_at, state, loss, grad) =
+        (2u32 << 20, 3u32 << 20, (3u32 << 20) + (1 << 19), 1u32 << 20);
+    let tiles = [(0usize, 10usize), (10, 3), (13, 10)];
+    let mut setup: Vec<(u32, Vec<u8>)> = vec![(
+        targets_at,
+        targets.iter().flat_map(|t| t.to_le_bytes()).collect(),
+    )];
+    let mut lse = Vec::new();
+    let mut bwd = Vec::new();
+    for (t, &(first, cols)) in tiles.iter().enumerate() {
+        let at = (t as u32) << 16;
+        let tile: Vec<f32> = (0..rows)
+            .flat_map(|r| logits[r * vocab + first..r * vocab + first + cols].to_vec())
+            .collect();
+        setup.push((at, fp32_bytes(&tile)));
+        let flag = |on: bool| if on { 1.0 } else { 0.0 };
+        lse.push(SfuDesc {
+            src_addr: at,
+            aux0_addr: targets_at,
+            aux1_addr: state,
+            aux2_addr: loss,
+            scalars: [
+                scale,
+                first as f32,
+                flag(t == 0),
+                flag(t == tiles.len() - 1),
+            ],
+            ..desc(SfuOp::Vector(VectorOp::LogSumExp), rows as u32, cols as u32)
+        });
+        bwd.push(SfuDesc {
+            src_addr: at,
+            dst_addr: grad + ((t as u32) << 12),
+            aux0_addr: targets_at,
+            aux1_addr: state,
+            scalars: [scale, first as f32, 0.0, 0.0],
+            ..desc(
+                SfuOp::Vector(VectorOp::CrossEntropyBwd),
+                rows as u32,
+                cols as u32,
+            )
+        });
+    }
+    lse.extend(bwd);
+    let o = run_bytes(params(SfuMath::Exact), SRAM, true, setup, lse);
+    assert!(o.results.iter().all(Result::is_ok), "{:?}", o.results);
+    let mut want_loss = 0.0f64;
+    for r in 0..rows {
+        let row: Vec<f64> = logits[r * vocab..(r + 1) * vocab]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let max = row.iter().copied().fold(f64::MIN, f64::max);
+        let sum: f64 = row.iter().map(|v| (v - max).exp()).sum();
+        let t = targets[r] as usize;
+        want_loss += (max + sum.ln() - row[t]) / rows as f64;
+        for (ti, &(first, cols)) in tiles.iter().enumerate() {
+            let g = o.read(grad + ((ti as u32) << 12) + (r * cols * 4) as u32, cols);
+            for (j, &got) in g.iter().enumerate() {
+                let v = first + j;
+                let p = (row[v] - max).exp() / sum;
+                let want = (p - if v == t { 1.0 } else { 0.0 }) / rows as f64;
+                assert!(
+                    (f64::from(got) - want).abs() < 1e-7,
+                    "row {r} v {v}: {got} vs {want}"
+                );
+            }
+        }
+    }
+    let got_loss = f64::from(o.read(loss, 1)[0]);
+    assert!(
+        (got_loss - want_loss).abs() < 1e-6,
+        "loss {got_loss} vs {want_loss}"
+    );
 }

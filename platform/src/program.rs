@@ -176,7 +176,7 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
     let sfu = |op: SfuOp| {
         // Defaults: softmax scale 1, LayerNorm ε 1e-5 (the golden data's).
         let mut scalars = match op {
-            SfuOp::SoftmaxFwd => [1.0, 0.0, 0.0, 0.0],
+            SfuOp::SoftmaxFwd | SfuOp::SoftmaxCausalFwd => [1.0, 0.0, 0.0, 0.0],
             SfuOp::LayerNormFwd => [1e-5, 0.0, 0.0, 0.0],
             _ => [0.0; 4],
         };
@@ -244,6 +244,7 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
         CommandOp::LayernormBwd => sfu(SfuOp::LayerNormBwd),
         CommandOp::GeluFwd => sfu(SfuOp::GeluFwd),
         CommandOp::GeluBwd => sfu(SfuOp::GeluBwd),
+        CommandOp::SoftmaxCausalFwd => sfu(SfuOp::SoftmaxCausalFwd),
         CommandOp::Vector => sfu(SfuOp::Vector(match c.vector {
             Some(VectorName::Add) | None => VectorOp::Add,
             Some(VectorName::Sub) => VectorOp::Sub,
@@ -256,6 +257,8 @@ fn command(c: &CommandSpec, config: &PlatformConfig) -> Command {
             Some(VectorName::MseLoss) => VectorOp::MseLoss,
             Some(VectorName::SgdMomentum) => VectorOp::SgdMomentum,
             Some(VectorName::Adam) => VectorOp::Adam,
+            Some(VectorName::Logsumexp) => VectorOp::LogSumExp,
+            Some(VectorName::CrossEntropyBwd) => VectorOp::CrossEntropyBwd,
         })),
         CommandOp::SemSignal => Command::SemSignal {
             sem: c.sem.unwrap_or(0),

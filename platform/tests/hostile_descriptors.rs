@@ -165,6 +165,7 @@ fn sfu_op() -> BoxedStrategy<SfuOp> {
         SfuOp::LayerNormBwd,
         SfuOp::GeluFwd,
         SfuOp::GeluBwd,
+        SfuOp::SoftmaxCausalFwd,
     ]
     .into_iter()
     .chain(VectorOp::ALL.map(SfuOp::Vector));

@@ -111,6 +111,8 @@ VOP_COLUMN_SUM = 7
 VOP_MSE_LOSS = 8
 VOP_SGD_MOMENTUM = 9
 VOP_ADAM = 10
+VOP_LOGSUMEXP = 11
+VOP_CROSS_ENTROPY_BWD = 12
 
 # Descriptors.
 DESC_BYTES = 64
@@ -128,6 +130,7 @@ OP_LAYERNORM_BWD = 0x23
 OP_GELU_FWD = 0x24
 OP_GELU_BWD = 0x25
 OP_VECTOR = 0x26
+OP_SOFTMAX_CAUSAL_FWD = 0x27
 OP_SEM_SIGNAL = 0x30
 OP_SEM_WAIT = 0x31
 OP_FENCE = 0x32
@@ -179,7 +182,7 @@ LAYOUTS = {
         ("b_format", 45, "B"),
         ("c_format", 46, "B"),
     ],
-    "sfu": [  # SOFTMAX_FWD ... GELU_BWD and VECTOR (vector_op is read by VECTOR only)
+    "sfu": [  # SOFTMAX_FWD ... GELU_BWD, VECTOR and SOFTMAX_CAUSAL_FWD (vector_op is read by VECTOR only)
         ("rows", 8, "I"),
         ("cols", 12, "I"),
         ("src_addr", 16, "I"),

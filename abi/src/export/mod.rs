@@ -55,7 +55,7 @@ const LAYOUTS: [Layout; 6] = [
     Layout {
         name: "sfu",
         opcode: 0x26,
-        doc: "SOFTMAX_FWD ... GELU_BWD and VECTOR (vector_op is read by VECTOR only)",
+        doc: "SOFTMAX_FWD ... GELU_BWD, VECTOR and SOFTMAX_CAUSAL_FWD (vector_op is read by VECTOR only)",
     },
     Layout {
         name: "sem",

@@ -28,8 +28,9 @@ use treta_abi::{Command, DeviceError, NumberFormat, SfuDesc, SfuOp, VectorOp};
 use treta_kernel::tlm::{Command as TlmCommand, InitiatorSocket};
 use treta_kernel::{Clock, Ctx};
 use treta_numerics::sfu::{
-    gelu_bwd, gelu_fwd, layernorm_bwd_row, layernorm_fwd_row, mse_row, softmax_bwd_row,
-    softmax_fwd_row, Exact, Hardware, LayerNormStats, Math,
+    cross_entropy_bwd_row, gelu_bwd, gelu_fwd, layernorm_bwd_row, layernorm_fwd_row, logsumexp_row,
+    mse_row, softmax_bwd_row, softmax_causal_fwd_row, softmax_fwd_row, Exact, Hardware,
+    LayerNormStats, LseState, Math, VocabTile,
 };
 
 /// Rows per round of SRAM traffic.
@@ -60,16 +61,40 @@ pub struct SfuParams {
 /// Passes an operation makes over each row.
 pub fn passes(op: SfuOp) -> u64 {
     match op {
-        SfuOp::SoftmaxFwd | SfuOp::LayerNormFwd => 3,
-        SfuOp::SoftmaxBwd | SfuOp::LayerNormBwd => 2,
+        SfuOp::SoftmaxFwd | SfuOp::SoftmaxCausalFwd | SfuOp::LayerNormFwd => 3,
+        SfuOp::SoftmaxBwd | SfuOp::LayerNormBwd | SfuOp::Vector(VectorOp::LogSumExp) => 2,
         SfuOp::GeluFwd | SfuOp::GeluBwd | SfuOp::Vector(_) => 1,
     }
 }
 
 /// Cycles of `op` over `rows` rows of `cols` elements, without SRAM stalls:
-/// `rows × passes × ⌈cols / lanes⌉ + pipeline_depth`.
+/// `rows × passes × ⌈cols / lanes⌉ + pipeline_depth` (an upper bound for the
+/// causal softmax, whose rows cost [`row_cycles`] each).
 pub fn sfu_cycles(op: SfuOp, rows: u64, cols: u64, lanes: u32, pipeline_depth: u32) -> u64 {
     rows * passes(op) * cols.div_ceil(u64::from(lanes.max(1))) + u64::from(pipeline_depth)
+}
+
+/// Compute cycles of rows `first .. first + rows` of `s` on `lanes` lanes, the
+/// pipeline fill excluded. A causal softmax row of query i makes its max and
+/// exp passes over the i + 1 unmasked keys and its normalizing pass (writing
+/// the zeros too) over all of them; every other row costs
+/// `passes × ⌈cols / lanes⌉`.
+pub fn row_cycles(s: &SfuDesc, first: u64, rows: u64, lanes: u32) -> u64 {
+    let lanes = u64::from(lanes.max(1));
+    let cols = u64::from(s.cols);
+    let full = cols.div_ceil(lanes);
+    if s.op != SfuOp::SoftmaxCausalFwd {
+        return rows * passes(s.op) * full;
+    }
+    let q0 = causal_offset(s);
+    (first..first + rows)
+        .map(|r| 2 * ((q0 + r) % cols.max(1) + 1).div_ceil(lanes) + full)
+        .sum()
+}
+
+/// The first row's query index of a causal softmax (scalar 1, an integer).
+fn causal_offset(s: &SfuDesc) -> u64 {
+    s.scalars[1].max(0.0) as u64
 }
 
 /// One SFU descriptor executed, for reports.
@@ -134,8 +159,9 @@ impl Slot {
 enum Shape {
     /// rows × cols: streamed row by row.
     Rows,
-    /// One value per row pair (mean, rstd): rows × 2, streamed.
-    Stats,
+    /// `n` values per row (LayerNorm's mean and rstd; a cross-entropy's
+    /// target index or running state): rows × n, streamed.
+    PerRow(u64),
     /// cols (γ, β, a bias, column sums): read or written once.
     Vector,
     /// 2 × cols (dγ then dβ): once.
@@ -151,6 +177,8 @@ struct Operand {
     shape: Shape,
     /// In the descriptor's format (else fp32).
     tensor: bool,
+    /// int32 indices (a cross-entropy's targets), not numbers.
+    indices: bool,
     read: bool,
     write: bool,
 }
@@ -160,7 +188,7 @@ impl Operand {
         let (rows, cols) = (u64::from(s.rows), u64::from(s.cols));
         match self.shape {
             Shape::Rows => rows * cols,
-            Shape::Stats => rows * 2,
+            Shape::PerRow(n) => rows * n,
             Shape::Vector => cols,
             Shape::Pair => 2 * cols,
             Shape::Scalar => 1,
@@ -189,12 +217,12 @@ impl Operand {
                 Span::rows(addr, rows, cols * eb, cols * eb),
                 sfu_field::ROWS,
             ),
-            Shape::Stats => (Span::rows(addr, rows, 2 * eb, 2 * eb), sfu_field::ROWS),
+            Shape::PerRow(n) => (Span::rows(addr, rows, n * eb, n * eb), sfu_field::ROWS),
             Shape::Vector => (Span::bytes(addr, cols * eb), sfu_field::COLS),
             Shape::Pair => (Span::rows(addr, 2, cols * eb, cols * eb), sfu_field::COLS),
             Shape::Scalar => (Span::bytes(addr, eb), sfu_field::COLS),
         };
-        let row = if self.shape == Shape::Stats {
+        let row = if matches!(self.shape, Shape::PerRow(_)) {
             sfu_field::ROWS
         } else {
             sfu_field::COLS
@@ -206,7 +234,7 @@ impl Operand {
     }
 
     fn streamed(&self) -> bool {
-        matches!(self.shape, Shape::Rows | Shape::Stats)
+        matches!(self.shape, Shape::Rows | Shape::PerRow(_))
     }
 }
 
@@ -218,28 +246,35 @@ fn operands(s: &SfuDesc) -> Vec<Operand> {
         slot,
         shape,
         tensor,
+        indices: false,
         read,
         write,
+    };
+    let targets = Operand {
+        indices: true,
+        ..op(Aux0, PerRow(1), false, true, false)
     };
     let input = |slot| op(slot, Rows, true, true, false);
     let output = |slot| op(slot, Rows, true, false, true);
     let fp32_rows = |slot, read, write| op(slot, Rows, false, read, write);
     let acc = s.accumulate;
     match s.op {
-        SfuOp::SoftmaxFwd | SfuOp::GeluFwd => vec![input(Src), output(Dst)],
+        SfuOp::SoftmaxFwd | SfuOp::SoftmaxCausalFwd | SfuOp::GeluFwd => {
+            vec![input(Src), output(Dst)]
+        }
         SfuOp::SoftmaxBwd | SfuOp::GeluBwd => vec![input(Src), input(Aux0), output(Dst)],
         SfuOp::LayerNormFwd => vec![
             input(Src),
             op(Aux0, Vector, false, true, false),
             op(Aux1, Vector, false, true, false),
             output(Dst),
-            op(Aux2, Stats, false, false, true),
+            op(Aux2, PerRow(2), false, false, true),
         ],
         SfuOp::LayerNormBwd => vec![
             input(Src),
             op(Aux0, Vector, false, true, false),
             input(Aux1),
-            op(Aux2, Stats, false, true, false),
+            op(Aux2, PerRow(2), false, true, false),
             output(Dst),
             op(Aux3, Pair, false, acc, true),
         ],
@@ -273,6 +308,24 @@ fn operands(s: &SfuDesc) -> Vec<Operand> {
                 fp32_rows(Aux1, true, true),
                 fp32_rows(Aux2, true, true),
                 fp32_rows(Dst, false, true),
+            ],
+            VectorOp::LogSumExp => {
+                let (fresh, last) = (s.scalars[2] != 0.0, s.scalars[3] != 0.0);
+                let mut ops = vec![
+                    input(Src),
+                    targets,
+                    op(Aux1, PerRow(3), false, !fresh, true),
+                ];
+                if last {
+                    ops.push(op(Aux2, Scalar, false, acc, true));
+                }
+                ops
+            }
+            VectorOp::CrossEntropyBwd => vec![
+                input(Src),
+                targets,
+                op(Aux1, PerRow(3), false, true, false),
+                output(Dst),
             ],
         },
     }
@@ -362,8 +415,6 @@ impl Sfu {
         let mut cycle = first;
         let mut stall = 0;
         let (rows, cols) = (u64::from(s.rows), u64::from(s.cols));
-        let lanes = u64::from(self.params.lanes.max(1));
-        let row_cycles = passes(s.op) * cols.div_ceil(lanes);
         let rereads = if cols <= u64::from(self.params.row_buffer) {
             1
         } else {
@@ -405,7 +456,7 @@ impl Sfu {
             } else {
                 0
             };
-            let computed = cycle + here * row_cycles + fill;
+            let computed = cycle + row_cycles(s, row, here, self.params.lanes) + fill;
             let end = computed.max(fetched);
             stall += end - computed;
             ctx.wait(clock.cycle_start(end).saturating_sub(ctx.now()))
@@ -434,7 +485,14 @@ impl Sfu {
         for o in ops {
             let addr = o.slot.addr(s);
             let bad = Fault::at(DeviceError::BadField, addr);
-            values[o.slot.index()] = if o.read {
+            values[o.slot.index()] = if o.read && o.indices {
+                // Exact as f32 below 2^24: the lowering keeps vocabularies smaller.
+                self.storage.read(&self.sram, addr, o.bytes(s), |b| {
+                    b.chunks_exact(4)
+                        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32)
+                        .collect()
+                })?
+            } else if o.read {
                 let format = o.format(s);
                 self.storage
                     .read(&self.sram, addr, o.bytes(s), |b| {
@@ -471,6 +529,12 @@ fn apply(s: &SfuDesc, v: &mut [Vec<f32>; 6], m: &impl Math) {
         SfuOp::SoftmaxFwd => {
             for (x, out) in src.chunks(cols).zip(dst.chunks_mut(cols)) {
                 softmax_fwd_row(x, s0, out, m);
+            }
+        }
+        SfuOp::SoftmaxCausalFwd => {
+            let q0 = causal_offset(s) as usize;
+            for (r, (x, out)) in src.chunks(cols).zip(dst.chunks_mut(cols)).enumerate() {
+                softmax_causal_fwd_row(x, s0, (q0 + r) % cols.max(1), out, m);
             }
         }
         SfuOp::SoftmaxBwd => {
@@ -556,6 +620,54 @@ fn apply(s: &SfuDesc, v: &mut [Vec<f32>; 6], m: &impl Math) {
                         *ve = s2 * *ve + (1.0 - s2) * g * g;
                         // √v as the reciprocal of rsqrt: the unit's two primitives.
                         *o = src[i] - s0 * m.div(*mo, m.recip(m.rsqrt(*ve)) + s3);
+                    }
+                }
+                VectorOp::LogSumExp => {
+                    let (fresh, last) = (s2 != 0.0, s3 != 0.0);
+                    let mut loss = 0.0f64;
+                    for ((x, &target), st) in
+                        src.chunks(cols).zip(aux0.iter()).zip(aux1.chunks_mut(3))
+                    {
+                        let mut state = if fresh {
+                            LseState::EMPTY
+                        } else {
+                            LseState {
+                                max: st[0],
+                                sum: st[1],
+                                target_logit: st[2],
+                            }
+                        };
+                        let tile = VocabTile {
+                            first: s1.max(0.0) as usize,
+                            target: target as i64,
+                        };
+                        logsumexp_row(x, tile, &mut state, m);
+                        st.copy_from_slice(&[state.max, state.sum, state.target_logit]);
+                        if last {
+                            loss += f64::from(state.loss(m));
+                        }
+                    }
+                    if last {
+                        aux2[0] += s0 * loss as f32;
+                    }
+                }
+                VectorOp::CrossEntropyBwd => {
+                    for (((x, &target), st), out) in src
+                        .chunks(cols)
+                        .zip(aux0.iter())
+                        .zip(aux1.chunks(3))
+                        .zip(dst.chunks_mut(cols))
+                    {
+                        let state = LseState {
+                            max: st[0],
+                            sum: st[1],
+                            target_logit: st[2],
+                        };
+                        let tile = VocabTile {
+                            first: s1.max(0.0) as usize,
+                            target: target as i64,
+                        };
+                        cross_entropy_bwd_row(x, tile, &state, s0, out, m);
                     }
                 }
             }

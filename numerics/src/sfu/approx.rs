@@ -303,6 +303,12 @@ impl Math for Hardware {
     fn mean(&self, sum: f32, count: usize) -> f32 {
         sum * (1.0 / count as f32)
     }
+
+    /// Exact fp32: one logarithm per row of a cross-entropy (never on the
+    /// element path), which the unit computes in its slow iterative mode.
+    fn ln(&self, x: f32) -> f32 {
+        x.ln()
+    }
 }
 
 #[cfg(test)]

@@ -21,8 +21,9 @@ mod ops;
 
 pub use approx::{Hardware, HardwareParams, Predicted};
 pub use ops::{
-    gelu_bwd, gelu_fwd, layernorm_bwd_row, layernorm_fwd_row, mse_row, softmax_bwd_row,
-    softmax_fwd_row, LayerNormStats,
+    cross_entropy_bwd_row, gelu_bwd, gelu_fwd, layernorm_bwd_row, layernorm_fwd_row, logsumexp_row,
+    mse_row, softmax_bwd_row, softmax_causal_fwd_row, softmax_fwd_row, LayerNormStats, LseState,
+    VocabTile,
 };
 
 /// The primitives an SFU datapath provides.
@@ -41,6 +42,8 @@ pub trait Math {
     /// the unit holds per descriptor, exact to fp32 — not the approximate
     /// reciprocal, whose error a large common offset would magnify).
     fn mean(&self, sum: f32, count: usize) -> f32;
+    /// ln x (once per row, for a cross-entropy's log-sum-exp).
+    fn ln(&self, x: f32) -> f32;
 }
 
 /// fp32 arithmetic, as JAX computes on CPU.
@@ -70,5 +73,9 @@ impl Math for Exact {
 
     fn mean(&self, sum: f32, count: usize) -> f32 {
         sum / count as f32
+    }
+
+    fn ln(&self, x: f32) -> f32 {
+        x.ln()
     }
 }

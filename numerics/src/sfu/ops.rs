@@ -52,6 +52,98 @@ pub fn softmax_fwd_row(x: &[f32], scale: f32, out: &mut [f32], m: &impl Math) {
     }
 }
 
+/// Causal softmax of `x · scale` for query `query` of the row: keys
+/// `0..=query` as [`softmax_fwd_row`], the keys after it exactly 0.
+pub fn softmax_causal_fwd_row(x: &[f32], scale: f32, query: usize, out: &mut [f32], m: &impl Math) {
+    let seen = (query + 1).min(x.len());
+    softmax_fwd_row(&x[..seen], scale, &mut out[..seen], m);
+    out[seen..].fill(0.0);
+}
+
+/// The running state of an online log-sum-exp over a row's vocabulary tiles.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LseState {
+    /// The largest logit so far (−inf before any).
+    pub max: f32,
+    /// Σ exp(x − max) over the logits so far.
+    pub sum: f32,
+    /// The target's logit, once its tile has been seen (else 0).
+    pub target_logit: f32,
+}
+
+impl LseState {
+    /// Nothing seen yet.
+    pub const EMPTY: LseState = LseState {
+        max: f32::NEG_INFINITY,
+        sum: 0.0,
+        target_logit: 0.0,
+    };
+
+    /// The row's loss: ln Σ exp(x) − x_target = max + ln(sum) − x_target.
+    pub fn loss(&self, m: &impl Math) -> f32 {
+        self.max + m.ln(self.sum) - self.target_logit
+    }
+}
+
+/// Where a tile of logits sits in the vocabulary, and the row's target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VocabTile {
+    /// Vocabulary index of the tile's first column.
+    pub first: usize,
+    /// The row's target index.
+    pub target: i64,
+}
+
+impl VocabTile {
+    /// The column of the tile that holds the target, if any.
+    fn target_column(&self, cols: usize) -> Option<usize> {
+        let j = self.target - self.first as i64;
+        (0..cols as i64).contains(&j).then_some(j as usize)
+    }
+}
+
+/// One vocabulary tile `x` of a row folded into `state` (online softmax: the
+/// sum is rescaled when the maximum grows, so one pass per tile suffices).
+pub fn logsumexp_row(x: &[f32], tile: VocabTile, state: &mut LseState, m: &impl Math) {
+    let tile_max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = state.max.max(tile_max);
+    if max == f32::NEG_INFINITY {
+        return;
+    }
+    let rescale = if state.sum == 0.0 {
+        0.0
+    } else {
+        m.exp(state.max - max)
+    };
+    let tile_sum = wide_sum(x.iter().map(|&v| m.exp(v - max)));
+    state.sum = state.sum * rescale + tile_sum;
+    state.max = max;
+    if let Some(j) = tile.target_column(x.len()) {
+        state.target_logit = x[j];
+    }
+}
+
+/// The cross-entropy gradient of one vocabulary tile of a row:
+/// `out = scale · (exp(x − max)/sum − onehot(target))`.
+pub fn cross_entropy_bwd_row(
+    x: &[f32],
+    tile: VocabTile,
+    state: &LseState,
+    scale: f32,
+    out: &mut [f32],
+    m: &impl Math,
+) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = m.div(m.exp(v - state.max), state.sum);
+    }
+    if let Some(j) = tile.target_column(x.len()) {
+        out[j] -= 1.0;
+    }
+    for o in out.iter_mut() {
+        *o *= scale;
+    }
+}
+
 /// Softmax backward: `out = p ⊙ (dp − Σ dp ⊙ p)`; 0 wherever p is 0.
 pub fn softmax_bwd_row(p: &[f32], dp: &[f32], out: &mut [f32]) {
     let dot = wide_sum(p.iter().zip(dp).map(|(a, b)| a * b));

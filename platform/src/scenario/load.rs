@@ -555,7 +555,8 @@ fn check_command(c: &CommandSpec) -> Result<(), String> {
         | CommandOp::LayernormFwd
         | CommandOp::LayernormBwd
         | CommandOp::GeluFwd
-        | CommandOp::GeluBwd => (&["sram", "c", "rows", "cols"], SFU_OPTIONAL),
+        | CommandOp::GeluBwd
+        | CommandOp::SoftmaxCausalFwd => (&["sram", "c", "rows", "cols"], SFU_OPTIONAL),
         CommandOp::Vector => (&["vector", "sram", "c", "rows", "cols"], SFU_OPTIONAL),
         CommandOp::SemSignal => (&["sem"], &[]),
         CommandOp::SemWait => (&["sem"], &["count"]),

@@ -203,6 +203,8 @@ typedef enum {
     TRETA_VOP_MSE_LOSS = 8,
     TRETA_VOP_SGD_MOMENTUM = 9,
     TRETA_VOP_ADAM = 10,
+    TRETA_VOP_LOGSUMEXP = 11,
+    TRETA_VOP_CROSS_ENTROPY_BWD = 12,
 } treta_vector_op_t;
 
 /* ---- Descriptors --------------------------------------------------- */
@@ -230,6 +232,7 @@ typedef enum {
     TRETA_OP_GELU_FWD = 0x24,
     TRETA_OP_GELU_BWD = 0x25,
     TRETA_OP_VECTOR = 0x26,
+    TRETA_OP_SOFTMAX_CAUSAL_FWD = 0x27,
     TRETA_OP_SEM_SIGNAL = 0x30,
     TRETA_OP_SEM_WAIT = 0x31,
     TRETA_OP_FENCE = 0x32,
@@ -485,7 +488,7 @@ static inline void treta_gemm_unpack(const uint8_t d[TRETA_DESC_BYTES], treta_ge
     f->c_format = (uint8_t)treta_get_le(d + TRETA_DESC_GEMM_C_FORMAT_OFFSET, 1U);
 }
 
-/* SOFTMAX_FWD ... GELU_BWD and VECTOR (vector_op is read by VECTOR only) */
+/* SOFTMAX_FWD ... GELU_BWD, VECTOR and SOFTMAX_CAUSAL_FWD (vector_op is read by VECTOR only) */
 #define TRETA_DESC_SFU_ROWS_OFFSET 8U
 #define TRETA_DESC_SFU_COLS_OFFSET 12U
 #define TRETA_DESC_SFU_SRC_ADDR_OFFSET 16U
@@ -501,7 +504,7 @@ static inline void treta_gemm_unpack(const uint8_t d[TRETA_DESC_BYTES], treta_ge
 #define TRETA_DESC_SFU_SCALAR2_OFFSET 52U
 #define TRETA_DESC_SFU_SCALAR3_OFFSET 56U
 
-/** The fields of SOFTMAX_FWD ... GELU_BWD and VECTOR (vector_op is read by VECTOR only), after the header. */
+/** The fields of SOFTMAX_FWD ... GELU_BWD, VECTOR and SOFTMAX_CAUSAL_FWD (vector_op is read by VECTOR only), after the header. */
 typedef struct {
     uint32_t rows;
     uint32_t cols;

@@ -107,6 +107,11 @@ pub enum VectorName {
     SgdMomentum,
     /// Adam (m at b, v at aux2).
     Adam,
+    /// A vocabulary tile of an online log-sum-exp (targets at a, state at b,
+    /// the loss at aux2).
+    Logsumexp,
+    /// A vocabulary tile of the cross-entropy gradient (targets at a, state at b).
+    CrossEntropyBwd,
 }
 
 /// Command names in a `commands` workload.
@@ -135,6 +140,8 @@ pub enum CommandOp {
     GeluFwd,
     /// `GELU_BWD`.
     GeluBwd,
+    /// `SOFTMAX_CAUSAL_FWD` (scalar 1: the first row's query index).
+    SoftmaxCausalFwd,
     /// `VECTOR`: an element-wise operation (`vector`).
     Vector,
     /// `SEM_SIGNAL`.

@@ -3,18 +3,25 @@
 //! their updated `sgd.<name>`), with a `manifest.json` listing them — so any
 //! tool (NumPy, JAX) can check the results without the golden data.
 
-use crate::golden_check::{result_name, Readback};
+use crate::golden_check::{result_name, view_readback, Readback};
 use std::path::Path;
 use treta_abi::NumberFormat;
 use treta_lower::step::{EncoderDims, StepProgram};
 
 /// Every fp32 tensor of `step` that the run writes, under its result name
-/// (8-bit weight copies are left out: they are the masters, rounded).
+/// (8-bit weight copies are left out: they are the masters, rounded; so are
+/// host inputs such as target ids), then the views the reference names.
 pub fn readbacks(step: &StepProgram) -> Vec<Readback> {
+    let host_input = |name: &str| step.host_inputs.iter().any(|h| h.name == name);
     step.tensors
         .iter()
-        .filter(|t| t.format == NumberFormat::Fp32 && !step.unstored.contains(&t.name))
+        .filter(|t| {
+            t.format == NumberFormat::Fp32
+                && !step.unstored.contains(&t.name)
+                && !host_input(&t.name)
+        })
         .map(|t| (result_name(step, t), t.addr, (t.rows * t.cols) as usize))
+        .chain(step.views.iter().filter_map(|v| view_readback(step, v)))
         .collect()
 }
 
@@ -30,7 +37,10 @@ pub fn write(
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, &e))?;
     let mut entries = Vec::new();
     for (name, data) in tensors {
-        let stored = step.tensor(name.strip_prefix("sgd.").unwrap_or(&name));
+        let updated = name
+            .strip_prefix(step.optimizer.name())
+            .and_then(|n| n.strip_prefix('.'));
+        let stored = step.tensor(updated.unwrap_or(&name));
         let (rows, cols) = stored.map_or((1, data.len()), |t| (t.rows as usize, t.cols as usize));
         let shape = logical_shape(&name, (rows, cols), dims);
         let file = format!("{name}.npy");
@@ -62,7 +72,10 @@ pub fn logical_shape(name: &str, (rows, cols): (usize, usize), dims: &EncoderDim
     let last = name.rsplit('.').next().unwrap_or(name);
     let per_head =
         name.contains("attn.") && ["q", "k", "v", "scores", "probs", "ctx"].contains(&last);
-    let per_token = name.contains("act.") || name.contains("input.") || name.contains("output.y");
+    let per_token = name.contains("act.")
+        || name.contains("input.")
+        || name.contains("output.y")
+        || name.contains("output.logits");
     if name.ends_with("loss") {
         return if len == 1 { Vec::new() } else { vec![len] };
     }

@@ -1,11 +1,12 @@
-//! An `encoder_training_step` against a golden directory: which tensors the host
-//! loads into DRAM before the run (inputs and parameters), which it reads back
-//! after (everything the run computes that the manifest lists, parameters as
-//! their SGD-updated `sgd.<name>`), and the per-tensor comparison.
+//! A training step against a golden directory: which tensors the host loads
+//! into DRAM before the run (inputs and parameters), which it reads back after
+//! (everything the run computes that the manifest lists, parameters as their
+//! SGD-updated `sgd.<name>`, views in the manifest's element order), and the
+//! per-tensor comparison.
 
 use serde::Serialize;
 use treta_golden::GoldenDir;
-use treta_lower::step::{DramTensor, StepProgram};
+use treta_lower::step::{DramTensor, StepProgram, TensorView};
 
 /// A tensor to load: DRAM address and its bytes.
 pub type Load = (u64, Vec<u8>);
@@ -51,26 +52,53 @@ pub fn loads(golden: &GoldenDir, step: &StepProgram) -> Result<Vec<Load>, String
 }
 
 /// The name of `t`'s contents after the run: a parameter, updated in place, is
-/// its `sgd.<name>`; every other tensor its own name.
+/// its `sgd.<name>` (`momentum.`, `adam.` with those optimizers); every other
+/// tensor its own name.
 pub fn result_name(step: &StepProgram, t: &DramTensor) -> String {
     if step.parameters.contains(&t.name) {
-        format!("sgd.{}", t.name)
+        format!("{}.{}", step.optimizer.name(), t.name)
     } else {
         t.name.clone()
     }
 }
 
-/// What to read back after the run, named as in the manifest.
+/// What to read back after the run, named as in the manifest: the tensors it
+/// lists as computed, then the views of them the step holds (rearranged by
+/// [`arrange`] once read).
 pub fn readbacks(golden: &GoldenDir, step: &StepProgram) -> Vec<Readback> {
-    step.tensors
+    let computed = |name: &str| {
+        golden
+            .info(name)
+            .is_ok_and(|i| i.max_abs_err_vs_f64.is_some())
+    };
+    let tensors = step.tensors.iter().filter_map(|t| {
+        let name = result_name(step, t);
+        computed(&name).then(|| (name, t.addr, (t.rows * t.cols) as usize))
+    });
+    let views = step
+        .views
         .iter()
-        .filter_map(|t| {
-            let name = result_name(step, t);
-            let computed = golden
-                .info(&name)
-                .is_ok_and(|i| i.max_abs_err_vs_f64.is_some());
-            computed.then(|| (name, t.addr, (t.rows * t.cols) as usize))
-        })
+        .filter(|v| computed(&v.name))
+        .filter_map(|v| view_readback(step, v));
+    tensors.chain(views).collect()
+}
+
+/// The read-back of view `v`: its source tensor, under the view's name.
+pub fn view_readback(step: &StepProgram, v: &TensorView) -> Option<Readback> {
+    step.tensor(&v.source)
+        .map(|t| (v.name.clone(), t.addr, (t.rows * t.cols) as usize))
+}
+
+/// `results` with every view's values put in its reference order.
+pub fn arrange(step: &StepProgram, results: Vec<(String, Vec<f32>)>) -> Vec<(String, Vec<f32>)> {
+    results
+        .into_iter()
+        .map(
+            |(name, values)| match step.views.iter().find(|v| v.name == name) {
+                Some(v) => (name, v.layout.arrange(&values)),
+                None => (name, values),
+            },
+        )
         .collect()
 }
 
@@ -100,6 +128,37 @@ pub struct GoldenReport {
     pub strict: bool,
     /// Per tensor, in the run's order.
     pub tensors: Vec<TensorCheck>,
+    /// The tensors the manifest lists as computed that this run does not hold,
+    /// each with the reason.
+    pub not_compared: Vec<Uncompared>,
+}
+
+/// A reference tensor the run has no counterpart of.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Uncompared {
+    /// Golden name.
+    pub name: String,
+    /// Why the run does not hold it.
+    pub why: String,
+}
+
+/// Why the run holds no counterpart of computed tensor `name`.
+fn why_not_held(name: &str) -> String {
+    let optimizer = ["sgd.", "momentum.", "adam."]
+        .into_iter()
+        .find(|p| name.starts_with(p));
+    if let Some(prefix) = optimizer {
+        format!(
+            "another optimizer's result: run with workload.optimizer.kind: {}",
+            prefix.trim_end_matches('.')
+        )
+    } else if name.ends_with(".xhat") {
+        "LayerNorm forward keeps each row's mean and rstd (compared), not x̂".into()
+    } else if name.ends_with("attn.scores") && !name.starts_with("grad.") {
+        "the device keeps q·kᵀ unscaled (the softmax applies the scale and the mask)".into()
+    } else {
+        "the step does not hold it in this layout".into()
+    }
 }
 
 /// Compares the read-back `results` with `golden` under its tolerance rule.
@@ -137,10 +196,21 @@ pub fn compare(golden: &GoldenDir, dir: &str, results: &[(String, Vec<f32>)]) ->
             }
         })
         .collect();
+    let not_compared = golden
+        .manifest
+        .tensors
+        .iter()
+        .filter(|t| t.max_abs_err_vs_f64.is_some() && !tensors.iter().any(|c| c.name == t.name))
+        .map(|t| Uncompared {
+            name: t.name.clone(),
+            why: why_not_held(&t.name),
+        })
+        .collect();
     GoldenReport {
         dir: dir.to_string(),
         pass: tensors.iter().all(|t| t.pass),
         strict: true,
         tensors,
+        not_compared,
     }
 }

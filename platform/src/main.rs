@@ -511,6 +511,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     scenario::WorkloadKind::GemmList => "gemm_list",
                     scenario::WorkloadKind::Commands => "commands",
                     scenario::WorkloadKind::EncoderTrainingStep => "encoder_training_step",
+                    scenario::WorkloadKind::LmTrainingStep => "lm_training_step",
                 },
                 p.preset,
                 p.macs(),

@@ -8,7 +8,7 @@ use crate::scenario::{
 use treta_abi::regs::QUEUES;
 use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
 use treta_lower::gemm::{lower_gemm, GemmJob};
-use treta_lower::step::{lower_training_step, ClassFormats, Optimizer, StepConfig};
+use treta_lower::step::{lower_lm_step, lower_training_step, ClassFormats, Optimizer, StepConfig};
 use treta_lower::{Program, Region, SramPlan};
 
 /// Where the driver's rings live in device DRAM.
@@ -55,43 +55,7 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
             let dims = loaded
                 .encoder
                 .ok_or("workload: an encoder_training_step without dimensions")?;
-            let w = &scenario.workload;
-            let step_config = StepConfig {
-                lr: w.lr.unwrap_or(0.01),
-                optimizer: match w.optimizer {
-                    None => Optimizer::Sgd,
-                    Some(o) => match o.kind {
-                        OptimizerKind::Sgd => Optimizer::Sgd,
-                        OptimizerKind::Momentum => Optimizer::Momentum {
-                            mu: o.momentum.unwrap_or(0.9),
-                        },
-                        OptimizerKind::Adam => Optimizer::Adam {
-                            beta1: o.beta1.unwrap_or(0.9),
-                            beta2: o.beta2.unwrap_or(0.999),
-                            eps: o.eps.unwrap_or(1e-8),
-                        },
-                    },
-                },
-                formats: {
-                    let all = w.gemm_format.map_or(NumberFormat::Fp32, |f| f.0);
-                    let per = w.formats.unwrap_or_default();
-                    let pick = |f: Option<crate::scenario::Format>| f.map_or(all, |f| f.0);
-                    ClassFormats {
-                        activations: pick(per.activations),
-                        weights: pick(per.weights),
-                        gradients: pick(per.gradients),
-                    }
-                },
-                steps: w.steps.map_or(1, |s| s.get()),
-                layers: w.layers.map_or(1, |s| s.get()),
-                overlap: w.overlap.map_or(StepConfig::default().overlap, |o| o.0),
-                recompute: w.recompute.unwrap_or(false),
-                weight_copies: w.weight_copies.unwrap_or(true),
-                fuse_update: w.fuse_update.unwrap_or(true),
-                // A golden comparison reads the weight gradients back.
-                keep_gradients: w.keep_gradients.unwrap_or(false) || w.golden.is_some(),
-                ..StepConfig::default()
-            };
+            let step_config = step_config(&scenario.workload);
             let sram = Region {
                 base: 0,
                 bytes: config.sram.bytes,
@@ -99,6 +63,29 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
             let step =
                 lower_training_step(&dims, &step_config, sram, TENSOR_BASE, config.dram.bytes)
                     .map_err(|e| format!("workload: {e}"))?;
+            for (d, &q) in step.descriptors.iter().zip(&step.queue_of) {
+                program.push(q, d.clone());
+            }
+            program.step = Some(step);
+        }
+        WorkloadKind::LmTrainingStep => {
+            let lm = loaded
+                .lm
+                .as_ref()
+                .ok_or("workload: an lm_training_step without a model")?;
+            let sram = Region {
+                base: 0,
+                bytes: config.sram.bytes,
+            };
+            let step = lower_lm_step(
+                &lm.spec,
+                &lm.batch,
+                &step_config(&scenario.workload),
+                sram,
+                TENSOR_BASE,
+                config.dram.bytes,
+            )
+            .map_err(|e| format!("workload: {e}"))?;
             for (d, &q) in step.descriptors.iter().zip(&step.queue_of) {
                 program.push(q, d.clone());
             }
@@ -167,6 +154,47 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
         }
     }
     Ok(program)
+}
+
+/// How a training step trains: the workload's training keys with their
+/// defaults.
+fn step_config(w: &crate::scenario::Workload) -> StepConfig {
+    StepConfig {
+        lr: w.lr.unwrap_or(0.01),
+        optimizer: match w.optimizer {
+            None => Optimizer::Sgd,
+            Some(o) => match o.kind {
+                OptimizerKind::Sgd => Optimizer::Sgd,
+                OptimizerKind::Momentum => Optimizer::Momentum {
+                    mu: o.momentum.unwrap_or(0.9),
+                },
+                OptimizerKind::Adam => Optimizer::Adam {
+                    beta1: o.beta1.unwrap_or(0.9),
+                    beta2: o.beta2.unwrap_or(0.999),
+                    eps: o.eps.unwrap_or(1e-8),
+                },
+            },
+        },
+        formats: {
+            let all = w.gemm_format.map_or(NumberFormat::Fp32, |f| f.0);
+            let per = w.formats.unwrap_or_default();
+            let pick = |f: Option<crate::scenario::Format>| f.map_or(all, |f| f.0);
+            ClassFormats {
+                activations: pick(per.activations),
+                weights: pick(per.weights),
+                gradients: pick(per.gradients),
+            }
+        },
+        steps: w.steps.map_or(1, |s| s.get()),
+        layers: w.layers.map_or(1, |s| s.get()),
+        overlap: w.overlap.map_or(StepConfig::default().overlap, |o| o.0),
+        recompute: w.recompute.unwrap_or(false),
+        weight_copies: w.weight_copies.unwrap_or(true),
+        fuse_update: w.fuse_update.unwrap_or(true),
+        // A golden comparison reads the weight gradients back.
+        keep_gradients: w.keep_gradients.unwrap_or(false) || w.golden.is_some(),
+        ..StepConfig::default()
+    }
 }
 
 /// The descriptor of one `commands` entry (fields were checked when loading).

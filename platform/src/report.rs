@@ -681,7 +681,7 @@ impl Report {
                 g.tensors.iter().filter(|t| !t.pass).collect();
             let _ = writeln!(
                 s,
-                "  golden {}: {} of {} tensors within tolerance{}",
+                "  golden {}: {} of {} tensors within tolerance{}{}",
                 g.dir,
                 g.tensors.len() - failed.len(),
                 g.tensors.len(),
@@ -689,6 +689,11 @@ impl Report {
                     (true, _) => "",
                     (false, true) => " — FAILED",
                     (false, false) => " (reported, golden_check: report)",
+                },
+                match g.not_compared.len() {
+                    0 => String::new(),
+                    n =>
+                        format!(" ({n} more the manifest lists are not held: golden.not_compared)"),
                 }
             );
             let mut worst = failed.clone();

@@ -219,7 +219,7 @@ impl FirmwareJob {
         // A golden run: the host loads inputs and parameters and, after one step,
         // reads every compared tensor back; a functional training run reads its losses.
         let steps = scenario.workload.steps.map_or(1, |s| s.get());
-        let (loads, mut readbacks) = match (&loaded.golden, &program.step) {
+        let (mut loads, mut readbacks) = match (&loaded.golden, &program.step) {
             (Some(golden), Some(step)) => (
                 golden_check::loads(golden, step).map_err(RunError::Program)?,
                 if steps == 1 {
@@ -230,6 +230,9 @@ impl FirmwareJob {
             ),
             _ => (Vec::new(), Vec::new()),
         };
+        if let Some(step) = &program.step {
+            loads.extend(step.host_inputs.iter().map(|h| (h.addr, h.bytes.clone())));
+        }
         let losses_at = program
             .step
             .as_ref()
@@ -327,16 +330,26 @@ pub fn run_program(
         }
     };
     let mut report = bench.report(loaded, program);
+    let results = match &program.step {
+        Some(step) => golden_check::arrange(step, results),
+        None => results,
+    };
     let (dumped, results): (Vec<_>, Vec<_>) = results
         .into_iter()
         .partition(|(name, _)| name.starts_with(DUMP));
-    if let (Some(dir), Some(step), Some(dims)) =
-        (settings.dump_tensors, &program.step, &loaded.encoder)
-    {
-        let tensors = dumped
-            .into_iter()
-            .map(|(name, values)| (name[DUMP.len()..].to_string(), values));
-        dump::write(dir, tensors, step, dims).map_err(RunError::Program)?;
+    let dims = loaded
+        .encoder
+        .or_else(|| loaded.lm.as_ref().map(|lm| lm.spec.layer_dims()));
+    if let (Some(dir), Some(step), Some(dims)) = (settings.dump_tensors, &program.step, dims) {
+        let tensors = dumped.into_iter().map(|(name, values)| {
+            let name = name[DUMP.len()..].to_string();
+            let values = match step.views.iter().find(|v| v.name == name) {
+                Some(v) => v.layout.arrange(&values),
+                None => values,
+            };
+            (name, values)
+        });
+        dump::write(dir, tensors, step, &dims).map_err(RunError::Program)?;
     }
     let (losses, results): (Vec<_>, Vec<_>) =
         results.into_iter().partition(|(name, _)| name == LOSSES);

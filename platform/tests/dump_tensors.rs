@@ -10,14 +10,51 @@ use treta_golden::GoldenDir;
 
 #[test]
 fn inputs_only_golden_runs_and_the_dump_matches_jax() {
-    let dir = out_dir("dump_tensors");
-    let tiny = repo_root().join("testdata/golden/tiny");
-    let full = GoldenDir::open(&tiny).expect("tiny");
+    inputs_only_run_dumps_what_jax_computed(
+        "tiny",
+        "encoder_training_step",
+        &[
+            "output.y",
+            "output.loss",
+            "grad.input.x",
+            "sgd.layer.ffn.w1",
+        ],
+        50,
+    );
+}
+
+#[test]
+fn an_inputs_only_language_model_runs_and_its_dump_matches_jax() {
+    inputs_only_run_dumps_what_jax_computed(
+        "gpt_tiny",
+        "lm_training_step",
+        &[
+            "output.loss",
+            "output.logits",
+            "grad.output.logits",
+            "grad.embed.wte",
+            "grad.embed.wpe",
+            "sgd.embed.wte",
+            "grad.layer1.attn.wq",
+            "sgd.layer0.ffn.w2",
+            "act.layer0.attn.q",
+        ],
+        150,
+    );
+}
+
+/// A copy of golden directory `name` with its inputs and parameters only runs
+/// as `kind`, compares nothing, and dumps every tensor the full data lists
+/// (`want` among them, at least `at_least` of them) shaped and valued as JAX's.
+fn inputs_only_run_dumps_what_jax_computed(name: &str, kind: &str, want: &[&str], at_least: usize) {
+    let dir = out_dir(&format!("dump_tensors_{name}"));
+    let source = repo_root().join("testdata/golden").join(name);
+    let full = GoldenDir::open(&source).expect(name);
     // A golden directory with the given tensors only (no max_abs_err_vs_f64).
     let given = dir.join("given");
     std::fs::create_dir_all(&given).unwrap();
     let mut manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tiny.join("manifest.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(source.join("manifest.json")).unwrap())
             .unwrap();
     let tensors = manifest["tensors"].as_array_mut().unwrap();
     tensors.retain(|t| t.get("max_abs_err_vs_f64").is_none());
@@ -28,13 +65,13 @@ fn inputs_only_golden_runs_and_the_dump_matches_jax() {
     );
     for t in tensors.iter() {
         let file = t["file"].as_str().unwrap();
-        std::fs::copy(tiny.join(file), given.join(file)).unwrap();
+        std::fs::copy(source.join(file), given.join(file)).unwrap();
     }
     std::fs::write(given.join("manifest.json"), manifest.to_string()).unwrap();
     let scenario = dir.join("step.yaml");
     std::fs::write(
         &scenario,
-        "workload: {kind: encoder_training_step, golden: given}\nrun: {mode: functional}\n",
+        format!("workload: {{kind: {kind}, golden: given}}\nrun: {{mode: functional}}\n"),
     )
     .unwrap();
     let (report, dump) = (dir.join("report.json"), dir.join("dump"));
@@ -72,15 +109,10 @@ fn inputs_only_golden_runs_and_the_dump_matches_jax() {
         assert!(c.pass, "{}: {} > {}", info.name, c.max_abs_err, c.tolerance);
         compared += 1;
     }
-    for want in [
-        "output.y",
-        "output.loss",
-        "grad.input.x",
-        "sgd.layer.ffn.w1",
-    ] {
+    for &want in want {
         assert!(dumped.info(want).is_ok(), "{want} not dumped");
     }
-    assert!(compared >= 50, "{compared} tensors compared");
+    assert!(compared >= at_least, "{compared} tensors compared");
 }
 
 #[test]

@@ -391,9 +391,18 @@ impl Update {
             Update::Sgd | Update::Momentum => w - 0.01 * g,
             Update::Adam { beta1, beta2, eps } => {
                 let (m, v) = ((1.0 - beta1) * g, (1.0 - beta2) * g * g);
-                let lr_t = 0.01 * (1.0 - beta2).sqrt() / (1.0 - beta1);
-                w - lr_t * m / (v.sqrt() + eps)
+                // Kingma & Ba: lr·m̂/(√v̂ + ε), m̂ = m/(1 − β₁), v̂ = v/(1 − β₂) at t = 1.
+                w - 0.01 * (m / (1.0 - beta1)) / ((v / (1.0 - beta2)).sqrt() + eps)
             }
+        }
+    }
+
+    /// The prefix of the updated parameters' names (`adam.layer.attn.wq`).
+    fn prefix(self) -> &'static str {
+        match self {
+            Update::Sgd => "sgd",
+            Update::Momentum => "momentum",
+            Update::Adam { .. } => "adam",
         }
     }
 
@@ -452,7 +461,7 @@ fn reference(
         for (name, g) in grads {
             let pn = param_name(name, l, layers);
             computed.insert(
-                format!("sgd.{pn}"),
+                format!("{}.{pn}", update.prefix()),
                 params[l][name].zip(&g, |w, gr| update.apply(w, gr)),
             );
             computed.insert(format!("grad.{pn}"), g);

@@ -20,7 +20,9 @@ pub struct LoadedScenario {
     pub platform: PlatformConfig,
     /// `encoder_training_step`: the layer's dimensions.
     pub encoder: Option<EncoderDims>,
-    /// `encoder_training_step` with `golden`: the directory, its manifest read.
+    /// `lm_training_step`: the model and its batch.
+    pub lm: Option<super::LoadedLm>,
+    /// A training step with `golden`: the directory, its manifest read.
     pub golden: Option<GoldenDir>,
 }
 
@@ -149,14 +151,37 @@ pub fn load(path: &Path, sets: &[String]) -> Result<LoadedScenario, ScenarioErro
             message,
         });
     }
-    let (encoder, golden) = encoder_of(&scenario, path)?;
+    let (encoder, lm, golden) = if scenario.workload.kind == WorkloadKind::LmTrainingStep {
+        let golden = golden_of(&scenario, path)?;
+        let (lm, golden) = super::lm::lm_of(&scenario, path, golden)?;
+        (None, Some(lm), golden)
+    } else {
+        let (encoder, golden) = encoder_of(&scenario, path)?;
+        (encoder, None, golden)
+    };
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         scenario,
         platform,
         encoder,
+        lm,
         golden,
     })
+}
+
+/// The scenario's golden directory, opened (relative to the scenario file).
+fn golden_of(s: &Scenario, path: &Path) -> Result<Option<GoldenDir>, ScenarioError> {
+    let Some(dir) = &s.workload.golden else {
+        return Ok(None);
+    };
+    let dir = path.parent().unwrap_or(Path::new(".")).join(dir);
+    GoldenDir::open(&dir)
+        .map(Some)
+        .map_err(|e| ScenarioError::Invalid {
+            path: path.to_path_buf(),
+            at: "workload.golden".into(),
+            message: e.to_string(),
+        })
 }
 
 /// The layer dimensions and golden directory of an `encoder_training_step`.
@@ -187,23 +212,27 @@ fn encoder_of(
             ("fuse_update", w.fuse_update.is_some()),
             ("keep_gradients", w.keep_gradients.is_some()),
             ("golden_check", w.golden_check.is_some()),
+            ("batch", w.batch.is_some()),
+            ("seq", w.seq.is_some()),
+            ("vocab_tile", w.vocab_tile.is_some()),
         ] {
             if set {
                 return Err(invalid(
                     &format!("workload.{key}"),
-                    "only an `encoder_training_step` workload takes it".into(),
+                    "only a training step (`encoder_training_step`, `lm_training_step`) takes it"
+                        .into(),
                 ));
             }
         }
         return Ok((None, None));
     }
-    let golden = match &w.golden {
-        Some(dir) => {
-            let dir = path.parent().unwrap_or(Path::new(".")).join(dir);
-            Some(GoldenDir::open(&dir).map_err(|e| invalid("workload.golden", e.to_string()))?)
-        }
-        None => None,
-    };
+    if w.vocab_tile.is_some() {
+        return Err(invalid(
+            "workload.vocab_tile",
+            "only an `lm_training_step` takes it".into(),
+        ));
+    }
+    let golden = golden_of(s, path)?;
     let from_golden = golden.as_ref().and_then(|g| {
         let c = &g.manifest.config;
         let dim = |k: &str| {
@@ -223,7 +252,11 @@ fn encoder_of(
         (Some(_), Some(_)) => {
             return Err(invalid("workload.dims", "give `model` or `dims`, not both".into()))
         }
-        (Some(name), None) => EncoderDims::named(name).ok_or_else(|| {
+        (Some(name), None) => EncoderDims::named(name).map(|d| EncoderDims {
+            b: w.batch.map_or(d.b, |b| b.get()),
+            s: w.seq.map_or(d.s, |s| s.get()),
+            ..d
+        }).ok_or_else(|| {
             invalid(
                 "workload.model",
                 format!(
@@ -232,6 +265,12 @@ fn encoder_of(
                 ),
             )
         })?,
+        (None, Some(_)) if w.batch.is_some() || w.seq.is_some() => {
+            return Err(invalid(
+                "workload.batch",
+                "`batch` and `seq` go with `model`; `dims` gives b and s itself".into(),
+            ))
+        }
         (None, Some(d)) => EncoderDims {
             b: d.b.get(),
             s: d.s.get(),
@@ -453,11 +492,11 @@ fn check(s: &Scenario, path: &Path) -> Result<(), ScenarioError> {
                 ));
             }
         }
-        WorkloadKind::EncoderTrainingStep => {
+        WorkloadKind::EncoderTrainingStep | WorkloadKind::LmTrainingStep => {
             if !w.gemms.is_empty() || !w.commands.is_empty() {
                 return Err(invalid(
                     "workload".into(),
-                    "an encoder_training_step takes no `gemms` or `commands`".into(),
+                    "a training step takes no `gemms` or `commands`".into(),
                 ));
             }
         }

@@ -1,10 +1,12 @@
 //! Scenarios: the YAML format ([`types`]), its validated values, and loading with
 //! errors that name the file, line and column at fault.
 
+mod lm;
 mod load;
 mod types;
 mod values;
 
+pub use lm::LoadedLm;
 pub use load::{load, parse, LoadedScenario, ScenarioError};
 pub use types::*;
 pub use values::{Bound, Bytes, NonNegative, Positive};

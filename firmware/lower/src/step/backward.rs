@@ -5,7 +5,7 @@
 use super::builder::Builder;
 use super::ops::Ops;
 use super::rows::{rows_in, rows_out, NONE};
-use super::tensors::LayerT;
+use super::tensors::{LayerT, Weights};
 use crate::LowerError;
 use treta_abi::{SfuOp, VectorOp};
 
@@ -220,25 +220,10 @@ impl Ops {
         self.add(b, "bwd.dx.q", dz1, dxq, dx)?;
         self.add(b, "bwd.dx.k", dx, dxk, dx)?;
         self.add(b, "bwd.dx.v", dx, dxv, dx)?;
-        // dγ, dβ from their pairs (a DMA copy of each half through SRAM).
+        // dγ, dβ from their pairs.
         for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
-            for (half, which) in [(0, "gamma"), (1, "beta")] {
-                let src = pair.fp32_at(half * d * 4, d);
-                b.vector(
-                    &format!("bwd.{ln}.d{which}"),
-                    VectorOp::Copy,
-                    (1, d),
-                    [
-                        rows_in(src, d),
-                        rows_out(layer.grad(&format!("layer.{ln}.{which}")), d),
-                        NONE,
-                        NONE,
-                        NONE,
-                        NONE,
-                    ],
-                    [0.0; 4],
-                )?;
-            }
+            let grads = ["gamma", "beta"].map(|w| layer.grad(&format!("layer.{ln}.{w}")));
+            self.split_pair(b, &format!("bwd.{ln}"), pair, grads)?;
         }
         Ok(())
     }

@@ -90,7 +90,7 @@ pub enum Optimizer {
         /// μ.
         mu: f32,
     },
-    /// Adam with bias correction folded into the step's learning rate.
+    /// Adam (Kingma & Ba), bias-corrected, ε outside the square root.
     Adam {
         /// β₁.
         beta1: f32,
@@ -99,6 +99,18 @@ pub enum Optimizer {
         /// ε.
         eps: f32,
     },
+}
+
+impl Optimizer {
+    /// Its name, as reference data prefix the updated parameters (`sgd.`,
+    /// `momentum.`, `adam.`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Sgd => "sgd",
+            Optimizer::Momentum { .. } => "momentum",
+            Optimizer::Adam { .. } => "adam",
+        }
+    }
 }
 
 /// How to train.

@@ -5,7 +5,7 @@
 use super::builder::Builder;
 use super::ops::Ops;
 use super::rows::{rows_in, rows_out, NONE};
-use super::tensors::LayerT;
+use super::tensors::{LayerT, Weights};
 use crate::LowerError;
 use treta_abi::SfuOp;
 

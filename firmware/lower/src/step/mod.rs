@@ -38,6 +38,7 @@ mod backward;
 mod builder;
 mod config;
 mod forward;
+mod lm;
 mod loss;
 mod ops;
 mod plan;
@@ -46,7 +47,8 @@ mod tensors;
 mod update;
 
 pub use config::{ClassFormats, EncoderDims, Optimizer, Overlap, StepConfig};
-pub use plan::{DramTensor, PlanEntry, StepProgram};
+pub use lm::{lower_lm_step, LmBatch, LmSpec, MAX_VOCAB};
+pub use plan::{DramTensor, HostInput, PlanEntry, StepProgram, TensorView, ViewLayout};
 
 use crate::{LowerError, Region};
 use builder::Builder;
@@ -85,8 +87,8 @@ pub fn lower_training_step(
     for (l, layer) in layers.iter().enumerate() {
         b.scope = scope(l);
         for (pn, shape) in PARAMS {
-            if let Some(&copy) = layer.w8.get(pn) {
-                b.convert(&format!("copy.{pn}"), layer.p[pn], copy, shape.dims(dims))?;
+            if let Some(&copy) = layer.w.w8.get(pn) {
+                b.convert(&format!("copy.{pn}"), layer.w.p[pn], copy, shape.dims(dims))?;
             }
         }
     }
@@ -123,10 +125,13 @@ pub fn lower_training_step(
     };
     Ok(StepProgram {
         parameters,
+        optimizer: config.optimizer,
         unstored,
         queue_of: b.queue_of,
         descriptors: b.out,
         tensors: b.tensors,
         plan: b.plan,
+        views: Vec::new(),
+        host_inputs: Vec::new(),
     })
 }

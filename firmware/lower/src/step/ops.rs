@@ -6,7 +6,7 @@
 use super::builder::{Builder, View};
 use super::config::{EncoderDims, Optimizer, StepConfig};
 use super::rows::{rows_in, rows_out, sum_out, vec_in, NONE};
-use super::tensors::LayerT;
+use super::tensors::Weights;
 use crate::gemm::UpdateEpilogue;
 use crate::LowerError;
 use treta_abi::{NumberFormat, SfuOp, VectorOp};
@@ -210,6 +210,35 @@ impl Ops {
         )
     }
 
+    /// Copies LayerNorm backward's (dγ, dβ) `pair` into the two gradients, as
+    /// operations `{op}.dgamma` and `{op}.dbeta`.
+    pub(super) fn split_pair(
+        &self,
+        b: &mut Builder,
+        op: &str,
+        pair: View,
+        [dgamma, dbeta]: [View; 2],
+    ) -> Result<(), LowerError> {
+        let d = self.d;
+        for (half, (which, to)) in [("gamma", dgamma), ("beta", dbeta)].into_iter().enumerate() {
+            b.vector(
+                &format!("{op}.d{which}"),
+                VectorOp::Copy,
+                (1, d),
+                [
+                    rows_in(pair.fp32_at(half as u64 * d * 4, d), d),
+                    rows_out(to, d),
+                    NONE,
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+        }
+        Ok(())
+    }
+
     /// The column sums of `src` (rows × cols) into `to`: a bias gradient.
     pub(super) fn column_sum(
         &self,
@@ -242,7 +271,7 @@ impl Ops {
     pub(super) fn linear_bwd(
         &self,
         b: &mut Builder,
-        layer: &LayerT,
+        layer: &impl Weights,
         op: &str,
         xin: View,
         wn: &str,
@@ -268,7 +297,7 @@ impl Ops {
         let update = self.fused.then(|| UpdateEpilogue {
             w: w.addr,
             ldw: w.ld,
-            copy: layer.w8.get(wn).map(|c| (c.addr, c.ld, c.fmt)),
+            copy: layer.params().w8.get(wn).map(|c| (c.addr, c.ld, c.fmt)),
             lr: self.config.lr,
             keep_gradient: self.config.keep_gradients,
         });

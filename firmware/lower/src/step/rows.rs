@@ -136,7 +136,7 @@ impl Builder {
                     aux2_addr: sram32(addrs[4]),
                     aux3_addr: sram32(addrs[5]),
                     format: NumberFormat::Fp32,
-                    scalars,
+                    scalars: tile_scalars(op, scalars, row, cols),
                     accumulate: row > 0,
                 }),
             );
@@ -298,6 +298,15 @@ impl RowStages {
         self.signal(b, self.store, Self::DONE);
         self.wait(b, self.load, Self::DONE);
     }
+}
+
+/// The scalars of the tile that starts at `row`: a causal softmax's first
+/// query index moves on with the tile (scalar 1 holds the operation's).
+fn tile_scalars(op: SfuOp, mut scalars: [f32; 4], row: u64, cols: u64) -> [f32; 4] {
+    if op == SfuOp::SoftmaxCausalFwd {
+        scalars[1] = ((scalars[1] as u64 + row) % cols.max(1)) as f32;
+    }
+    scalars
 }
 
 /// The operation as plan entries name it: `softmax_fwd`, `vector.add_bias`.

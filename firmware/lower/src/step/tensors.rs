@@ -61,10 +61,10 @@ impl Shape {
     }
 }
 
-/// One layer's tensors in DRAM.
-#[derive(Clone)]
-pub(super) struct LayerT {
-    pub(super) x: View,
+/// A set of parameters in DRAM by key (`layer.attn.wq`): the fp32 masters,
+/// their gradients, optimizer state and narrow GEMM copies.
+#[derive(Clone, Default)]
+pub(super) struct ParamT {
     pub(super) p: HashMap<&'static str, View>,
     pub(super) g: HashMap<&'static str, View>,
     /// Optimizer state per parameter: momentum's velocity or Adam's first
@@ -75,6 +75,88 @@ pub(super) struct LayerT {
     /// narrower than fp32: the GEMMs read them (a quarter of the DRAM bytes for
     /// 8-bit), the update refreshes them as it writes the fp32 masters.
     pub(super) w8: HashMap<&'static str, View>,
+}
+
+impl ParamT {
+    /// Allocates `params` (key, rows × cols, whether a GEMM reads it as a
+    /// weight), named by `name`: masters, then gradients, then the narrow
+    /// copies, then the optimizer state.
+    pub(super) fn allocate(
+        b: &mut Builder,
+        params: &[(&'static str, (u64, u64), bool)],
+        config: &StepConfig,
+        name: impl Fn(&str) -> String,
+    ) -> Result<ParamT, LowerError> {
+        let mut t = ParamT::default();
+        for &(pn, (r, c), _) in params {
+            t.p.insert(pn, b.alloc(&name(pn), r, c)?);
+        }
+        for &(pn, (r, c), _) in params {
+            t.g.insert(pn, b.alloc(&name(&format!("grad.{pn}")), r, c)?);
+        }
+        if config.weight_copies && config.formats.weights.bytes() < 4 {
+            for &(pn, (r, c), weight) in params {
+                if weight {
+                    let copy = name(&format!("copy.{pn}"));
+                    t.w8.insert(pn, b.alloc_in(&copy, r, c, config.formats.weights)?);
+                }
+            }
+        }
+        // Optimizer state, zero at the start (DRAM reads zero until written).
+        for &(pn, (r, c), _) in params {
+            if !matches!(config.optimizer, Optimizer::Sgd) {
+                t.m1.insert(pn, b.alloc(&name(&format!("opt.m.{pn}")), r, c)?);
+            }
+            if matches!(config.optimizer, Optimizer::Adam { .. }) {
+                t.m2.insert(pn, b.alloc(&name(&format!("opt.v.{pn}")), r, c)?);
+            }
+        }
+        Ok(t)
+    }
+
+    /// The layer parameters ([`PARAMS`]) of `e` in [`ParamT::allocate`]'s form.
+    pub(super) fn layer_shapes(e: &EncoderDims) -> Vec<(&'static str, (u64, u64), bool)> {
+        PARAMS
+            .iter()
+            .map(|&(pn, shape)| (pn, shape.dims(e), shape.is_matrix()))
+            .collect()
+    }
+}
+
+/// Where a linear layer finds its weight, bias and their gradients.
+pub(super) trait Weights {
+    /// The parameters.
+    fn params(&self) -> &ParamT;
+
+    /// Parameter `name` (fp32 master).
+    fn param(&self, name: &str) -> View {
+        self.params().p[name]
+    }
+
+    /// The weight a GEMM reads: the 8-bit copy of `name` when there is one.
+    fn gemm_weight(&self, name: &str) -> View {
+        let p = self.params();
+        p.w8.get(name).copied().unwrap_or(p.p[name])
+    }
+
+    /// The gradient of parameter `name`.
+    fn grad(&self, name: &str) -> View {
+        self.params().g[name]
+    }
+}
+
+impl Weights for ParamT {
+    fn params(&self) -> &ParamT {
+        self
+    }
+}
+
+/// One layer's tensors in DRAM.
+#[derive(Clone)]
+pub(super) struct LayerT {
+    pub(super) x: View,
+    /// The layer's parameters.
+    pub(super) w: ParamT,
     pub(super) q: View,
     pub(super) k: View,
     pub(super) v: View,
@@ -129,20 +211,9 @@ pub(super) fn tensor_name(s: &str, l: u64, layers: u64) -> String {
     format!("{grad}layer{l}.{rest}")
 }
 
-impl LayerT {
-    /// Parameter `name` (fp32 master).
-    pub(super) fn param(&self, name: &str) -> View {
-        self.p[name]
-    }
-
-    /// The weight a GEMM reads: the 8-bit copy of `name` when there is one.
-    pub(super) fn gemm_weight(&self, name: &str) -> View {
-        self.w8.get(name).copied().unwrap_or(self.p[name])
-    }
-
-    /// The gradient of parameter `name`.
-    pub(super) fn grad(&self, name: &str) -> View {
-        self.g[name]
+impl Weights for LayerT {
+    fn params(&self) -> &ParamT {
+        &self.w
     }
 }
 
@@ -180,45 +251,11 @@ impl Tensors {
                 Some(prev) => prev.y,
                 None => x,
             };
-            let mut p = HashMap::new();
-            let mut g = HashMap::new();
-            for (pn, shape) in PARAMS {
-                let (r, c) = shape.dims(e);
-                p.insert(pn, b.alloc(&name(pn), r, c)?);
-            }
-            for (pn, shape) in PARAMS {
-                let (r, c) = shape.dims(e);
-                g.insert(pn, b.alloc(&name(&format!("grad.{pn}")), r, c)?);
-            }
-            let mut w8 = HashMap::new();
-            if config.weight_copies && config.formats.weights.bytes() < 4 {
-                for (pn, shape) in PARAMS.iter().filter(|(_, s)| s.is_matrix()) {
-                    let (r, c) = shape.dims(e);
-                    w8.insert(
-                        *pn,
-                        b.alloc_in(&name(&format!("copy.{pn}")), r, c, config.formats.weights)?,
-                    );
-                }
-            }
-            // Optimizer state, zero at the start (DRAM reads zero until written).
-            let (mut m1, mut m2) = (HashMap::new(), HashMap::new());
-            for (pn, shape) in PARAMS {
-                let (r, c) = shape.dims(e);
-                if !matches!(config.optimizer, Optimizer::Sgd) {
-                    m1.insert(pn, b.alloc(&name(&format!("opt.m.{pn}")), r, c)?);
-                }
-                if matches!(config.optimizer, Optimizer::Adam { .. }) {
-                    m2.insert(pn, b.alloc(&name(&format!("opt.v.{pn}")), r, c)?);
-                }
-            }
+            let w = ParamT::allocate(b, &ParamT::layer_shapes(e), config, name)?;
             let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
             let lt = LayerT {
                 x: input,
-                p,
-                g,
-                m1,
-                m2,
-                w8,
+                w,
                 q: a("act.attn.q_merged", t, d)?,
                 k: a("act.attn.k_merged", t, d)?,
                 v: a("act.attn.v_merged", t, d)?,

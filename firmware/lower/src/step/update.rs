@@ -6,7 +6,7 @@ use super::builder::Builder;
 use super::config::Optimizer;
 use super::ops::Ops;
 use super::rows::{rows_in, rows_inout, rows_out_copy, NONE};
-use super::tensors::{tensor_name, LayerT, PARAMS};
+use super::tensors::{tensor_name, LayerT, ParamT, PARAMS};
 use crate::LowerError;
 use treta_abi::VectorOp;
 
@@ -25,48 +25,67 @@ impl Ops {
                 if self.fused && shape.is_matrix() {
                     continue;
                 }
-                let (r, c) = shape.dims(&self.dims);
-                let (w, grad) = (layer.p[name], layer.g[name]);
                 let op = format!("sgd.{}", tensor_name(name, l as u64, layers_n));
-                let (vector, state, scalars) = match self.config.optimizer {
-                    Optimizer::Sgd => (
-                        VectorOp::SgdUpdate,
-                        [NONE, NONE],
-                        [self.config.lr, 0.0, 0.0, 0.0],
-                    ),
-                    Optimizer::Momentum { mu } => (
-                        VectorOp::SgdMomentum,
-                        [rows_inout(layer.m1[name], c), NONE],
-                        [self.config.lr, mu, 0.0, 0.0],
-                    ),
-                    Optimizer::Adam { beta1, beta2, eps } => {
-                        // Bias correction of step t folded into the learning rate.
-                        let t = (step + 1) as i32;
-                        let lr_t =
-                            self.config.lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
-                        (
-                            VectorOp::Adam,
-                            [rows_inout(layer.m1[name], c), rows_inout(layer.m2[name], c)],
-                            [lr_t, beta1, beta2, eps],
-                        )
-                    }
-                };
-                b.vector(
-                    &op,
-                    vector,
-                    (r, c),
-                    [
-                        rows_in(w, c),
-                        rows_out_copy(w, c, layer.w8.get(name).copied()),
-                        rows_in(grad, c),
-                        state[0],
-                        state[1],
-                        NONE,
-                    ],
-                    scalars,
-                )?;
+                self.update_param(b, &op, &layer.w, name, shape.dims(&self.dims), step)?;
             }
         }
         Ok(())
+    }
+
+    /// Appends the update of parameter `name` (rows × cols) of `params` as
+    /// operation `op`.
+    pub(super) fn update_param(
+        &self,
+        b: &mut Builder,
+        op: &str,
+        params: &ParamT,
+        name: &str,
+        (r, c): (u64, u64),
+        step: u64,
+    ) -> Result<(), LowerError> {
+        let (w, grad) = (params.p[name], params.g[name]);
+        let (vector, state, scalars) = match self.config.optimizer {
+            Optimizer::Sgd => (
+                VectorOp::SgdUpdate,
+                [NONE, NONE],
+                [self.config.lr, 0.0, 0.0, 0.0],
+            ),
+            Optimizer::Momentum { mu } => (
+                VectorOp::SgdMomentum,
+                [rows_inout(params.m1[name], c), NONE],
+                [self.config.lr, mu, 0.0, 0.0],
+            ),
+            Optimizer::Adam { beta1, beta2, eps } => {
+                // Kingma & Ba's step lr·m̂/(√v̂ + ε) with m̂ = m/(1 − β₁ᵗ),
+                // v̂ = v/(1 − β₂ᵗ): both corrections folded into the scalars —
+                // lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ) and ε·√(1 − β₂ᵗ) — equal in exact
+                // arithmetic, ε staying outside the root as in the paper.
+                let t = (step + 1) as i32;
+                let root = (1.0 - beta2.powi(t)).sqrt();
+                let lr_t = self.config.lr * root / (1.0 - beta1.powi(t));
+                (
+                    VectorOp::Adam,
+                    [
+                        rows_inout(params.m1[name], c),
+                        rows_inout(params.m2[name], c),
+                    ],
+                    [lr_t, beta1, beta2, eps * root],
+                )
+            }
+        };
+        b.vector(
+            op,
+            vector,
+            (r, c),
+            [
+                rows_in(w, c),
+                rows_out_copy(w, c, params.w8.get(name).copied()),
+                rows_in(grad, c),
+                state[0],
+                state[1],
+                NONE,
+            ],
+            scalars,
+        )
     }
 }

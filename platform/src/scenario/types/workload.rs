@@ -19,14 +19,25 @@ pub struct Workload {
     /// The descriptors of a `commands` workload.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<CommandSpec>,
-    /// `encoder_training_step`: a named layer shape (`bert-base`, `bert-large`,
-    /// `vit-b16`).
+    /// A model of the zoo (`treta-vp models`): for `encoder_training_step` the
+    /// layer shape of an encoder (`bert-base`, `bert-large`, `vit-b16`), for
+    /// `lm_training_step` the whole decoder model (`gpt2`, `gpt2-medium`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// With `model`: the batch (1 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Positive>,
+    /// With `model`: the sequence length (the model's usual one by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<Positive>,
+    /// `lm_training_step`: vocabulary columns per cross-entropy tile (8192 by
+    /// default; a logits row never has to fit the SRAM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocab_tile: Option<Positive>,
     /// `encoder_training_step`: explicit dimensions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dims: Option<EncoderDimsSpec>,
-    /// `encoder_training_step`: a golden directory (the format of
+    /// `encoder_training_step`, `lm_training_step`: a golden directory (the format of
     /// `../shared/golden`, relative to the scenario file) whose inputs and
     /// parameters are loaded and whose tensors the run's are compared with; it
     /// gives the dimensions when neither `model` nor `dims` does.
@@ -74,7 +85,8 @@ pub struct Workload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recompute: Option<bool>,
     /// `encoder_training_step`: encoder layers stacked (1 by default); the MSE
-    /// loss is taken on the top one's output.
+    /// loss is taken on the top one's output. `lm_training_step` with `model`:
+    /// fewer decoder layers than the model has (all by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<Positive>,
     /// `encoder_training_step`: training steps on the batch (1 by default); the
@@ -173,6 +185,10 @@ pub enum WorkloadKind {
     /// One training step of a BERT-style encoder layer (`model`, `dims` or
     /// `golden`).
     EncoderTrainingStep,
+    /// One training step of a whole decoder-only language model (GPT-2):
+    /// embeddings, causal decoder layers, final LayerNorm, tied LM head,
+    /// cross-entropy, backward and update (`model` or a `gpt_lm_step` `golden`).
+    LmTrainingStep,
 }
 
 /// One GEMM of a `gemm_list`: C[m×n] = op(A)[m×k] · op(B)[k×n].

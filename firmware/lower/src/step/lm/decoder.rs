@@ -1,0 +1,235 @@
+//! One pre-LN causal decoder layer (GPT-2), forward and backward:
+//!
+//! ```text
+//! u1 = LN1(x)  q,k,v = u1·W + b  P = causal_softmax(q_h·k_hᵀ/√Dh)  ctx_h = P·v_h
+//! a = x + ctx·Wo + bo   u2 = LN2(a)   y = a + gelu(u2·W1 + b1)·W2 + b2
+//! ```
+//!
+//! Backward takes dy (the residual stream's total gradient) down to dx: the
+//! FFN branch gives dLN2, da = dy + dLN2; the attention branch gives dLN1,
+//! dx = da + dLN1.
+
+use super::tensors::DecoderT;
+use crate::step::builder::Builder;
+use crate::step::ops::Ops;
+use crate::step::rows::{rows_in, rows_out, NONE};
+use crate::step::tensors::Weights;
+use crate::LowerError;
+use treta_abi::{SfuOp, VectorOp};
+
+impl Ops {
+    /// Appends `l`'s forward pass.
+    pub(super) fn decoder_forward(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
+        let (t, d, f, s) = (self.t, self.d, self.f, self.s);
+        self.layernorm(
+            b,
+            "fwd.ln1",
+            l.x,
+            l.param("layer.ln1.gamma"),
+            l.param("layer.ln1.beta"),
+            l.u1,
+            l.st1,
+        )?;
+        for (p, out) in [("q", l.q), ("k", l.k), ("v", l.v)] {
+            self.linear(
+                b,
+                &format!("fwd.{p}_proj"),
+                l.u1,
+                l.gemm_weight(&format!("layer.attn.w{p}")),
+                l.param(&format!("layer.attn.b{p}")),
+                out,
+                (t, d, d),
+            )?;
+        }
+        self.causal_scores(b, l)?;
+        b.rows_op(
+            "fwd.softmax",
+            SfuOp::SoftmaxCausalFwd,
+            self.sq(),
+            [
+                rows_in(l.scores, s),
+                rows_out(l.probs, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [self.scale, 0.0, 0.0, 0.0],
+        )?;
+        self.causal_context(b, l)?;
+        self.linear(
+            b,
+            "fwd.o_proj",
+            l.ctx,
+            l.gemm_weight("layer.attn.wo"),
+            l.param("layer.attn.bo"),
+            l.attn,
+            (t, d, d),
+        )?;
+        self.add(b, "fwd.residual1", l.x, l.attn, l.a)?;
+        self.layernorm(
+            b,
+            "fwd.ln2",
+            l.a,
+            l.param("layer.ln2.gamma"),
+            l.param("layer.ln2.beta"),
+            l.u2,
+            l.st2,
+        )?;
+        self.linear(
+            b,
+            "fwd.ffn1",
+            l.u2,
+            l.gemm_weight("layer.ffn.w1"),
+            l.param("layer.ffn.b1"),
+            l.hp,
+            (t, d, f),
+        )?;
+        b.rows_op(
+            "fwd.gelu",
+            SfuOp::GeluFwd,
+            (t, f),
+            [rows_in(l.hp, f), rows_out(l.g, f), NONE, NONE, NONE, NONE],
+            [0.0; 4],
+        )?;
+        self.linear(
+            b,
+            "fwd.ffn2",
+            l.g,
+            l.gemm_weight("layer.ffn.w2"),
+            l.param("layer.ffn.b2"),
+            l.fo,
+            (t, f, d),
+        )?;
+        self.add(b, "fwd.residual2", l.a, l.fo, l.y)
+    }
+
+    /// Appends `l`'s backward pass, from `l.dy` to `l.dx`.
+    pub(super) fn decoder_backward(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
+        let (t, d, f, s) = (self.t, self.d, self.f, self.s);
+        self.linear_bwd(
+            b,
+            l,
+            "bwd.ffn2",
+            l.g,
+            "layer.ffn.w2",
+            l.dy,
+            (t, f, d),
+            "layer.ffn.b2",
+            l.dg,
+        )?;
+        b.rows_op(
+            "bwd.gelu",
+            SfuOp::GeluBwd,
+            (t, f),
+            [
+                rows_in(l.dg, f),
+                rows_out(l.dhp, f),
+                rows_in(l.hp, f),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        self.linear_bwd(
+            b,
+            l,
+            "bwd.ffn1",
+            l.u2,
+            "layer.ffn.w1",
+            l.dhp,
+            (t, d, f),
+            "layer.ffn.b1",
+            l.du2,
+        )?;
+        self.layernorm_bwd(
+            b,
+            "bwd.ln2",
+            l.du2,
+            l.a,
+            l.param("layer.ln2.gamma"),
+            l.st2,
+            l.dln2,
+            l.pair2,
+        )?;
+        self.add(b, "bwd.residual2", l.dy, l.dln2, l.da)?;
+        self.linear_bwd(
+            b,
+            l,
+            "bwd.o_proj",
+            l.ctx,
+            "layer.attn.wo",
+            l.da,
+            (t, d, d),
+            "layer.attn.bo",
+            l.dctx,
+        )?;
+        self.causal_context_bwd(b, l)?;
+        b.rows_op(
+            "bwd.softmax",
+            SfuOp::SoftmaxBwd,
+            self.sq(),
+            [
+                rows_in(l.dp, s),
+                rows_out(l.ds, s),
+                rows_in(l.probs, s),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        // The scores were scaled inside the softmax: their gradient carries the scale.
+        b.vector(
+            "bwd.softmax.scale",
+            VectorOp::Scale,
+            self.sq(),
+            [
+                rows_in(l.ds, s),
+                rows_out(l.ds_scaled, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [self.scale, 0.0, 0.0, 0.0],
+        )?;
+        self.causal_scores_bwd(b, l)?;
+        for (p, dp, du) in [
+            ("q", l.dq, l.du1_q),
+            ("k", l.dk, l.du1_k),
+            ("v", l.dv, l.du1_v),
+        ] {
+            self.linear_bwd(
+                b,
+                l,
+                &format!("bwd.{p}_proj"),
+                l.u1,
+                &format!("layer.attn.w{p}"),
+                dp,
+                (t, d, d),
+                &format!("layer.attn.b{p}"),
+                du,
+            )?;
+        }
+        self.add(b, "bwd.ln1_out.qk", l.du1_q, l.du1_k, l.du1)?;
+        self.add(b, "bwd.ln1_out.v", l.du1, l.du1_v, l.du1)?;
+        self.layernorm_bwd(
+            b,
+            "bwd.ln1",
+            l.du1,
+            l.x,
+            l.param("layer.ln1.gamma"),
+            l.st1,
+            l.dln1,
+            l.pair1,
+        )?;
+        self.add(b, "bwd.residual1", l.da, l.dln1, l.dx)?;
+        for (pair, ln) in [(l.pair1, "ln1"), (l.pair2, "ln2")] {
+            let grads = ["gamma", "beta"].map(|w| l.grad(&format!("layer.{ln}.{w}")));
+            self.split_pair(b, &format!("bwd.{ln}"), pair, grads)?;
+        }
+        Ok(())
+    }
+}

@@ -9,7 +9,7 @@
 
 mod npy;
 
-pub use npy::{read_npy, write_npy_f32, Npy};
+pub use npy::{read_npy, write_npy_f32, write_npy_i32, Npy};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};

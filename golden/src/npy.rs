@@ -85,12 +85,26 @@ pub fn read_npy(path: &Path) -> Result<Npy, GoldenError> {
 /// Writes `data` (C order) as a little-endian fp32 `.npy` file (format 1.0) of
 /// `shape` at `path`.
 pub fn write_npy_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<(), GoldenError> {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_npy(path, "<f4", shape, &bytes)
+}
+
+/// Writes int32 `data` of `shape` as a `.npy` file (token ids), as
+/// [`write_npy_f32`] does floats.
+pub fn write_npy_i32(path: &Path, shape: &[usize], data: &[i32]) -> Result<(), GoldenError> {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_npy(path, "<i4", shape, &bytes)
+}
+
+/// Writes little-endian elements `data` of numpy type `descr` and `shape`.
+fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) -> Result<(), GoldenError> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape_text = match dims.len() {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Magic (6) + version (2) + length (2) + header + newline, padded to 64 bytes.
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -99,7 +113,7 @@ pub fn write_npy_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<(), G
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
     bytes.extend((header.len() as u16).to_le_bytes());
     bytes.extend(header.as_bytes());
-    bytes.extend(data.iter().flat_map(|v| v.to_le_bytes()));
+    bytes.extend_from_slice(data);
     std::fs::write(path, bytes).map_err(|error| GoldenError::Io {
         path: path.to_path_buf(),
         error,

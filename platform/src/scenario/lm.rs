@@ -1,4 +1,5 @@
-//! An `lm_training_step`'s model and batch: from the zoo (`model`, with
+//! An `lm_training_step`'s model and batch: from the zoo (`model`: GPT-2's
+//! decoders or BERT's encoders with its masked-LM head, with
 //! `batch`, `seq`, `layers`; token ids drawn from the run's seed) or from a
 //! `gpt_lm_step` golden directory (its manifest's `config`, its int32
 //! `input.tokens` and `input.targets`).
@@ -59,14 +60,14 @@ pub(super) fn lm_of(
         }
         (Some(name), None) => {
             let model = ModelSpec::by_name(name)
-                .filter(|m| m.arch == Architecture::PreLnDecoder)
+                .filter(|m| m.arch != Architecture::VisionEncoder)
                 .ok_or_else(|| {
                     invalid(
                         "workload.model",
                         format!(
-                            "`{name}` is not a decoder model of the zoo: an lm_training_step runs \
-                             gpt2 or gpt2-medium (encoders run as encoder_training_step; \
-                             `treta-vp models` lists the zoo)"
+                            "`{name}` is not a language model of the zoo: an lm_training_step runs \
+                             gpt2, gpt2-medium, bert-base or bert-large (vit-b16 runs as \
+                             encoder_training_step; `treta-vp models` lists the zoo)"
                         ),
                     )
                 })?;
@@ -78,6 +79,7 @@ pub(super) fn lm_of(
                 ));
             }
             let spec = LmSpec {
+                arch: model.arch,
                 b: w.batch.map_or(1, |b| b.get()),
                 s: w.seq.map_or(model.seq, |s| s.get()),
                 vocab: model.vocab,
@@ -159,6 +161,7 @@ fn from_golden(g: &GoldenDir, vocab_tile: u32) -> Result<LoadedLm, String> {
         .copied()
         .unwrap_or(0);
     let spec = LmSpec {
+        arch: Architecture::PreLnDecoder,
         b: dim("B")?,
         s: dim("S")?,
         vocab: dim("V")?,

@@ -3,7 +3,8 @@
 //! DMA copies and GEMMs (row operations are in `rows.rs`).
 
 use super::config::Overlap;
-use super::plan::{DramTensor, PlanEntry};
+use super::config::StepConfig;
+use super::plan::{DramTensor, HostInput, PlanEntry, StepProgram, TensorView};
 use crate::gemm::{dma, lower_gemm, lower_gemm_pipelined, GemmJob, Pipeline, UpdateEpilogue};
 use crate::sram::align;
 use crate::{LowerError, Region, SramPlan};
@@ -53,6 +54,14 @@ pub(super) struct Builder {
     pub(super) out: Vec<Descriptor>,
     /// A plan entry per operation.
     pub(super) plan: Vec<PlanEntry>,
+    /// The DRAM names of the parameters.
+    pub(super) parameters: Vec<String>,
+    /// Tensors allocated but never written.
+    pub(super) unstored: Vec<String>,
+    /// Reference tensors held under another name or order.
+    pub(super) views: Vec<TensorView>,
+    /// Bytes the host writes before the run.
+    pub(super) host_inputs: Vec<HostInput>,
 }
 
 impl Builder {
@@ -70,6 +79,25 @@ impl Builder {
             scope: String::new(),
             queue_of: Vec::new(),
             overlap,
+            parameters: Vec::new(),
+            unstored: Vec::new(),
+            views: Vec::new(),
+            host_inputs: Vec::new(),
+        }
+    }
+
+    /// The finished program of a step trained by `config`.
+    pub(super) fn finish(self, config: &StepConfig) -> StepProgram {
+        StepProgram {
+            descriptors: self.out,
+            queue_of: self.queue_of,
+            tensors: self.tensors,
+            plan: self.plan,
+            parameters: self.parameters,
+            optimizer: config.optimizer,
+            unstored: self.unstored,
+            views: self.views,
+            host_inputs: self.host_inputs,
         }
     }
 

@@ -108,30 +108,18 @@ pub fn lower_training_step(
         b.scope.clear();
         ops.update(&mut b, &layers, step)?;
     }
-    let parameters = (0..layers_n)
+    b.parameters = (0..layers_n)
         .flat_map(|l| PARAMS.iter().map(move |(n, _)| tensor_name(n, l, layers_n)))
         .collect();
-    let unstored = if ops.fused && !config.keep_gradients {
-        (0..layers_n)
+    if ops.fused && !config.keep_gradients {
+        b.unstored = (0..layers_n)
             .flat_map(|l| {
                 PARAMS
                     .iter()
                     .filter(|(_, shape)| shape.is_matrix())
                     .map(move |(n, _)| tensor_name(&format!("grad.{n}"), l, layers_n))
             })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(StepProgram {
-        parameters,
-        optimizer: config.optimizer,
-        unstored,
-        queue_of: b.queue_of,
-        descriptors: b.out,
-        tensors: b.tensors,
-        plan: b.plan,
-        views: Vec::new(),
-        host_inputs: Vec::new(),
-    })
+            .collect();
+    }
+    Ok(b.finish(config))
 }

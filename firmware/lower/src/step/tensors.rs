@@ -203,6 +203,12 @@ pub(super) fn tensor_name(s: &str, l: u64, layers: u64) -> String {
     if layers == 1 || (s == "output.y" && l == layers - 1) || (s == "grad.input.x" && l == 0) {
         return s.to_string();
     }
+    numbered(s, l)
+}
+
+/// Tensor `s` of layer `l` of a stack: `layer.…` → `layer{l}.…`, `act.…` →
+/// `layer{l}.act.…`, `grad.…` → `grad.layer{l}.…`.
+pub(super) fn numbered(s: &str, l: u64) -> String {
     let (grad, rest) = match s.strip_prefix("grad.") {
         Some(rest) => ("grad.", rest),
         None => ("", s),
@@ -237,80 +243,98 @@ impl Tensors {
         e: &EncoderDims,
         config: &StepConfig,
     ) -> Result<Tensors, LowerError> {
-        let (t, d, f, s) = (e.tokens(), u64::from(e.d), u64::from(e.f), u64::from(e.s));
-        let heads = u64::from(e.b) * u64::from(e.h);
+        let (t, d) = (e.tokens(), u64::from(e.d));
         let layers_n = u64::from(config.layers.max(1));
         let x = b.alloc("input.x", t, d)?;
         let target = b.alloc("input.target", t, d)?;
         let steps = u64::from(config.steps.max(1));
         let loss = b.alloc("output.loss", 1, steps)?;
-        let mut layers: Vec<LayerT> = Vec::new();
-        for l in 0..layers_n {
-            let name = |s: &str| tensor_name(s, l, layers_n);
-            let input = match layers.last() {
-                Some(prev) => prev.y,
-                None => x,
-            };
-            let w = ParamT::allocate(b, &ParamT::layer_shapes(e), config, name)?;
-            let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
-            let lt = LayerT {
-                x: input,
-                w,
-                q: a("act.attn.q_merged", t, d)?,
-                k: a("act.attn.k_merged", t, d)?,
-                v: a("act.attn.v_merged", t, d)?,
-                scores: a("act.attn.scores_unscaled", heads * s, s)?,
-                probs: a("act.attn.probs", heads * s, s)?,
-                ctx: a("act.attn.ctx_merged", t, d)?,
-                attn: a("act.attn.out", t, d)?,
-                z1: a("act.ln1.in", t, d)?,
-                y1: a("act.ln1.out", t, d)?,
-                st1: a("act.ln1.stats", t, 2)?,
-                hp: match layers.first() {
-                    Some(first) if config.recompute => first.hp,
-                    _ => a("act.ffn.h_pre", t, f)?,
-                },
-                g_act: match layers.first() {
-                    Some(first) if config.recompute => first.g_act,
-                    _ => a("act.ffn.h_post", t, f)?,
-                },
-                fo: a("act.ffn.out", t, d)?,
-                z2: a("act.ln2.in", t, d)?,
-                y: a("output.y", t, d)?,
-                st2: a("act.ln2.stats", t, 2)?,
-                dy: a("grad.act.ln2.out", t, d)?,
-                dz2: a("grad.act.ln2.in", t, d)?,
-                dg: a("grad.act.ffn.h_post", t, f)?,
-                dh_pre: a("grad.act.ffn.h_pre", t, f)?,
-                dy1_ffn: a("grad.act.ln1.out.ffn", t, d)?,
-                dy1: a("grad.act.ln1.out", t, d)?,
-                dz1: a("grad.act.ln1.in", t, d)?,
-                dctx: a("grad.act.attn.ctx_merged", t, d)?,
-                dp: a("grad.act.attn.probs", heads * s, s)?,
-                ds: a("grad.act.attn.scores", heads * s, s)?,
-                ds_scaled: a("grad.act.attn.scores_unscaled", heads * s, s)?,
-                dq: a("grad.act.attn.q_merged", t, d)?,
-                dk: a("grad.act.attn.k_merged", t, d)?,
-                dv: a("grad.act.attn.v_merged", t, d)?,
-                dxq: a("grad.input.x.q", t, d)?,
-                dxk: a("grad.input.x.k", t, d)?,
-                dxv: a("grad.input.x.v", t, d)?,
-                dx: a("grad.input.x", t, d)?,
-                // LayerNorm backward leaves dγ and dβ side by side in a pair, copied
-                // to their gradients after.
-                pair1: a("grad.ln1.pair", 2, d)?,
-                pair2: a("grad.ln2.pair", 2, d)?,
-            };
-            layers.push(lt);
-        }
-        // Layer l's output gradient is the gradient of layer l+1's input.
-        for l in 1..layers.len() {
-            layers[l - 1].dy = layers[l].dx;
-        }
+        let name = |s: &str, l: u64| tensor_name(s, l, layers_n);
+        let layers = allocate_layers(b, e, config, x, &name)?;
         Ok(Tensors {
             target,
             loss,
             layers,
         })
     }
+}
+
+/// Allocates `config.layers` encoder layers over input `x`, tensors named by
+/// `name(tensor, layer)`: per layer its parameters, gradients, activations and
+/// their gradients. Layer l's input is layer l−1's output, and the gradient of
+/// its input is layer l−1's output gradient.
+pub(super) fn allocate_layers(
+    b: &mut Builder,
+    e: &EncoderDims,
+    config: &StepConfig,
+    x: View,
+    name: &dyn Fn(&str, u64) -> String,
+) -> Result<Vec<LayerT>, LowerError> {
+    let (t, d, f, s) = (e.tokens(), u64::from(e.d), u64::from(e.f), u64::from(e.s));
+    let heads = u64::from(e.b) * u64::from(e.h);
+    let layers_n = u64::from(config.layers.max(1));
+    let mut layers: Vec<LayerT> = Vec::new();
+    for l in 0..layers_n {
+        let name = |s: &str| name(s, l);
+        let input = match layers.last() {
+            Some(prev) => prev.y,
+            None => x,
+        };
+        let w = ParamT::allocate(b, &ParamT::layer_shapes(e), config, name)?;
+        let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
+        let lt = LayerT {
+            x: input,
+            w,
+            q: a("act.attn.q_merged", t, d)?,
+            k: a("act.attn.k_merged", t, d)?,
+            v: a("act.attn.v_merged", t, d)?,
+            scores: a("act.attn.scores_unscaled", heads * s, s)?,
+            probs: a("act.attn.probs", heads * s, s)?,
+            ctx: a("act.attn.ctx_merged", t, d)?,
+            attn: a("act.attn.out", t, d)?,
+            z1: a("act.ln1.in", t, d)?,
+            y1: a("act.ln1.out", t, d)?,
+            st1: a("act.ln1.stats", t, 2)?,
+            hp: match layers.first() {
+                Some(first) if config.recompute => first.hp,
+                _ => a("act.ffn.h_pre", t, f)?,
+            },
+            g_act: match layers.first() {
+                Some(first) if config.recompute => first.g_act,
+                _ => a("act.ffn.h_post", t, f)?,
+            },
+            fo: a("act.ffn.out", t, d)?,
+            z2: a("act.ln2.in", t, d)?,
+            y: a("output.y", t, d)?,
+            st2: a("act.ln2.stats", t, 2)?,
+            dy: a("grad.act.ln2.out", t, d)?,
+            dz2: a("grad.act.ln2.in", t, d)?,
+            dg: a("grad.act.ffn.h_post", t, f)?,
+            dh_pre: a("grad.act.ffn.h_pre", t, f)?,
+            dy1_ffn: a("grad.act.ln1.out.ffn", t, d)?,
+            dy1: a("grad.act.ln1.out", t, d)?,
+            dz1: a("grad.act.ln1.in", t, d)?,
+            dctx: a("grad.act.attn.ctx_merged", t, d)?,
+            dp: a("grad.act.attn.probs", heads * s, s)?,
+            ds: a("grad.act.attn.scores", heads * s, s)?,
+            ds_scaled: a("grad.act.attn.scores_unscaled", heads * s, s)?,
+            dq: a("grad.act.attn.q_merged", t, d)?,
+            dk: a("grad.act.attn.k_merged", t, d)?,
+            dv: a("grad.act.attn.v_merged", t, d)?,
+            dxq: a("grad.input.x.q", t, d)?,
+            dxk: a("grad.input.x.k", t, d)?,
+            dxv: a("grad.input.x.v", t, d)?,
+            dx: a("grad.input.x", t, d)?,
+            // LayerNorm backward leaves dγ and dβ side by side in a pair, copied
+            // to their gradients after.
+            pair1: a("grad.ln1.pair", 2, d)?,
+            pair2: a("grad.ln2.pair", 2, d)?,
+        };
+        layers.push(lt);
+    }
+    // Layer l's output gradient is the gradient of layer l+1's input.
+    for l in 1..layers.len() {
+        layers[l - 1].dy = layers[l].dx;
+    }
+    Ok(layers)
 }

@@ -14,6 +14,7 @@
 //! | `head.rs` | final LayerNorm, tied head, vocabulary-tiled cross-entropy |
 
 mod attention;
+mod bert;
 mod decoder;
 mod embed;
 mod head;
@@ -23,16 +24,20 @@ use super::builder::Builder;
 use super::config::{EncoderDims, StepConfig};
 use super::ops::Ops;
 use super::plan::{HostInput, StepProgram};
-use super::tensors::ParamT;
+use super::tensors::{ParamT, Weights};
+use crate::zoo::Architecture;
 use crate::{LowerError, Region};
 use tensors::{layer_name, LmTensors, FINAL_BETA, FINAL_GAMMA, WPE, WTE};
 
 /// Largest vocabulary: target ids travel to the SFU exactly as f32 (< 2²⁴).
 pub const MAX_VOCAB: u32 = 1 << 24;
 
-/// The shape of a decoder-only language model's step.
+/// The shape of a language model's step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LmSpec {
+    /// GPT-2's pre-LN causal decoders or BERT's post-LN encoders (with its
+    /// embedding LayerNorm and masked-LM head).
+    pub arch: Architecture,
     /// Batch.
     pub b: u32,
     /// Sequence length (at most `positions`).
@@ -142,126 +147,172 @@ pub fn lower_lm_step(
 ) -> Result<StepProgram, LowerError> {
     spec.check()?;
     batch.check(spec)?;
-    let e = spec.layer_dims();
     let mut b = Builder::new(sram, dram_base, dram_end, config.overlap);
-    let ops = Ops::new(&e, config);
-    let m = LmTensors::allocate(&mut b, spec, config)?;
-    let vocab = u64::from(spec.vocab);
-    let tile = u64::from(spec.vocab_tile);
-    let shapes = ParamShapes::new(spec);
-    // The weights' narrow copies, made once; each update refreshes them.
-    for p in shapes.all(&m) {
+    let ops = Ops::new(&spec.layer_dims(), config);
+    match spec.arch {
+        Architecture::PreLnDecoder => lower_gpt(&mut b, &ops, spec, batch, config)?,
+        Architecture::PostLnEncoder => bert::lower_bert(&mut b, &ops, spec, batch, config)?,
+        Architecture::VisionEncoder => {
+            return Err(LowerError(
+                "a vision encoder is not a language model (it runs as encoder_training_step)"
+                    .into(),
+            ))
+        }
+    }
+    Ok(b.finish(config))
+}
+
+/// GPT-2: gather, decoders, final LayerNorm, tied head, cross-entropy, backward
+/// and update, `config.steps` times.
+fn lower_gpt(
+    b: &mut Builder,
+    ops: &Ops,
+    spec: &LmSpec,
+    batch: &LmBatch,
+    config: &StepConfig,
+) -> Result<(), LowerError> {
+    let m = LmTensors::allocate(b, spec, config)?;
+    let e = spec.layer_dims();
+    let top = [
+        (WTE, (u64::from(spec.vocab), u64::from(spec.d))),
+        (WPE, (u64::from(spec.positions), u64::from(spec.d))),
+        (FINAL_GAMMA, (1, u64::from(spec.d))),
+        (FINAL_BETA, (1, u64::from(spec.d))),
+    ];
+    let mut params = Param::top(&m.top, &top);
+    for (l, layer) in m.layers.iter().enumerate() {
+        params.extend(Param::layer(&layer.w, &e, |k| layer_name(k, l)));
+    }
+    make_copies(b, &params)?;
+    for step in 0..u64::from(config.steps.max(1)) {
+        ops.embed_forward(b, (m.top.p[WTE], m.top.p[WPE]), &batch.tokens, m.x0)?;
+        for (l, layer) in m.layers.iter().enumerate() {
+            b.scope = format!("layer{l}.");
+            ops.decoder_forward(b, layer)?;
+        }
+        b.scope.clear();
+        ops.gpt_head_forward(b, &m)?;
+        ops.cross_entropy(b, &m.ce, step)?;
+        ops.tied_head_backward(b, &m.ce, m.h, m.top.gemm_weight(WTE), m.top.g[WTE], m.dh)?;
+        ops.gpt_final_ln_backward(b, &m)?;
+        for (l, layer) in m.layers.iter().enumerate().rev() {
+            b.scope = format!("layer{l}.");
+            ops.decoder_backward(b, layer)?;
+        }
+        b.scope.clear();
+        ops.embed_backward(b, (m.top.g[WTE], m.top.g[WPE]), &batch.tokens, m.dx0)?;
+        update_all(b, ops, &params, step)?;
+    }
+    b.result(
+        &params,
+        ops.fused && !config.keep_gradients,
+        m.views.clone(),
+        &m.ce.targets,
+        batch,
+    );
+    Ok(())
+}
+
+/// One parameter of a model.
+pub(super) struct Param<'m> {
+    /// Its DRAM name (`layer3.attn.wq`).
+    pub(super) name: String,
+    /// Its key in `params` (`layer.attn.wq`).
+    pub(super) key: &'static str,
+    /// The set it belongs to.
+    pub(super) params: &'m ParamT,
+    /// A weight matrix of a layer (its SGD may be fused into its dW GEMM).
+    pub(super) layer_matrix: bool,
+    /// Rows × cols.
+    pub(super) dims: (u64, u64),
+}
+
+impl<'m> Param<'m> {
+    /// The model-level parameters `shapes` (key = DRAM name) of `params`.
+    pub(super) fn top(params: &'m ParamT, shapes: &[(&'static str, (u64, u64))]) -> Vec<Param<'m>> {
+        shapes
+            .iter()
+            .map(|&(key, dims)| Param {
+                name: key.to_string(),
+                key,
+                params,
+                layer_matrix: false,
+                dims,
+            })
+            .collect()
+    }
+
+    /// A layer's parameters ([`ParamT::layer_shapes`]) named by `name`.
+    pub(super) fn layer(
+        params: &'m ParamT,
+        e: &EncoderDims,
+        name: impl Fn(&str) -> String,
+    ) -> Vec<Param<'m>> {
+        ParamT::layer_shapes(e)
+            .into_iter()
+            .map(|(key, dims, matrix)| Param {
+                name: name(key),
+                key,
+                params,
+                layer_matrix: matrix,
+                dims,
+            })
+            .collect()
+    }
+}
+
+/// The weights' narrow copies, made once; each update refreshes them.
+pub(super) fn make_copies(b: &mut Builder, params: &[Param]) -> Result<(), LowerError> {
+    for p in params {
         if let Some(&copy) = p.params.w8.get(p.key) {
             b.convert(&format!("copy.{}", p.name), p.params.p[p.key], copy, p.dims)?;
         }
     }
-    let steps = u64::from(config.steps.max(1));
-    let wte_wpe = (m.top.p[WTE], m.top.p[WPE]);
-    for step in 0..steps {
-        ops.embed_forward(&mut b, wte_wpe, &batch.tokens, m.x0)?;
-        for (l, layer) in m.layers.iter().enumerate() {
-            b.scope = format!("layer{l}.");
-            ops.decoder_forward(&mut b, layer)?;
-        }
-        b.scope.clear();
-        ops.lm_head_forward(&mut b, &m, vocab, tile, step)?;
-        ops.lm_head_backward(&mut b, &m, vocab)?;
-        for (l, layer) in m.layers.iter().enumerate().rev() {
-            b.scope = format!("layer{l}.");
-            ops.decoder_backward(&mut b, layer)?;
-        }
-        b.scope.clear();
-        ops.embed_backward(&mut b, (m.top.g[WTE], m.top.g[WPE]), &batch.tokens, m.dx0)?;
-        for p in shapes.all(&m) {
-            if !(ops.fused && p.layer_matrix) {
-                let op = format!("sgd.{}", p.name);
-                ops.update_param(&mut b, &op, p.params, p.key, p.dims, step)?;
-            }
+    Ok(())
+}
+
+/// The update of every parameter after step `step` (the layers' weight
+/// matrices excepted when their SGD is fused into the dW GEMMs).
+pub(super) fn update_all(
+    b: &mut Builder,
+    ops: &Ops,
+    params: &[Param],
+    step: u64,
+) -> Result<(), LowerError> {
+    for p in params {
+        if !(ops.fused && p.layer_matrix) {
+            let op = format!("sgd.{}", p.name);
+            ops.update_param(b, &op, p.params, p.key, p.dims, step)?;
         }
     }
-    let parameters = shapes.all(&m).map(|p| p.name).collect();
-    let unstored = if ops.fused && !config.keep_gradients {
-        shapes
-            .all(&m)
-            .filter(|p| p.layer_matrix)
-            .map(|p| format!("grad.{}", p.name))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let targets = batch.targets.iter().flat_map(|t| t.to_le_bytes()).collect();
-    Ok(StepProgram {
-        parameters,
-        optimizer: config.optimizer,
-        unstored,
-        queue_of: b.queue_of,
-        descriptors: b.out,
-        tensors: b.tensors,
-        plan: b.plan,
-        views: m.views,
-        host_inputs: vec![HostInput {
+    Ok(())
+}
+
+impl Builder {
+    /// Records what the step's program reports besides its commands: the
+    /// parameters, the gradients a fused update did not store, the views, and
+    /// the target ids as a host input at `targets`.
+    fn result(
+        &mut self,
+        params: &[Param],
+        fused_unstored: bool,
+        views: Vec<super::plan::TensorView>,
+        targets: &super::builder::View,
+        batch: &LmBatch,
+    ) {
+        self.parameters = params.iter().map(|p| p.name.clone()).collect();
+        if fused_unstored {
+            self.unstored = params
+                .iter()
+                .filter(|p| p.layer_matrix)
+                .map(|p| format!("grad.{}", p.name))
+                .collect();
+        }
+        self.views = views;
+        self.host_inputs = vec![HostInput {
             name: "input.targets.ids".into(),
-            addr: m.targets.addr,
-            bytes: targets,
-        }],
-    })
-}
-
-/// One parameter of the model.
-struct Param<'m> {
-    /// Its DRAM name (`layer3.attn.wq`).
-    name: String,
-    /// Its key in `params` (`layer.attn.wq`).
-    key: &'static str,
-    /// The set it belongs to.
-    params: &'m ParamT,
-    /// A weight matrix of a layer (its SGD may be fused into its dW GEMM).
-    layer_matrix: bool,
-    /// Rows × cols.
-    dims: (u64, u64),
-}
-
-/// Every parameter of the model: the embeddings and final LayerNorm, then each
-/// layer's.
-struct ParamShapes {
-    top: [(&'static str, (u64, u64)); 4],
-    layer: Vec<(&'static str, (u64, u64), bool)>,
-    layers: usize,
-}
-
-impl ParamShapes {
-    fn new(spec: &LmSpec) -> ParamShapes {
-        let d = u64::from(spec.d);
-        ParamShapes {
-            top: [
-                (WTE, (u64::from(spec.vocab), d)),
-                (WPE, (u64::from(spec.positions), d)),
-                (FINAL_GAMMA, (1, d)),
-                (FINAL_BETA, (1, d)),
-            ],
-            layer: ParamT::layer_shapes(&spec.layer_dims()),
-            layers: spec.layers as usize,
-        }
-    }
-
-    /// Every parameter, in allocation order.
-    fn all<'m>(&'m self, m: &'m LmTensors) -> impl Iterator<Item = Param<'m>> + 'm {
-        let top = self.top.iter().map(move |&(key, dims)| Param {
-            name: key.to_string(),
-            key,
-            params: &m.top,
-            layer_matrix: false,
-            dims,
-        });
-        let layers = (0..self.layers).flat_map(move |l| {
-            self.layer.iter().map(move |&(key, dims, matrix)| Param {
-                name: layer_name(key, l),
-                key,
-                params: &m.layers[l].w,
-                layer_matrix: matrix,
-                dims,
-            })
-        });
-        top.chain(layers)
+            addr: targets.addr,
+            bytes: batch.targets.iter().flat_map(|t| t.to_le_bytes()).collect(),
+        }];
     }
 }

@@ -3,6 +3,7 @@
 //! activations and their gradients, and the views that present merged-head and
 //! statistics tensors in the reference's layout.
 
+use super::head::CrossEntropy;
 use super::LmSpec;
 use crate::step::builder::{Builder, View};
 use crate::step::config::StepConfig;
@@ -91,14 +92,8 @@ pub(super) struct LmTensors {
     pub(super) stf: View,
     pub(super) dh: View,
     pub(super) pairf: View,
-    /// Logits and their gradient, T × V.
-    pub(super) logits: View,
-    pub(super) dlogits: View,
-    /// The target ids (int32, T × 1) and the log-sum-exp state (T × 3).
-    pub(super) targets: View,
-    pub(super) lse: View,
-    /// One loss per step.
-    pub(super) loss: View,
+    /// The cross-entropy's tensors.
+    pub(super) ce: CrossEntropy,
     /// Reference tensors held elsewhere.
     pub(super) views: Vec<TensorView>,
 }
@@ -121,9 +116,7 @@ impl LmTensors {
             (FINAL_BETA, (1, d), false),
         ];
         let top = ParamT::allocate(b, &top_shapes, config, str::to_string)?;
-        let targets = b.alloc("input.targets.ids", t, 1)?;
-        let steps = u64::from(config.steps.max(1));
-        let loss = b.alloc("output.loss", 1, steps)?;
+        let (targets, loss) = CrossEntropy::inputs(b, t, config)?;
         let x0 = b.alloc("act.embed.out", t, d)?;
         let dx0 = b.alloc("grad.act.embed.out", t, d)?;
         let mut views = Vec::new();
@@ -244,9 +237,8 @@ impl LmTensors {
         }
         let dh = b.alloc("grad.act.final_ln.out", t, d)?;
         let pairf = b.alloc("grad.final_ln.pair", 2, d)?;
-        let logits = b.alloc("output.logits", t, vocab)?;
-        let dlogits = b.alloc("grad.output.logits", t, vocab)?;
-        let lse = b.alloc("loss.logsumexp_state", t, 3)?;
+        let ce =
+            CrossEntropy::allocate(b, (targets, loss), t, (vocab, u64::from(spec.vocab_tile)))?;
         Ok(LmTensors {
             top,
             x0,
@@ -256,12 +248,41 @@ impl LmTensors {
             stf,
             dh,
             pairf,
-            logits,
-            dlogits,
-            targets,
-            lse,
-            loss,
+            ce,
             views,
+        })
+    }
+}
+
+impl CrossEntropy {
+    /// The target ids (int32, T × 1; a host input) and the per-step losses.
+    pub(super) fn inputs(
+        b: &mut Builder,
+        t: u64,
+        config: &StepConfig,
+    ) -> Result<(View, View), LowerError> {
+        let targets = b.alloc("input.targets.ids", t, 1)?;
+        let loss = b.alloc("output.loss", 1, u64::from(config.steps.max(1)))?;
+        Ok((targets, loss))
+    }
+
+    /// The logits, their gradient and the log-sum-exp state of T tokens over
+    /// (V, tile).
+    pub(super) fn allocate(
+        b: &mut Builder,
+        (targets, loss): (View, View),
+        t: u64,
+        (vocab, tile): (u64, u64),
+    ) -> Result<CrossEntropy, LowerError> {
+        Ok(CrossEntropy {
+            logits: b.alloc("output.logits", t, vocab)?,
+            dlogits: b.alloc("grad.output.logits", t, vocab)?,
+            targets,
+            lse: b.alloc("loss.logsumexp_state", t, 3)?,
+            loss,
+            vocab,
+            tile,
+            bias: None,
         })
     }
 }

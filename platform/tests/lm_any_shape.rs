@@ -6,7 +6,9 @@
 //! (gather, pre-LN causal decoders, final LayerNorm, tied head, mean
 //! cross-entropy, backward with the scatter-add, SGD). Its tensors go into a
 //! golden directory of the `gpt_lm_step` format and the platform's golden check
-//! compares every one at fp32-level accuracy.
+//! compares every one at fp32-level accuracy. ViT's step (patch GEMM, class
+//! token, unmasked pre-LN layers, classifier on the class token) gets the same
+//! treatment in a `vit_step` golden directory.
 
 #![allow(clippy::needless_range_loop)]
 
@@ -28,6 +30,8 @@ struct Shape {
     l: usize,
     /// Rows of the position table.
     p: usize,
+    /// Causal attention (GPT) or every key for every query (ViT).
+    causal: bool,
 }
 
 impl Shape {
@@ -83,11 +87,14 @@ fn forward(params: &Params, x: &M, l: usize, e: Shape) -> (M, Cache) {
             let scores = head(&q, e, bi, hi).mul(&head(&k, e, bi, hi).t());
             let mut pr = M::zeros(e.s, e.s);
             for i in 0..e.s {
-                let max = (0..=i)
+                let keys = if e.causal { i + 1 } else { e.s };
+                let max = (0..keys)
                     .map(|j| scores.at(i, j) * scale)
                     .fold(f64::MIN, f64::max);
-                let sum: f64 = (0..=i).map(|j| (scores.at(i, j) * scale - max).exp()).sum();
-                for j in 0..=i {
+                let sum: f64 = (0..keys)
+                    .map(|j| (scores.at(i, j) * scale - max).exp())
+                    .sum();
+                for j in 0..keys {
                     pr.v[i * e.s + j] = (scores.at(i, j) * scale - max).exp() / sum;
                 }
             }
@@ -191,20 +198,8 @@ const LAYER_PARAMS: [(&str, char, char); 16] = [
     ("ln2.beta", '1', 'd'),
 ];
 
-/// The reference step: ids, given tensors and computed ones, by name.
-fn reference(e: Shape, seed: u64) -> (Vec<i32>, Vec<i32>, Params, Params) {
-    let mut rng = Rng(seed);
-    let t = e.t();
-    // Few distinct ids, so the scatter-add meets repeated tokens.
-    let tokens: Vec<i32> = (0..t)
-        .map(|i| ((i * 7 + 3) % e.v.min(5 + t / 2)) as i32)
-        .collect();
-    let targets: Vec<i32> = (0..t).map(|i| ((i * 11 + 1) % e.v) as i32).collect();
-    let mut params = Params::new();
-    params.insert("embed.wte".into(), rng.matrix(e.v, e.d, 0.5, 0.0));
-    params.insert("embed.wpe".into(), rng.matrix(e.p, e.d, 0.3, 0.0));
-    params.insert("final_ln.gamma".into(), rng.matrix(1, e.d, 0.1, 1.0));
-    params.insert("final_ln.beta".into(), rng.matrix(1, e.d, 0.1, 0.0));
+/// Random parameters of `e.l` layers, as the golden data names them.
+fn layer_params(rng: &mut Rng, e: Shape, params: &mut Params) {
     for l in 0..e.l {
         for (name, r, c) in LAYER_PARAMS {
             let dim = |x: char| match x {
@@ -225,6 +220,95 @@ fn reference(e: Shape, seed: u64) -> (Vec<i32>, Vec<i32>, Params, Params) {
             );
         }
     }
+}
+
+/// Each gradient and its SGD step (lr 0.01) into `computed`.
+fn sgd(params: &Params, grads: Params, computed: &mut Params) {
+    for (name, g) in grads {
+        let updated = params[&name].zip(&g, |w, gr| w - 0.01 * gr);
+        computed.insert(format!("sgd.{name}"), updated);
+        computed.insert(format!("grad.{name}"), g);
+    }
+}
+
+/// Mean cross-entropy of `logits` rows against `targets`: the loss and dlogits.
+fn cross_entropy(logits: &M, targets: &[i32]) -> (f64, M) {
+    let (t, v) = (logits.r, logits.c);
+    let mut dlogits = M::zeros(t, v);
+    let mut loss = 0.0;
+    for i in 0..t {
+        let row = &logits.v[i * v..(i + 1) * v];
+        let max = row.iter().copied().fold(f64::MIN, f64::max);
+        let sum: f64 = row.iter().map(|z| (z - max).exp()).sum();
+        loss += (max + sum.ln() - row[targets[i] as usize]) / t as f64;
+        for j in 0..v {
+            let onehot = if j == targets[i] as usize { 1.0 } else { 0.0 };
+            dlogits.v[i * v + j] = ((row[j] - max).exp() / sum - onehot) / t as f64;
+        }
+    }
+    (loss, dlogits)
+}
+
+/// The layers' forward from x: the top output; their outputs, probabilities
+/// and caches recorded.
+fn layers_forward(params: &Params, mut x: M, e: Shape, computed: &mut Params) -> (M, Vec<Cache>) {
+    let mut caches = Vec::new();
+    for l in 0..e.l {
+        let (y, cache) = forward(params, &x, l, e);
+        computed.insert(format!("act.layer{l}.out"), y.clone());
+        let mut all = M::zeros(e.b * e.h * e.s, e.s);
+        for (i, pr) in cache.probs.iter().enumerate() {
+            all.set_block(i * e.s, 0, pr);
+        }
+        computed.insert(format!("act.layer{l}.attn.probs"), all);
+        caches.push(cache);
+        x = y;
+    }
+    (x, caches)
+}
+
+/// The layers' backward from the top's dy: the embedding's gradient.
+fn layers_backward(
+    params: &Params,
+    caches: &[Cache],
+    mut dy: M,
+    e: Shape,
+    grads: &mut Params,
+    computed: &mut Params,
+) -> M {
+    for l in (0..e.l).rev() {
+        computed.insert(format!("grad.act.layer{l}.out"), dy.clone());
+        let (g, dx) = backward(params, &caches[l], &dy, l, e);
+        grads.extend(g);
+        dy = dx;
+    }
+    computed.insert("grad.act.embed.out".into(), dy.clone());
+    dy
+}
+
+fn scalar(x: f64) -> M {
+    M {
+        r: 1,
+        c: 1,
+        v: vec![x],
+    }
+}
+
+/// The reference step: ids, given tensors and computed ones, by name.
+fn reference(e: Shape, seed: u64) -> (Vec<i32>, Vec<i32>, Params, Params) {
+    let mut rng = Rng(seed);
+    let t = e.t();
+    // Few distinct ids, so the scatter-add meets repeated tokens.
+    let tokens: Vec<i32> = (0..t)
+        .map(|i| ((i * 7 + 3) % e.v.min(5 + t / 2)) as i32)
+        .collect();
+    let targets: Vec<i32> = (0..t).map(|i| ((i * 11 + 1) % e.v) as i32).collect();
+    let mut params = Params::new();
+    params.insert("embed.wte".into(), rng.matrix(e.v, e.d, 0.5, 0.0));
+    params.insert("embed.wpe".into(), rng.matrix(e.p, e.d, 0.3, 0.0));
+    params.insert("final_ln.gamma".into(), rng.matrix(1, e.d, 0.1, 1.0));
+    params.insert("final_ln.beta".into(), rng.matrix(1, e.d, 0.1, 0.0));
+    layer_params(&mut rng, e, &mut params);
     let mut computed = Params::new();
     let wte = &params["embed.wte"];
     let mut x = M::zeros(t, e.d);
@@ -234,56 +318,20 @@ fn reference(e: Shape, seed: u64) -> (Vec<i32>, Vec<i32>, Params, Params) {
         }
     }
     computed.insert("act.embed.out".into(), x.clone());
-    let mut caches = Vec::new();
-    for l in 0..e.l {
-        let (y, cache) = forward(&params, &x, l, e);
-        computed.insert(format!("act.layer{l}.out"), y.clone());
-        let probs = &cache.probs;
-        let mut all = M::zeros(e.b * e.h * e.s, e.s);
-        for (i, pr) in probs.iter().enumerate() {
-            all.set_block(i * e.s, 0, pr);
-        }
-        computed.insert(format!("act.layer{l}.attn.probs"), all);
-        caches.push(cache);
-        x = y;
-    }
+    let (x, caches) = layers_forward(&params, x, e, &mut computed);
     let (h, xhatf, rstdf) = layernorm(&x, &params["final_ln.gamma"], &params["final_ln.beta"]);
     let logits = h.mul(&wte.t());
-    let mut dlogits = M::zeros(t, e.v);
-    let mut loss = 0.0;
-    for i in 0..t {
-        let row = &logits.v[i * e.v..(i + 1) * e.v];
-        let max = row.iter().copied().fold(f64::MIN, f64::max);
-        let sum: f64 = row.iter().map(|z| (z - max).exp()).sum();
-        loss += (max + sum.ln() - row[targets[i] as usize]) / t as f64;
-        for j in 0..e.v {
-            let onehot = if j == targets[i] as usize { 1.0 } else { 0.0 };
-            dlogits.v[i * e.v + j] = ((row[j] - max).exp() / sum - onehot) / t as f64;
-        }
-    }
+    let (loss, dlogits) = cross_entropy(&logits, &targets);
     computed.insert("output.logits".into(), logits);
     computed.insert("grad.output.logits".into(), dlogits.clone());
-    computed.insert(
-        "output.loss".into(),
-        M {
-            r: 1,
-            c: 1,
-            v: vec![loss],
-        },
-    );
+    computed.insert("output.loss".into(), scalar(loss));
     let mut grads = Params::new();
     let mut gwte = dlogits.t().mul(&h);
     let dh = dlogits.mul(wte);
-    let (mut dy, dgf, dbf) = layernorm_bwd(&dh, &xhatf, &rstdf, &params["final_ln.gamma"]);
+    let (dy, dgf, dbf) = layernorm_bwd(&dh, &xhatf, &rstdf, &params["final_ln.gamma"]);
     grads.insert("final_ln.gamma".into(), dgf);
     grads.insert("final_ln.beta".into(), dbf);
-    for l in (0..e.l).rev() {
-        computed.insert(format!("grad.act.layer{l}.out"), dy.clone());
-        let (g, dx) = backward(&params, &caches[l], &dy, l, e);
-        grads.extend(g);
-        dy = dx;
-    }
-    computed.insert("grad.act.embed.out".into(), dy.clone());
+    let dy = layers_backward(&params, &caches, dy, e, &mut grads, &mut computed);
     let mut gwpe = M::zeros(e.p, e.d);
     for i in 0..t {
         for j in 0..e.d {
@@ -293,12 +341,119 @@ fn reference(e: Shape, seed: u64) -> (Vec<i32>, Vec<i32>, Params, Params) {
     }
     grads.insert("embed.wte".into(), gwte);
     grads.insert("embed.wpe".into(), gwpe);
-    for (name, g) in grads {
-        let updated = params[&name].zip(&g, |w, gr| w - 0.01 * gr);
-        computed.insert(format!("sgd.{name}"), updated);
-        computed.insert(format!("grad.{name}"), g);
-    }
+    sgd(&params, grads, &mut computed);
     (tokens, targets, params, computed)
+}
+
+/// Pixels of a patch (3 × 16 × 16).
+const PIXELS: usize = 768;
+
+/// The ViT reference step: targets, given tensors (patches among them) and
+/// computed ones. `e.s` is the class token and `e.s − 1` patches per image,
+/// `e.v` the classes.
+fn vit_reference(e: Shape, seed: u64) -> (Vec<i32>, Params, Params) {
+    let mut rng = Rng(seed);
+    let (t, patches) = (e.t(), e.s - 1);
+    let targets: Vec<i32> = (0..e.b).map(|i| ((i * 5 + 2) % e.v) as i32).collect();
+    let mut params = Params::new();
+    let sigma = 1.0 / (PIXELS as f64).sqrt();
+    params.insert("patch_embed.w".into(), rng.matrix(PIXELS, e.d, sigma, 0.0));
+    params.insert("patch_embed.b".into(), rng.matrix(1, e.d, 0.1, 0.0));
+    params.insert("cls_token".into(), rng.matrix(1, e.d, 0.5, 0.0));
+    params.insert("embed.wpe".into(), rng.matrix(e.p, e.d, 0.3, 0.0));
+    params.insert("final_ln.gamma".into(), rng.matrix(1, e.d, 0.1, 1.0));
+    params.insert("final_ln.beta".into(), rng.matrix(1, e.d, 0.1, 0.0));
+    params.insert("head.w".into(), rng.matrix(e.v, e.d, 0.5, 0.0));
+    params.insert("head.b".into(), rng.matrix(1, e.v, 0.1, 0.0));
+    layer_params(&mut rng, e, &mut params);
+    let pixels = rng.matrix(e.b * patches, PIXELS, 1.0, 0.0);
+    let mut computed = Params::new();
+    let pe = pixels
+        .mul(&params["patch_embed.w"])
+        .add_row(&params["patch_embed.b"]);
+    let (cls, wpe) = (&params["cls_token"], &params["embed.wpe"]);
+    let mut x = M::zeros(t, e.d);
+    for bi in 0..e.b {
+        for j in 0..e.d {
+            x.v[bi * e.s * e.d + j] = cls.at(0, j) + wpe.at(0, j);
+            for i in 0..patches {
+                x.v[(bi * e.s + 1 + i) * e.d + j] = pe.at(bi * patches + i, j) + wpe.at(1 + i, j);
+            }
+        }
+    }
+    computed.insert("act.patch_embed.out".into(), pe);
+    computed.insert("act.embed.out".into(), x.clone());
+    let (top, caches) = layers_forward(&params, x, e, &mut computed);
+    let class_rows = M {
+        r: e.b,
+        c: e.d,
+        v: (0..e.b)
+            .flat_map(|bi| top.v[bi * e.s * e.d..(bi * e.s + 1) * e.d].to_vec())
+            .collect(),
+    };
+    let gamma = &params["final_ln.gamma"];
+    let (h, xhatf, rstdf) = layernorm(&class_rows, gamma, &params["final_ln.beta"]);
+    let head = &params["head.w"];
+    let logits = h.mul(&head.t()).add_row(&params["head.b"]);
+    let (loss, dlogits) = cross_entropy(&logits, &targets);
+    computed.insert("output.logits".into(), logits);
+    computed.insert("grad.output.logits".into(), dlogits.clone());
+    computed.insert("output.loss".into(), scalar(loss));
+    let mut grads = Params::new();
+    grads.insert("head.w".into(), dlogits.t().mul(&h));
+    grads.insert("head.b".into(), dlogits.col_sum());
+    let (dcls, dgf, dbf) = layernorm_bwd(&dlogits.mul(head), &xhatf, &rstdf, gamma);
+    grads.insert("final_ln.gamma".into(), dgf);
+    grads.insert("final_ln.beta".into(), dbf);
+    // Only the class rows reach the loss.
+    let mut dy = M::zeros(t, e.d);
+    for bi in 0..e.b {
+        dy.set_block(bi * e.s, 0, &dcls.block(bi, 1, 0, e.d));
+    }
+    let dx = layers_backward(&params, &caches, dy, e, &mut grads, &mut computed);
+    let (mut gwpe, mut gcls) = (M::zeros(e.p, e.d), M::zeros(1, e.d));
+    let mut dpe = M::zeros(e.b * patches, e.d);
+    for bi in 0..e.b {
+        for i in 0..e.s {
+            for j in 0..e.d {
+                let g = dx.at(bi * e.s + i, j);
+                gwpe.v[i * e.d + j] += g;
+                if i == 0 {
+                    gcls.v[j] += g;
+                } else {
+                    dpe.v[(bi * patches + i - 1) * e.d + j] = g;
+                }
+            }
+        }
+    }
+    grads.insert("embed.wpe".into(), gwpe);
+    grads.insert("cls_token".into(), gcls);
+    grads.insert("patch_embed.w".into(), pixels.t().mul(&dpe));
+    grads.insert("patch_embed.b".into(), dpe.col_sum());
+    sgd(&params, grads, &mut computed);
+    params.insert("input.patches".into(), pixels);
+    (targets, params, computed)
+}
+
+/// Runs `scenario` (beside its golden directory) in functional mode and
+/// asserts every one of the `expected` reference tensors compared and passed.
+fn assert_golden_passes(scenario: &Path, expected: usize, what: &str) {
+    let loaded = treta_vp::scenario::load(scenario, &[]).unwrap_or_else(|err| panic!("{err}"));
+    let report = treta_vp::run::run(&loaded, treta_vp::run::RunSettings::default())
+        .unwrap_or_else(|err| panic!("{what}: {err}"));
+    let golden = report.golden.expect("compared");
+    let failed: Vec<String> = golden
+        .tensors
+        .iter()
+        .filter(|t| !t.pass)
+        .map(|t| format!("{} {:.2e} > {:.2e}", t.name, t.max_abs_err, t.tolerance))
+        .collect();
+    assert!(failed.is_empty(), "{what}: {failed:?}");
+    assert_eq!(
+        golden.tensors.len(),
+        expected,
+        "{what}: every reference tensor compared"
+    );
 }
 
 #[test]
@@ -316,6 +471,7 @@ fn untuned_language_models_match_a_plain_f64_implementation() {
                 f: 20,
                 l: 3,
                 p: 9,
+                causal: true,
             },
             "",
         ),
@@ -330,6 +486,7 @@ fn untuned_language_models_match_a_plain_f64_implementation() {
                 f: 12,
                 l: 1,
                 p: 5,
+                causal: true,
             },
             ", vocab_tile: 11",
         ),
@@ -344,6 +501,7 @@ fn untuned_language_models_match_a_plain_f64_implementation() {
                 f: 8,
                 l: 1,
                 p: 131,
+                causal: true,
             },
             "",
         ),
@@ -358,6 +516,7 @@ fn untuned_language_models_match_a_plain_f64_implementation() {
                 f: 20,
                 l: 2,
                 p: 6,
+                causal: true,
             },
             ", vocab_tile: 16}\nplatform: {sram: {bytes: 2048}",
         ),
@@ -381,21 +540,62 @@ fn untuned_language_models_match_a_plain_f64_implementation() {
             format!("workload: {{kind: lm_training_step, golden: golden{i}{extra}}}\nrun: {{mode: functional}}\n"),
         )
         .expect("scenario");
-        let loaded = treta_vp::scenario::load(&scenario, &[]).unwrap_or_else(|err| panic!("{err}"));
-        let report = treta_vp::run::run(&loaded, treta_vp::run::RunSettings::default())
-            .unwrap_or_else(|err| panic!("{e:?}: {err}"));
-        let golden = report.golden.expect("compared");
-        let failed: Vec<String> = golden
-            .tensors
-            .iter()
-            .filter(|t| !t.pass)
-            .map(|t| format!("{} {:.2e} > {:.2e}", t.name, t.max_abs_err, t.tolerance))
-            .collect();
-        assert!(failed.is_empty(), "{e:?}: {failed:?}");
-        assert_eq!(
-            golden.tensors.len(),
-            computed.len(),
-            "{e:?}: every reference tensor compared"
-        );
+        assert_golden_passes(&scenario, computed.len(), &format!("{e:?}"));
+    }
+}
+
+#[test]
+fn untuned_vision_transformers_match_a_plain_f64_implementation() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vit_any_shape");
+    for (i, (e, extra)) in [
+        // Two images of 6 patches, a prime number of classes, one head, three
+        // layers, positions past S.
+        (
+            Shape {
+                b: 2,
+                s: 7,
+                v: 11,
+                d: 12,
+                h: 1,
+                f: 20,
+                l: 3,
+                p: 9,
+                causal: false,
+            },
+            "",
+        ),
+        // Three images, more classes than one tile, a small SRAM.
+        (
+            Shape {
+                b: 3,
+                s: 5,
+                v: 23,
+                d: 8,
+                h: 2,
+                f: 12,
+                l: 1,
+                p: 5,
+                causal: false,
+            },
+            ", vocab_tile: 10}\nplatform: {sram: {bytes: 8192}",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (targets, given, computed) = vit_reference(e, 300 + i as u64);
+        let dir = root.join(format!("golden{i}"));
+        let config = serde_json::json!({
+            "B": e.b, "S": e.s, "C": e.v, "D": e.d, "H": e.h, "F": e.f, "L": e.l
+        });
+        let ids = [("input.targets", vec![e.b], targets)];
+        write_golden(&dir, "vit_step", config, &ids, &given, &computed);
+        let scenario = root.join(format!("step{i}.yaml"));
+        std::fs::write(
+            &scenario,
+            format!("workload: {{kind: lm_training_step, golden: golden{i}{extra}}}\nrun: {{mode: functional}}\n"),
+        )
+        .expect("scenario");
+        assert_golden_passes(&scenario, computed.len(), &format!("{e:?}"));
     }
 }

@@ -1,14 +1,16 @@
 //! An `lm_training_step`'s model and batch: from the zoo (`model`: GPT-2's
-//! decoders or BERT's encoders with its masked-LM head, with
-//! `batch`, `seq`, `layers`; token ids drawn from the run's seed) or from a
+//! decoders, BERT's encoders with its masked-LM head, or ViT's patch GEMM,
+//! encoders and classifier, with
+//! `batch`, `seq`, `layers`; token ids or pixels drawn from the run's seed) or from a
 //! `gpt_lm_step` golden directory (its manifest's `config`, its int32
-//! `input.tokens` and `input.targets`).
+//! `input.tokens` and `input.targets`) or a `vit_step` one (config B, S, C
+//! classes, D, H, F, L; fp32 `input.patches`, one int32 target per image).
 
 use super::load::ScenarioError;
 use super::types::Scenario;
 use std::path::Path;
 use treta_golden::GoldenDir;
-use treta_lower::step::{LmBatch, LmSpec};
+use treta_lower::step::{LmBatch, LmSpec, PATCH_PIXELS};
 use treta_lower::zoo::{Architecture, ModelSpec};
 
 /// A language model's step as loaded.
@@ -59,18 +61,15 @@ pub(super) fn lm_of(
             ))
         }
         (Some(name), None) => {
-            let model = ModelSpec::by_name(name)
-                .filter(|m| m.arch != Architecture::VisionEncoder)
-                .ok_or_else(|| {
-                    invalid(
-                        "workload.model",
-                        format!(
-                            "`{name}` is not a language model of the zoo: an lm_training_step runs \
-                             gpt2, gpt2-medium, bert-base or bert-large (vit-b16 runs as \
-                             encoder_training_step; `treta-vp models` lists the zoo)"
-                        ),
-                    )
-                })?;
+            let model = ModelSpec::by_name(name).ok_or_else(|| {
+                invalid(
+                    "workload.model",
+                    format!(
+                        "`{name}` is not a model of the zoo ({}; `treta-vp models` lists them)",
+                        ModelSpec::names()
+                    ),
+                )
+            })?;
             let layers = w.layers.map_or(model.layers, |l| l.get());
             if layers > model.layers {
                 return Err(invalid(
@@ -90,14 +89,9 @@ pub(super) fn lm_of(
                 layers,
                 vocab_tile,
             };
-            let t = spec.b as usize * spec.s as usize;
-            let ids = |stream: u64| draw_ids(s.run.seed, stream, t, spec.vocab);
             LoadedLm {
+                batch: draw_batch(&spec, s.run.seed),
                 spec,
-                batch: LmBatch {
-                    tokens: ids(0),
-                    targets: ids(1),
-                },
             }
         }
         (None, Some(g)) => {
@@ -140,12 +134,13 @@ pub(super) fn lm_of(
 
 /// The model and batch of a `gpt_lm_step` golden directory.
 fn from_golden(g: &GoldenDir, vocab_tile: u32) -> Result<LoadedLm, String> {
-    if g.manifest.kind != "gpt_lm_step" {
-        return Err(format!(
-            "an lm_training_step needs a gpt_lm_step golden directory, not `{}`",
-            g.manifest.kind
-        ));
-    }
+    let (arch, vocab) = match g.manifest.kind.as_str() {
+        "gpt_lm_step" => (Architecture::PreLnDecoder, "V"),
+        "vit_step" => (Architecture::VisionEncoder, "C"),
+        other => return Err(format!(
+            "an lm_training_step needs a gpt_lm_step or vit_step golden directory, not `{other}`"
+        )),
+    };
     let c = &g.manifest.config;
     let dim = |k: &str| {
         c.get(k)
@@ -161,10 +156,10 @@ fn from_golden(g: &GoldenDir, vocab_tile: u32) -> Result<LoadedLm, String> {
         .copied()
         .unwrap_or(0);
     let spec = LmSpec {
-        arch: Architecture::PreLnDecoder,
+        arch,
         b: dim("B")?,
         s: dim("S")?,
-        vocab: dim("V")?,
+        vocab: dim(vocab)?,
         positions: u32::try_from(positions).map_err(|_| "embed.wpe: too many rows".to_string())?,
         d: dim("D")?,
         h: dim("H")?,
@@ -184,27 +179,61 @@ fn from_golden(g: &GoldenDir, vocab_tile: u32) -> Result<LoadedLm, String> {
             })
             .collect()
     };
-    Ok(LoadedLm {
-        spec,
-        batch: LmBatch {
+    let batch = if arch == Architecture::VisionEncoder {
+        LmBatch {
+            tokens: Vec::new(),
+            targets: ids("input.targets")?,
+            images: g.tensor("input.patches").map_err(|e| e.to_string())?.data,
+        }
+    } else {
+        LmBatch {
             tokens: ids("input.tokens")?,
             targets: ids("input.targets")?,
-        },
-    })
+            images: Vec::new(),
+        }
+    };
+    Ok(LoadedLm { spec, batch })
 }
 
-/// `count` ids below `vocab` from `seed` (stream 0 the tokens, 1 the targets):
-/// splitmix64, so a scenario and seed always give the same batch.
-fn draw_ids(seed: u64, stream: u64, count: usize, vocab: u32) -> Vec<u32> {
+/// A batch for a zoo model from `seed`: B·S token ids and targets, or for ViT
+/// B classes and B·(S − 1) patches of pixels uniform in [−1, 1).
+fn draw_batch(spec: &LmSpec, seed: u64) -> LmBatch {
+    let (b, s) = (spec.b as usize, spec.s as usize);
+    let ids = |stream, count| {
+        let vocab = u64::from(spec.vocab.max(1));
+        draw(seed, stream, count)
+            .map(|z| (z % vocab) as u32)
+            .collect()
+    };
+    if spec.arch == Architecture::VisionEncoder {
+        let pixels = b * s.saturating_sub(1) * PATCH_PIXELS as usize;
+        LmBatch {
+            tokens: Vec::new(),
+            targets: ids(1, b),
+            // The top 24 bits as a fraction: exact in f32.
+            images: draw(seed, 2, pixels)
+                .map(|z| (z >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
+                .collect(),
+        }
+    } else {
+        LmBatch {
+            tokens: ids(0, b * s),
+            targets: ids(1, b * s),
+            images: Vec::new(),
+        }
+    }
+}
+
+/// `count` draws of splitmix64 on stream `stream` of `seed` (0 the tokens, 1
+/// the targets, 2 the pixels), so a scenario and seed always give the same
+/// batch.
+fn draw(seed: u64, stream: u64, count: usize) -> impl Iterator<Item = u64> {
     let mut state = seed ^ stream.wrapping_mul(0xA24B_AED4_963E_E407);
-    (0..count)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z % u64::from(vocab.max(1))) as u32
-        })
-        .collect()
+    (0..count).map(move |_| {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
 }

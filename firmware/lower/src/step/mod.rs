@@ -47,7 +47,7 @@ mod tensors;
 mod update;
 
 pub use config::{ClassFormats, EncoderDims, Optimizer, Overlap, StepConfig};
-pub use lm::{lower_lm_step, LmBatch, LmSpec, MAX_VOCAB};
+pub use lm::{lower_lm_step, LmBatch, LmSpec, MAX_VOCAB, PATCH_PIXELS};
 pub use plan::{DramTensor, HostInput, PlanEntry, StepProgram, TensorView, ViewLayout};
 
 use crate::{LowerError, Region};

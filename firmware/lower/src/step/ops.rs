@@ -293,6 +293,29 @@ impl Ops {
         if self.fused {
             dgrad(b)?;
         }
+        self.weight_bwd(b, layer, op, xin, wn, dout, (m, k, n), bn)?;
+        if self.fused {
+            Ok(())
+        } else {
+            dgrad(b)
+        }
+    }
+
+    /// The weight and bias gradients of a linear layer (dW = xᵀ·dy, db = column
+    /// sums of dy) without its input gradient — for a layer whose input is data
+    /// (ViT's patches). The SGD rides in the dW GEMM when fused.
+    #[allow(clippy::too_many_arguments)] // a linear layer's operands and shape
+    pub(super) fn weight_bwd(
+        &self,
+        b: &mut Builder,
+        layer: &impl Weights,
+        op: &str,
+        xin: View,
+        wn: &str,
+        dout: View,
+        (m, k, n): (u64, u64, u64),
+        bn: &str,
+    ) -> Result<(), LowerError> {
         let w = layer.param(wn);
         let update = self.fused.then(|| UpdateEpilogue {
             w: w.addr,
@@ -311,10 +334,6 @@ impl Ops {
             update,
         )?;
         self.column_sum(b, &format!("{op}.bgrad"), dout, (m, n), layer.grad(bn))?;
-        if self.fused {
-            Ok(())
-        } else {
-            dgrad(b)
-        }
+        Ok(())
     }
 }

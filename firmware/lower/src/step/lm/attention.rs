@@ -1,10 +1,11 @@
-//! Causal attention per head, with the masked half skipped: the S queries go
+//! Attention per head (causal or not), with the masked half skipped: the S queries go
 //! in bands of [`BAND`] rows, and band [i0, i1) multiplies only against keys
 //! 0..i1 — a whole masked tile is never computed. The causal softmax then
 //! masks the rest of the diagonal band itself (keys j > i of row i get exactly 0
 //! whatever the scores there hold; the SFU does no work for them). Backward
 //! mirrors it: dP and dQ over the same bands, dV and dK over bands of keys
-//! [j0, j1) against queries j0..S.
+//! [j0, j1) against queries j0..S. Without the mask (ViT) one band holds
+//! all S queries and keys.
 
 use super::tensors::DecoderT;
 use crate::step::builder::{Builder, View};
@@ -15,9 +16,12 @@ use crate::LowerError;
 /// compute the full S×S block; at S = 1024, 8 bands compute 9/16 of it.
 pub(super) const BAND: u64 = 128;
 
-/// The bands [start, end) of `s` rows.
-fn bands(s: u64) -> impl Iterator<Item = (u64, u64)> {
-    (0..s.div_ceil(BAND)).map(move |i| (i * BAND, ((i + 1) * BAND).min(s)))
+/// The bands [start, end) of `s` rows: of [`BAND`] rows if `causal`, else one
+/// band of all `s` (every query sees every key: nothing to skip, and the
+/// band formulas below then cover the whole S×S block).
+fn bands(s: u64, causal: bool) -> impl Iterator<Item = (u64, u64)> {
+    let band = if causal { BAND } else { s.max(1) };
+    (0..s.div_ceil(band)).map(move |i| (i * band, ((i + 1) * band).min(s)))
 }
 
 impl Ops {
@@ -32,11 +36,11 @@ impl Ops {
     }
 
     /// Forward: the unscaled scores of every head, band by band (the causal
-    /// softmax runs between [`Ops::causal_scores`] and [`Ops::causal_context`]).
-    pub(super) fn causal_scores(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
+    /// softmax runs between [`Ops::band_scores`] and [`Ops::band_context`]).
+    pub(super) fn band_scores(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
         let (s, dh) = (self.s, self.dh);
         for (bi, hi, i) in self.all_heads() {
-            for (r0, r1) in bands(s) {
+            for (r0, r1) in bands(s, l.causal) {
                 b.gemm(
                     &format!("fwd.qk_t.b{bi}h{hi}.q{r0}"),
                     (self.head_at(l.q, bi, hi, r0), false),
@@ -51,10 +55,10 @@ impl Ops {
     }
 
     /// Forward: ctx = P·V per head and band.
-    pub(super) fn causal_context(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
+    pub(super) fn band_context(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
         let (s, dh) = (self.s, self.dh);
         for (bi, hi, i) in self.all_heads() {
-            for (r0, r1) in bands(s) {
+            for (r0, r1) in bands(s, l.causal) {
                 b.gemm(
                     &format!("fwd.pv.b{bi}h{hi}.q{r0}"),
                     (self.block_at(l.probs, i, r0, 0), false),
@@ -70,14 +74,10 @@ impl Ops {
 
     /// Backward of P·V: dP = dctx·Vᵀ over the unmasked bands, dV = Pᵀ·dctx over
     /// bands of keys (the queries at or after them).
-    pub(super) fn causal_context_bwd(
-        &self,
-        b: &mut Builder,
-        l: &DecoderT,
-    ) -> Result<(), LowerError> {
+    pub(super) fn band_context_bwd(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
         let (s, dh) = (self.s, self.dh);
         for (bi, hi, i) in self.all_heads() {
-            for (r0, r1) in bands(s) {
+            for (r0, r1) in bands(s, l.causal) {
                 b.gemm(
                     &format!("bwd.pv.dp.b{bi}h{hi}.q{r0}"),
                     (self.head_at(l.dctx, bi, hi, r0), false),
@@ -87,7 +87,7 @@ impl Ops {
                     self.grad_act,
                 )?;
             }
-            for (c0, c1) in bands(s) {
+            for (c0, c1) in bands(s, l.causal) {
                 b.gemm(
                     &format!("bwd.pv.dv.b{bi}h{hi}.k{c0}"),
                     (self.block_at(l.probs, i, c0, c0), true),
@@ -103,14 +103,10 @@ impl Ops {
 
     /// Backward of the scores: dQ = dS·K over the unmasked bands, dK = dSᵀ·Q over
     /// bands of keys (dS already carries the scale).
-    pub(super) fn causal_scores_bwd(
-        &self,
-        b: &mut Builder,
-        l: &DecoderT,
-    ) -> Result<(), LowerError> {
+    pub(super) fn band_scores_bwd(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
         let (s, dh) = (self.s, self.dh);
         for (bi, hi, i) in self.all_heads() {
-            for (r0, r1) in bands(s) {
+            for (r0, r1) in bands(s, l.causal) {
                 b.gemm(
                     &format!("bwd.qk_t.dq.b{bi}h{hi}.q{r0}"),
                     (self.block_at(l.ds_scaled, i, r0, 0), false),
@@ -120,7 +116,7 @@ impl Ops {
                     self.grad_act,
                 )?;
             }
-            for (c0, c1) in bands(s) {
+            for (c0, c1) in bands(s, l.causal) {
                 b.gemm(
                     &format!("bwd.qk_t.dk.b{bi}h{hi}.k{c0}"),
                     (self.block_at(l.ds_scaled, i, c0, c0), true),

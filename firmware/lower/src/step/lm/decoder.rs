@@ -1,7 +1,8 @@
-//! One pre-LN causal decoder layer (GPT-2), forward and backward:
+//! One pre-LN layer — GPT-2's causal decoder, or ViT's encoder with the same
+//! arrangement and no mask — forward and backward:
 //!
 //! ```text
-//! u1 = LN1(x)  q,k,v = u1·W + b  P = causal_softmax(q_h·k_hᵀ/√Dh)  ctx_h = P·v_h
+//! u1 = LN1(x)  q,k,v = u1·W + b  P = (causal_)softmax(q_h·k_hᵀ/√Dh)  ctx_h = P·v_h
 //! a = x + ctx·Wo + bo   u2 = LN2(a)   y = a + gelu(u2·W1 + b1)·W2 + b2
 //! ```
 //!
@@ -41,10 +42,15 @@ impl Ops {
                 (t, d, d),
             )?;
         }
-        self.causal_scores(b, l)?;
+        self.band_scores(b, l)?;
+        let softmax = if l.causal {
+            SfuOp::SoftmaxCausalFwd
+        } else {
+            SfuOp::SoftmaxFwd
+        };
         b.rows_op(
             "fwd.softmax",
-            SfuOp::SoftmaxCausalFwd,
+            softmax,
             self.sq(),
             [
                 rows_in(l.scores, s),
@@ -56,7 +62,7 @@ impl Ops {
             ],
             [self.scale, 0.0, 0.0, 0.0],
         )?;
-        self.causal_context(b, l)?;
+        self.band_context(b, l)?;
         self.linear(
             b,
             "fwd.o_proj",
@@ -165,7 +171,7 @@ impl Ops {
             "layer.attn.bo",
             l.dctx,
         )?;
-        self.causal_context_bwd(b, l)?;
+        self.band_context_bwd(b, l)?;
         b.rows_op(
             "bwd.softmax",
             SfuOp::SoftmaxBwd,
@@ -195,7 +201,7 @@ impl Ops {
             ],
             [self.scale, 0.0, 0.0, 0.0],
         )?;
-        self.causal_scores_bwd(b, l)?;
+        self.band_scores_bwd(b, l)?;
         for (p, dp, du) in [
             ("q", l.dq, l.du1_q),
             ("k", l.dk, l.du1_k),

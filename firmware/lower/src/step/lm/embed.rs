@@ -77,13 +77,11 @@ impl Ops {
         Ok(())
     }
 
-    /// The embeddings' gradients from dx0: gwte[u] += Σ dx0[t] over the tokens t
-    /// with id u (gwte holds the tied head's share), gwpe[s] = Σ_b dx0[b, s].
-    pub(super) fn embed_backward(
+    /// The positions' gradient gwpe[s] = Σ_b dx0[b, s] (S rows of the table).
+    pub(super) fn positions_backward(
         &self,
         b: &mut Builder,
-        (gwte, gwpe): (View, View),
-        tokens: &[u32],
+        gwpe: View,
         dx0: View,
     ) -> Result<(), LowerError> {
         let (d, s) = (self.d, self.s);
@@ -122,6 +120,20 @@ impl Ops {
                 [0.0; 4],
             )?;
         }
+        Ok(())
+    }
+
+    /// The embeddings' gradients from dx0: gwte[u] += Σ dx0[t] over the tokens t
+    /// with id u (gwte holds the tied head's share), gwpe[s] = Σ_b dx0[b, s].
+    pub(super) fn embed_backward(
+        &self,
+        b: &mut Builder,
+        (gwte, gwpe): (View, View),
+        tokens: &[u32],
+        dx0: View,
+    ) -> Result<(), LowerError> {
+        self.positions_backward(b, gwpe, dx0)?;
+        let d = self.d;
         let first = b.out.len();
         let rows = self.rows_per_half(b, "embed.scatter_add")?;
         let (acc, src) = (b.sram.base, b.sram.base + sram32(align(d * 4)));

@@ -1,9 +1,11 @@
-//! Lowering of a whole language model's training step — token and position
+//! Lowering of a whole model's training step — token and position
 //! embeddings, L pre-LN causal decoder layers (GPT-2), the final LayerNorm, the
 //! LM head tied to the token embedding, softmax cross-entropy over the
 //! vocabulary averaged over the B·S tokens, the backward pass through all of
 //! it, and the optimizer — into one command stream, on the same building blocks
-//! as the encoder step ([`crate::step`]).
+//! as the encoder step ([`crate::step`]). BERT (`bert.rs`: post-LN encoders,
+//! the masked-LM head) and ViT (`vit.rs`: patch GEMM, class token, classifier)
+//! are built from the same parts.
 //!
 //! | file | what |
 //! |---|---|
@@ -12,6 +14,8 @@
 //! | `attention.rs` | causal attention GEMMs with the masked tiles skipped |
 //! | `decoder.rs` | a decoder layer's forward and backward |
 //! | `head.rs` | final LayerNorm, tied head, vocabulary-tiled cross-entropy |
+//! | `bert.rs` | BERT: embeddings with LayerNorm, post-LN layers, MLM head |
+//! | `vit.rs` | ViT: patch GEMM, class token, unmasked layers, classifier |
 
 mod attention;
 mod bert;
@@ -19,6 +23,7 @@ mod decoder;
 mod embed;
 mod head;
 mod tensors;
+mod vit;
 
 use super::builder::Builder;
 use super::config::{EncoderDims, StepConfig};
@@ -31,6 +36,8 @@ use tensors::{layer_name, LmTensors, FINAL_BETA, FINAL_GAMMA, WPE, WTE};
 
 /// Largest vocabulary: target ids travel to the SFU exactly as f32 (< 2²⁴).
 pub const MAX_VOCAB: u32 = 1 << 24;
+
+pub use vit::PATCH_PIXELS;
 
 /// The shape of a language model's step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,38 +101,61 @@ impl LmSpec {
                 self.vocab
             )));
         }
+        if self.arch == Architecture::VisionEncoder && self.s < 2 {
+            return Err(LowerError(format!(
+                "a ViT sequence is the class token and at least one patch, not S = {}",
+                self.s
+            )));
+        }
         Ok(())
     }
 }
 
-/// The batch: token ids and their targets, B·S each, batch-major.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The batch: token ids and their targets, B·S each, batch-major; for ViT
+/// its images' patches and one class per image.
+#[derive(Clone, Debug, PartialEq)]
 pub struct LmBatch {
-    /// Input ids (`input.tokens`).
+    /// Input ids (`input.tokens`; none for ViT).
     pub tokens: Vec<u32>,
-    /// Target ids (`input.targets`).
+    /// Target ids (`input.targets`; ViT: B classes).
     pub targets: Vec<u32>,
+    /// ViT: B·(S − 1) patches of [`PATCH_PIXELS`] pixels, image-major (none for
+    /// a language model).
+    pub images: Vec<f32>,
 }
 
 impl LmBatch {
     /// Whether every id is a row of the vocabulary: an error names the tensor
     /// and the index `[b, s]` of the first that is not.
     pub fn check(&self, spec: &LmSpec) -> Result<(), LowerError> {
-        let t = spec.b as usize * spec.s as usize;
+        let (b, s) = (spec.b as usize, spec.s as usize);
+        let vision = spec.arch == Architecture::VisionEncoder;
+        let (tokens, targets, pixels) = if vision {
+            (0, b, b * s.saturating_sub(1) * PATCH_PIXELS as usize)
+        } else {
+            (b * s, b * s, 0)
+        };
+        for (name, len, want) in [
+            ("input.tokens", self.tokens.len(), tokens),
+            ("input.targets", self.targets.len(), targets),
+            ("input.patches", self.images.len(), pixels),
+        ] {
+            if len != want {
+                return Err(LowerError(format!("{name} has {len} values, not {want}")));
+            }
+        }
         for (name, ids) in [
             ("input.tokens", &self.tokens),
             ("input.targets", &self.targets),
         ] {
-            if ids.len() != t {
-                return Err(LowerError(format!(
-                    "{name} has {} ids, B·S = {t}",
-                    ids.len()
-                )));
-            }
             if let Some((i, id)) = ids.iter().enumerate().find(|(_, &id)| id >= spec.vocab) {
-                let (bi, si) = (i / spec.s as usize, i % spec.s as usize);
+                let at = if vision {
+                    format!("{i}")
+                } else {
+                    format!("{}, {}", i / s, i % s)
+                };
                 return Err(LowerError(format!(
-                    "{name}[{bi}, {si}] = {id} is not below the vocabulary size V = {}",
+                    "{name}[{at}] = {id} is not below the vocabulary size V = {}",
                     spec.vocab
                 )));
             }
@@ -152,12 +182,7 @@ pub fn lower_lm_step(
     match spec.arch {
         Architecture::PreLnDecoder => lower_gpt(&mut b, &ops, spec, batch, config)?,
         Architecture::PostLnEncoder => bert::lower_bert(&mut b, &ops, spec, batch, config)?,
-        Architecture::VisionEncoder => {
-            return Err(LowerError(
-                "a vision encoder is not a language model (it runs as encoder_training_step)"
-                    .into(),
-            ))
-        }
+        Architecture::VisionEncoder => vit::lower_vit(&mut b, &ops, spec, batch, config)?,
     }
     Ok(b.finish(config))
 }

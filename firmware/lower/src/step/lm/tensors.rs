@@ -69,6 +69,8 @@ pub(super) struct DecoderT {
     pub(super) dx: View,
     pub(super) pair1: View,
     pub(super) pair2: View,
+    /// Whether attention is causal (GPT-2) or sees every position (ViT).
+    pub(super) causal: bool,
 }
 
 impl Weights for DecoderT {
@@ -106,9 +108,7 @@ impl LmTensors {
         config: &StepConfig,
     ) -> Result<LmTensors, LowerError> {
         let e = spec.layer_dims();
-        let (t, d, f) = (e.tokens(), u64::from(e.d), u64::from(e.f));
-        let (s, vocab) = (u64::from(e.s), u64::from(spec.vocab));
-        let heads = u64::from(e.b) * u64::from(e.h);
+        let (t, d, vocab) = (e.tokens(), u64::from(e.d), u64::from(spec.vocab));
         let top_shapes = [
             (WTE, (vocab, d), true),
             (WPE, (u64::from(spec.positions), d), false),
@@ -119,7 +119,7 @@ impl LmTensors {
         let (targets, loss) = CrossEntropy::inputs(b, t, config)?;
         let x0 = b.alloc("act.embed.out", t, d)?;
         let dx0 = b.alloc("grad.act.embed.out", t, d)?;
-        let mut views = Vec::new();
+        let (layers, mut views) = allocate_decoders(b, spec, config, (x0, dx0), true)?;
         let mut view = |name: String, source: String, layout| {
             views.push(TensorView {
                 name,
@@ -127,91 +127,6 @@ impl LmTensors {
                 layout,
             })
         };
-        let heads_layout = ViewLayout::Heads {
-            b: u64::from(e.b),
-            s,
-            h: u64::from(e.h),
-            dh: u64::from(e.dh()),
-        };
-        let mut layers: Vec<DecoderT> = Vec::new();
-        let mut input = (x0, "act.embed.out".to_string());
-        let mut input_grad = dx0;
-        for l in 0..spec.layers as usize {
-            let name = |s: &str| layer_name(s, l);
-            let w = ParamT::allocate(b, &ParamT::layer_shapes(&e), config, name)?;
-            let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
-            let layer = DecoderT {
-                w,
-                x: input.0,
-                u1: a("act.layer.ln1.out", t, d)?,
-                st1: a("act.layer.ln1.stats", t, 2)?,
-                q: a("act.layer.attn.q_merged", t, d)?,
-                k: a("act.layer.attn.k_merged", t, d)?,
-                v: a("act.layer.attn.v_merged", t, d)?,
-                scores: a("act.layer.attn.scores_unscaled", heads * s, s)?,
-                probs: a("act.layer.attn.probs", heads * s, s)?,
-                ctx: a("act.layer.attn.ctx_merged", t, d)?,
-                attn: a("act.layer.attn.out", t, d)?,
-                a: a("act.layer.ln2.in", t, d)?,
-                u2: a("act.layer.ln2.out", t, d)?,
-                st2: a("act.layer.ln2.stats", t, 2)?,
-                hp: a("act.layer.ffn.h_pre", t, f)?,
-                g: a("act.layer.ffn.h_post", t, f)?,
-                fo: a("act.layer.ffn.out", t, d)?,
-                y: a("act.layer.out", t, d)?,
-                dy: a("grad.act.layer.out", t, d)?,
-                dg: a("grad.act.layer.ffn.h_post", t, f)?,
-                dhp: a("grad.act.layer.ffn.h_pre", t, f)?,
-                du2: a("grad.act.layer.ln2.out", t, d)?,
-                dln2: a("grad.act.layer.ln2.in", t, d)?,
-                da: a("grad.act.layer.attn.out", t, d)?,
-                dctx: a("grad.act.layer.attn.ctx_merged", t, d)?,
-                dp: a("grad.act.layer.attn.probs", heads * s, s)?,
-                ds: a("grad.act.layer.attn.scores", heads * s, s)?,
-                ds_scaled: a("grad.act.layer.attn.scores_scaled", heads * s, s)?,
-                dq: a("grad.act.layer.attn.q_merged", t, d)?,
-                dk: a("grad.act.layer.attn.k_merged", t, d)?,
-                dv: a("grad.act.layer.attn.v_merged", t, d)?,
-                du1_q: a("grad.act.layer.ln1.out.q", t, d)?,
-                du1_k: a("grad.act.layer.ln1.out.k", t, d)?,
-                du1_v: a("grad.act.layer.ln1.out.v", t, d)?,
-                du1: a("grad.act.layer.ln1.out", t, d)?,
-                dln1: a("grad.act.layer.ln1.in", t, d)?,
-                dx: input_grad,
-                pair1: a("grad.layer.ln1.pair", 2, d)?,
-                pair2: a("grad.layer.ln2.pair", 2, d)?,
-            };
-            view(name("act.layer.ln1.in"), input.1.clone(), ViewLayout::Same);
-            for which in ["q", "k", "v", "ctx"] {
-                for grad in ["", "grad."] {
-                    view(
-                        name(&format!("{grad}act.layer.attn.{which}")),
-                        name(&format!("{grad}act.layer.attn.{which}_merged")),
-                        heads_layout,
-                    );
-                }
-            }
-            for ln in ["ln1", "ln2"] {
-                for (col, stat) in ["mean", "rstd"].into_iter().enumerate() {
-                    view(
-                        name(&format!("act.layer.{ln}.{stat}")),
-                        name(&format!("act.layer.{ln}.stats")),
-                        ViewLayout::Column {
-                            of: 2,
-                            col: col as u64,
-                        },
-                    );
-                }
-            }
-            view(
-                name("grad.act.layer.ffn.out"),
-                name("grad.act.layer.out"),
-                ViewLayout::Same,
-            );
-            input = (layer.y, name("act.layer.out"));
-            input_grad = layer.dy;
-            layers.push(layer);
-        }
         let top_layer = spec.layers as usize - 1;
         view(
             "act.final_ln.in".into(),
@@ -252,6 +167,116 @@ impl LmTensors {
             views,
         })
     }
+}
+
+/// Allocates `spec.layers` pre-LN layers on the input `x0` (gradient `dx0`),
+/// named as GPT's golden data names them, with the views that present their
+/// merged heads and LayerNorm statistics in the reference's layout.
+pub(super) fn allocate_decoders(
+    b: &mut Builder,
+    spec: &LmSpec,
+    config: &StepConfig,
+    (x0, dx0): (View, View),
+    causal: bool,
+) -> Result<(Vec<DecoderT>, Vec<TensorView>), LowerError> {
+    let e = spec.layer_dims();
+    let (t, d, f, s) = (e.tokens(), u64::from(e.d), u64::from(e.f), u64::from(e.s));
+    let heads = u64::from(e.b) * u64::from(e.h);
+    let mut views = Vec::new();
+    let mut view = |name: String, source: String, layout| {
+        views.push(TensorView {
+            name,
+            source,
+            layout,
+        })
+    };
+    let heads_layout = ViewLayout::Heads {
+        b: u64::from(e.b),
+        s,
+        h: u64::from(e.h),
+        dh: u64::from(e.dh()),
+    };
+    let mut layers: Vec<DecoderT> = Vec::new();
+    let mut input = (x0, "act.embed.out".to_string());
+    let mut input_grad = dx0;
+    for l in 0..spec.layers as usize {
+        let name = |s: &str| layer_name(s, l);
+        let w = ParamT::allocate(b, &ParamT::layer_shapes(&e), config, name)?;
+        let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
+        let layer = DecoderT {
+            w,
+            x: input.0,
+            u1: a("act.layer.ln1.out", t, d)?,
+            st1: a("act.layer.ln1.stats", t, 2)?,
+            q: a("act.layer.attn.q_merged", t, d)?,
+            k: a("act.layer.attn.k_merged", t, d)?,
+            v: a("act.layer.attn.v_merged", t, d)?,
+            scores: a("act.layer.attn.scores_unscaled", heads * s, s)?,
+            probs: a("act.layer.attn.probs", heads * s, s)?,
+            ctx: a("act.layer.attn.ctx_merged", t, d)?,
+            attn: a("act.layer.attn.out", t, d)?,
+            a: a("act.layer.ln2.in", t, d)?,
+            u2: a("act.layer.ln2.out", t, d)?,
+            st2: a("act.layer.ln2.stats", t, 2)?,
+            hp: a("act.layer.ffn.h_pre", t, f)?,
+            g: a("act.layer.ffn.h_post", t, f)?,
+            fo: a("act.layer.ffn.out", t, d)?,
+            y: a("act.layer.out", t, d)?,
+            dy: a("grad.act.layer.out", t, d)?,
+            dg: a("grad.act.layer.ffn.h_post", t, f)?,
+            dhp: a("grad.act.layer.ffn.h_pre", t, f)?,
+            du2: a("grad.act.layer.ln2.out", t, d)?,
+            dln2: a("grad.act.layer.ln2.in", t, d)?,
+            da: a("grad.act.layer.attn.out", t, d)?,
+            dctx: a("grad.act.layer.attn.ctx_merged", t, d)?,
+            dp: a("grad.act.layer.attn.probs", heads * s, s)?,
+            ds: a("grad.act.layer.attn.scores", heads * s, s)?,
+            ds_scaled: a("grad.act.layer.attn.scores_scaled", heads * s, s)?,
+            dq: a("grad.act.layer.attn.q_merged", t, d)?,
+            dk: a("grad.act.layer.attn.k_merged", t, d)?,
+            dv: a("grad.act.layer.attn.v_merged", t, d)?,
+            du1_q: a("grad.act.layer.ln1.out.q", t, d)?,
+            du1_k: a("grad.act.layer.ln1.out.k", t, d)?,
+            du1_v: a("grad.act.layer.ln1.out.v", t, d)?,
+            du1: a("grad.act.layer.ln1.out", t, d)?,
+            dln1: a("grad.act.layer.ln1.in", t, d)?,
+            dx: input_grad,
+            pair1: a("grad.layer.ln1.pair", 2, d)?,
+            pair2: a("grad.layer.ln2.pair", 2, d)?,
+            causal,
+        };
+        view(name("act.layer.ln1.in"), input.1.clone(), ViewLayout::Same);
+        for which in ["q", "k", "v", "ctx"] {
+            for grad in ["", "grad."] {
+                view(
+                    name(&format!("{grad}act.layer.attn.{which}")),
+                    name(&format!("{grad}act.layer.attn.{which}_merged")),
+                    heads_layout,
+                );
+            }
+        }
+        for ln in ["ln1", "ln2"] {
+            for (col, stat) in ["mean", "rstd"].into_iter().enumerate() {
+                view(
+                    name(&format!("act.layer.{ln}.{stat}")),
+                    name(&format!("act.layer.{ln}.stats")),
+                    ViewLayout::Column {
+                        of: 2,
+                        col: col as u64,
+                    },
+                );
+            }
+        }
+        view(
+            name("grad.act.layer.ffn.out"),
+            name("grad.act.layer.out"),
+            ViewLayout::Same,
+        );
+        input = (layer.y, name("act.layer.out"));
+        input_grad = layer.dy;
+        layers.push(layer);
+    }
+    Ok((layers, views))
 }
 
 impl CrossEntropy {

@@ -155,7 +155,7 @@ fn models_lists_the_zoo_with_parameter_counts() {
     // A decoder is not an encoder layer: the encoder workload refuses it by name.
     let out = treta_vp(&[
         "check",
-        "scenarios/bert_base_training_step.yaml",
+        "scenarios/bert_base_encoder_step.yaml",
         "--set",
         "workload.model=gpt2",
     ]);

@@ -225,9 +225,20 @@ fn a_sequence_longer_than_the_positions_and_a_model_too_big_for_the_dram_are_err
     );
     let (code, stderr) = check_error(
         &dir,
-        "encoder_model",
-        "workload: {kind: lm_training_step, model: vit-b16}\n",
+        "unknown_model",
+        "workload: {kind: lm_training_step, model: gpt5}\n",
     );
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("workload.model"), "{stderr}");
+    assert!(
+        stderr.contains("workload.model") && stderr.contains("`gpt5` is not a model of the zoo"),
+        "{stderr}"
+    );
+    // A ViT sequence is the class token and at least one patch.
+    let (code, stderr) = check_error(
+        &dir,
+        "vit_no_patches",
+        "workload: {kind: lm_training_step, model: vit-b16, seq: 1, layers: 1}\n",
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("at least one patch"), "{stderr}");
 }

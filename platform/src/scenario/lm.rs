@@ -137,9 +137,11 @@ fn from_golden(g: &GoldenDir, vocab_tile: u32) -> Result<LoadedLm, String> {
     let (arch, vocab) = match g.manifest.kind.as_str() {
         "gpt_lm_step" => (Architecture::PreLnDecoder, "V"),
         "vit_step" => (Architecture::VisionEncoder, "C"),
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "an lm_training_step needs a gpt_lm_step or vit_step golden directory, not `{other}`"
-        )),
+        ))
+        }
     };
     let c = &g.manifest.config;
     let dim = |k: &str| {

@@ -84,7 +84,8 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Check a scenario (syntax, keys, types, ranges, cross-references) without running it.
+    /// Check a scenario (syntax, keys, types, ranges, cross-references) and lower its
+    /// workload (tensors that overflow the DRAM, rows the SRAM cannot hold) without running it.
     Check {
         /// The scenario YAML file.
         scenario: PathBuf,
@@ -501,7 +502,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             explain_plan,
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
-            explain(&mut out, &loaded, explain_mapping, explain_plan)?;
+            if explain_mapping || explain_plan {
+                explain(&mut out, &loaded, explain_mapping, explain_plan)?;
+            } else {
+                // Lowering finds what loading cannot: tensors that overflow the
+                // DRAM, rows that do not fit the SRAM.
+                run::program_of(&loaded)?;
+            }
             let p = &loaded.platform;
             writeln!(
                 out,
@@ -597,8 +604,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             writeln!(
                 out,
                 "V is the vocabulary (vit-b16: its classes), pos the position table's rows, S the \
-                 usual sequence length.\nencoder_training_step's `model:` takes bert-base, \
-                 bert-large and vit-b16: their layers only, as post-LN encoder layers at B = 1."
+                 usual sequence length.\nlm_training_step's `model:` takes every one: the whole \
+                 model's step (embeddings, layers, head, loss; `batch`, `seq`, `layers` keys).\n\
+                 encoder_training_step's `model:` takes bert-base, bert-large and vit-b16: their \
+                 layers only, as post-LN encoder layers, with an MSE loss."
             )?;
             Ok(ExitCode::SUCCESS)
         }

@@ -163,11 +163,20 @@ fn a_wrong_learning_rate_fails_only_the_updates() {
     }
 }
 
-/// Runs `yaml` (written to `dir`) and returns the exit code and stderr.
+/// Runs `yaml` (written as `tag`.yaml in `dir`) with `run` and `check`, which
+/// must fail alike: the exit code and stderr.
 fn check_error(dir: &std::path::Path, tag: &str, yaml: &str) -> (Option<i32>, String) {
     let path = dir.join(format!("{tag}.yaml"));
     std::fs::write(&path, yaml).unwrap();
     let out = treta_vp(&["run", path.to_str().unwrap(), "-q"]);
+    // `check` lowers the workload too: it finds the same error without running.
+    let checked = treta_vp(&["check", path.to_str().unwrap()]);
+    assert_eq!(
+        checked.status.code(),
+        out.status.code(),
+        "{tag}: check and run differ"
+    );
+    assert_eq!(text(&checked.stderr), text(&out.stderr), "{tag}");
     (out.status.code(), text(&out.stderr))
 }
 

@@ -4,10 +4,11 @@
 Groups a report's `phases` (one per lowered operation, in simulated time) into the
 parts of a step — the one-off 8-bit weight copies, embeddings, the layers' forward
 and backward, the head, the loss, the optimizer — and prints a Markdown table of
-simulated milliseconds per group, one column per report (a ratio column when two
-are given: the first over the second).
+simulated milliseconds per group, one column per report. An argument `A.json:B.json` is a pair: B's milliseconds
+and A's time over B's (e.g. systolic over flexible: the flexible engine's speed-up).
 
-    scripts/phase-summary.py systolic.json flexible.json
+    scripts/phase-summary.py run.json
+    scripts/phase-summary.py bert_sys.json:bert_flex.json gpt2_sys.json:gpt2_flex.json
 
 Standard library only.
 """
@@ -37,35 +38,49 @@ def group_of(op):
 
 
 def summarize(path):
-    """(label, {group: ms}, total ms) of the report at `path`."""
+    """(label, {group: ms}, step ms, achieved TOPS, GEMM-core busy ms) of the
+    report at `path`."""
     with open(path) as f:
         report = json.load(f)
     ms = {}
     for phase in report.get("phases", []):
         g = group_of(phase["op"])
         ms[g] = ms.get(g, 0.0) + phase["time_ps"] / 1e9
-    return report["scenario"], ms, report["sim_time_ps"] / 1e9, report.get("achieved_tops", 0.0)
+    gemm_busy = report["engines"]["gemm"]["busy_ps"] / 1e9
+    return report["scenario"], ms, report["sim_time_ps"] / 1e9, report["achieved_tops"], gemm_busy
 
 
-def main(paths):
-    if not paths:
+def main(args):
+    if not args:
         sys.exit(__doc__)
-    runs = [summarize(p) for p in paths]
-    ratio = len(runs) == 2
-    head = ["phase"] + [f"{p} [ms]" for p in paths] + (["ratio"] if ratio else [])
+    # Per argument: its report and, for a pair A:B, the report A it is compared with.
+    columns = []
+    head = ["phase"]
+    for arg in args:
+        base, _, this = arg.rpartition(":")
+        columns.append((summarize(this), summarize(base) if base else None))
+        head.append(f"{this} [ms]")
+        if base:
+            head.append(f"{base} ÷ it")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    names = [g for g, _ in GROUPS] + ["other"]
-    rows = [(g, [r[1].get(g, 0.0) for r in runs]) for g in names]
-    rows.append(("**step**", [r[2] for r in runs]))
-    for g, values in rows:
-        if not any(values):
-            continue
-        cells = [g] + [f"{v:.2f}" for v in values]
-        if ratio:
-            cells.append(f"{values[0] / values[1]:.2f}×" if values[1] else "–")
+
+    def row(label, value, ratio=True):
+        cells = [label]
+        for this, base in columns:
+            v = value(this)
+            cells.append(f"{v:.2f}")
+            if base:
+                w = value(base)
+                cells.append(f"{w / v:.2f}×" if ratio and v else "")
         print("| " + " | ".join(cells) + " |")
-    print("| achieved TOPS | " + " | ".join(f"{r[3]:.3f}" for r in runs) + (" | |" if ratio else " |"))
+
+    for g in [g for g, _ in GROUPS] + ["other"]:
+        if any(this[1].get(g, 0.0) for this, _ in columns):
+            row(g, lambda r: r[1].get(g, 0.0))
+    row("**step**", lambda r: r[2])
+    row("GEMM core busy", lambda r: r[4])
+    row("achieved TOPS", lambda r: r[3], ratio=False)
 
 
 if __name__ == "__main__":

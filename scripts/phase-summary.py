@@ -13,6 +13,7 @@ and A's time over B's (e.g. systolic over flexible: the flexible engine's speed-
 Standard library only.
 """
 import json
+import os
 import re
 import sys
 
@@ -37,6 +38,11 @@ def group_of(op):
     return "other"
 
 
+def stem(path):
+    """The file name of `path` without its directory and `.json`."""
+    return os.path.basename(path).removesuffix(".json")
+
+
 def summarize(path):
     """(label, {group: ms}, step ms, achieved TOPS, GEMM-core busy ms) of the
     report at `path`."""
@@ -59,9 +65,9 @@ def main(args):
     for arg in args:
         base, _, this = arg.rpartition(":")
         columns.append((summarize(this), summarize(base) if base else None))
-        head.append(f"{this} [ms]")
+        head.append(f"{stem(this)} [ms]")
         if base:
-            head.append(f"{base} ÷ it")
+            head.append(f"{stem(base)} ÷ it")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
 

@@ -93,13 +93,19 @@ pub fn view_readback(step: &StepProgram, v: &TensorView) -> Option<Readback> {
 pub fn arrange(step: &StepProgram, results: Vec<(String, Vec<f32>)>) -> Vec<(String, Vec<f32>)> {
     results
         .into_iter()
-        .map(
-            |(name, values)| match step.views.iter().find(|v| v.name == name) {
-                Some(v) => (name, v.layout.arrange(&values)),
-                None => (name, values),
-            },
-        )
+        .map(|(name, values)| {
+            let values = arrange_one(step, &name, values);
+            (name, values)
+        })
         .collect()
+}
+
+/// The values read back for `name`, in its reference order if it is a view.
+pub fn arrange_one(step: &StepProgram, name: &str, values: Vec<f32>) -> Vec<f32> {
+    match step.views.iter().find(|v| v.name == name) {
+        Some(v) => v.layout.arrange(&values),
+        None => values,
+    }
 }
 
 /// One tensor compared.

@@ -248,7 +248,7 @@ impl FirmwareJob {
                 .filter(|_| functional)
                 .ok_or_else(|| {
                     RunError::Program(
-                        "--dump-tensors needs a functional encoder_training_step run (run.mode: functional)"
+                        "--dump-tensors needs a functional training-step run (encoder_training_step or lm_training_step, run.mode: functional)"
                             .into(),
                     )
                 })?;
@@ -343,10 +343,7 @@ pub fn run_program(
     if let (Some(dir), Some(step), Some(dims)) = (settings.dump_tensors, &program.step, dims) {
         let tensors = dumped.into_iter().map(|(name, values)| {
             let name = name[DUMP.len()..].to_string();
-            let values = match step.views.iter().find(|v| v.name == name) {
-                Some(v) => v.layout.arrange(&values),
-                None => values,
-            };
+            let values = golden_check::arrange_one(step, &name, values);
             (name, values)
         });
         dump::write(dir, tensors, step, &dims).map_err(RunError::Program)?;

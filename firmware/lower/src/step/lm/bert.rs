@@ -11,7 +11,7 @@
 //! take segment 0.
 
 use super::head::CrossEntropy;
-use super::{make_copies, update_all, LmBatch, LmSpec, Param};
+use super::{allocate_top, make_copies, update_all, LmBatch, LmSpec, Param};
 use crate::step::builder::{Builder, View};
 use crate::step::config::StepConfig;
 use crate::step::ops::Ops;
@@ -74,12 +74,7 @@ pub(super) fn lower_bert(
         (MLM_BETA, (1, d)),
         (MLM_BIAS, (1, vocab)),
     ];
-    let gemm_weights = [WTE, DENSE_W];
-    let alloc: Vec<_> = shapes
-        .iter()
-        .map(|&(k, dims)| (k, dims, gemm_weights.contains(&k)))
-        .collect();
-    let top = ParamT::allocate(b, &alloc, config, str::to_string)?;
+    let top = allocate_top(b, &shapes, &[WTE, DENSE_W], config)?;
     let (targets, loss) = CrossEntropy::inputs(b, t, config)?;
     let e0 = b.alloc("act.embed.sum", t, d)?;
     let ste = b.alloc("act.embed.ln.stats", t, 2)?;
@@ -107,11 +102,7 @@ pub(super) fn lower_bert(
         ste,
     };
     m.ce.bias = Some((m.top.p[MLM_BIAS], m.top.g[MLM_BIAS]));
-    let mut params = Param::top(&m.top, &shapes);
-    for p in params.iter_mut().filter(|p| p.key == DENSE_W) {
-        // Its SGD rides in its dW GEMM like a layer's weights.
-        p.layer_matrix = true;
-    }
+    let mut params = Param::top(&m.top, &shapes, &[DENSE_W]);
     for (l, layer) in layers.iter().enumerate() {
         params.extend(Param::layer(&layer.w, &e, |k| numbered(k, l as u64)));
     }
@@ -198,14 +189,7 @@ fn forward(
         m.t3,
         m.st3,
     )?;
-    b.gemm(
-        "fwd.lm_head",
-        (m.t3, false),
-        (w.gemm_weight(WTE), true),
-        m.ce.logits,
-        (t, d, m.ce.vocab),
-        ops.act_w,
-    )
+    ops.head_logits(b, "fwd.lm_head", m.t3, w.gemm_weight(WTE), &m.ce)
 }
 
 /// The MLM head's backward, the layers', the embeddings'.

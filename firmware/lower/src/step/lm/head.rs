@@ -55,7 +55,6 @@ impl Ops {
         b: &mut Builder,
         m: &LmTensors,
     ) -> Result<(), LowerError> {
-        let (t, d) = (self.t, self.d);
         let top = m.layers.last().map_or(m.x0, |l| l.y);
         self.layernorm(
             b,
@@ -66,12 +65,26 @@ impl Ops {
             m.h,
             m.stf,
         )?;
+        self.head_logits(b, "fwd.lm_head", m.h, m.top.gemm_weight(WTE), &m.ce)
+    }
+
+    /// `op`: the logits before any bias, ce.logits = input·wᵀ over the head's
+    /// rows (`self.t`), w (V × D) the head's 8-bit copy — the token table for a
+    /// tied head. Its backward is [`Ops::tied_head_backward`].
+    pub(super) fn head_logits(
+        &self,
+        b: &mut Builder,
+        op: &str,
+        input: View,
+        w_gemm: View,
+        ce: &CrossEntropy,
+    ) -> Result<(), LowerError> {
         b.gemm(
-            "fwd.lm_head",
-            (m.h, false),
-            (m.top.gemm_weight(WTE), true),
-            m.ce.logits,
-            (t, d, m.ce.vocab),
+            op,
+            (input, false),
+            (w_gemm, true),
+            ce.logits,
+            (self.t, self.d, ce.vocab),
             self.act_w,
         )
     }

@@ -204,7 +204,7 @@ fn lower_gpt(
         (FINAL_GAMMA, (1, u64::from(spec.d))),
         (FINAL_BETA, (1, u64::from(spec.d))),
     ];
-    let mut params = Param::top(&m.top, &top);
+    let mut params = Param::top(&m.top, &top, &[]);
     for (l, layer) in m.layers.iter().enumerate() {
         params.extend(Param::layer(&layer.w, &e, |k| layer_name(k, l)));
     }
@@ -253,15 +253,21 @@ pub(super) struct Param<'m> {
 }
 
 impl<'m> Param<'m> {
-    /// The model-level parameters `shapes` (key = DRAM name) of `params`.
-    pub(super) fn top(params: &'m ParamT, shapes: &[(&'static str, (u64, u64))]) -> Vec<Param<'m>> {
+    /// The model-level parameters `shapes` (key = DRAM name) of `params`;
+    /// those in `in_dw_gemm` are updated in their dW GEMM's epilogue when SGD
+    /// is fused, like a layer's weight matrices.
+    pub(super) fn top(
+        params: &'m ParamT,
+        shapes: &[(&'static str, (u64, u64))],
+        in_dw_gemm: &[&str],
+    ) -> Vec<Param<'m>> {
         shapes
             .iter()
             .map(|&(key, dims)| Param {
                 name: key.to_string(),
                 key,
                 params,
-                layer_matrix: false,
+                layer_matrix: in_dw_gemm.contains(&key),
                 dims,
             })
             .collect()
@@ -284,6 +290,21 @@ impl<'m> Param<'m> {
             })
             .collect()
     }
+}
+
+/// The model-level parameters `shapes`, with 8-bit GEMM copies of
+/// `gemm_weights`, named by their keys.
+pub(super) fn allocate_top(
+    b: &mut Builder,
+    shapes: &[(&'static str, (u64, u64))],
+    gemm_weights: &[&str],
+    config: &StepConfig,
+) -> Result<ParamT, LowerError> {
+    let alloc: Vec<_> = shapes
+        .iter()
+        .map(|&(k, dims)| (k, dims, gemm_weights.contains(&k)))
+        .collect();
+    ParamT::allocate(b, &alloc, config, str::to_string)
 }
 
 /// The weights' narrow copies, made once; each update refreshes them.

@@ -13,7 +13,7 @@
 
 use super::head::CrossEntropy;
 use super::tensors::{allocate_decoders, layer_name, DecoderT, FINAL_BETA, FINAL_GAMMA, WPE};
-use super::{make_copies, update_all, LmBatch, LmSpec, Param};
+use super::{allocate_top, make_copies, update_all, LmBatch, LmSpec, Param};
 use crate::step::builder::{Builder, View};
 use crate::step::config::{EncoderDims, StepConfig};
 use crate::step::ops::Ops;
@@ -74,12 +74,7 @@ pub(super) fn lower_vit(
         (HEAD_W, (classes, d)),
         (HEAD_B, (1, classes)),
     ];
-    let gemm_weights = [PATCH_W, HEAD_W];
-    let alloc: Vec<_> = shapes
-        .iter()
-        .map(|&(k, dims)| (k, dims, gemm_weights.contains(&k)))
-        .collect();
-    let top = ParamT::allocate(b, &alloc, config, str::to_string)?;
+    let top = allocate_top(b, &shapes, &[PATCH_W, HEAD_W], config)?;
     let (targets, loss) = CrossEntropy::inputs(b, images, config)?;
     let patch_rows = images * patches;
     let input = b.alloc("input.patches", patch_rows, PATCH_PIXELS)?;
@@ -103,11 +98,7 @@ pub(super) fn lower_vit(
         top,
     };
     m.ce.bias = Some((m.top.p[HEAD_B], m.top.g[HEAD_B]));
-    let mut params = Param::top(&m.top, &shapes);
-    for p in params.iter_mut().filter(|p| p.key == PATCH_W) {
-        // Its SGD rides in its dW GEMM like a layer's weights.
-        p.layer_matrix = true;
-    }
+    let mut params = Param::top(&m.top, &shapes, &[PATCH_W]);
     for (l, layer) in layers.iter().enumerate() {
         params.extend(Param::layer(&layer.w, &e, |k| layer_name(k, l)));
     }
@@ -198,14 +189,7 @@ fn forward(
         m.h,
         m.stf,
     )?;
-    b.gemm(
-        "fwd.head",
-        (m.h, false),
-        (w.gemm_weight(HEAD_W), true),
-        m.ce.logits,
-        (images, d, m.ce.vocab),
-        ops.act_w,
-    )
+    head.head_logits(b, "fwd.head", m.h, w.gemm_weight(HEAD_W), &m.ce)
 }
 
 /// The classifier's and final LayerNorm's backward, the layers', the

@@ -362,3 +362,60 @@ impl Builder {
         }];
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zoo::ModelSpec;
+
+    /// The parameters a zoo model's lowered step trains, at a short sequence.
+    fn trained_parameters(model: &ModelSpec) -> u64 {
+        let spec = LmSpec {
+            arch: model.arch,
+            b: 1,
+            s: 8,
+            vocab: model.vocab,
+            positions: model.positions,
+            d: model.d,
+            h: model.h,
+            f: model.f,
+            layers: model.layers,
+            vocab_tile: LmSpec::VOCAB_TILE,
+        };
+        let vision = model.arch == Architecture::VisionEncoder;
+        let batch = LmBatch {
+            tokens: if vision { Vec::new() } else { vec![1; 8] },
+            targets: vec![2; if vision { 1 } else { 8 }],
+            images: if vision {
+                vec![0.5; 7 * PATCH_PIXELS as usize]
+            } else {
+                Vec::new()
+            },
+        };
+        let sram = Region {
+            base: 0,
+            bytes: 1536 * 1024,
+        };
+        let step = lower_lm_step(&spec, &batch, &StepConfig::default(), sram, 0, 1 << 36)
+            .unwrap_or_else(|e| panic!("{}: {e}", model.name));
+        step.parameters
+            .iter()
+            .map(|name| {
+                let t = step.tensor(name).expect("a parameter is a DRAM tensor");
+                t.rows * t.cols
+            })
+            .sum()
+    }
+
+    #[test]
+    fn every_zoo_model_trains_exactly_its_published_parameters() {
+        for name in ["gpt2", "gpt2-medium", "bert-base", "bert-large", "vit-b16"] {
+            let model = ModelSpec::by_name(name).expect("in the zoo");
+            assert_eq!(
+                trained_parameters(model),
+                model.parameters().total(),
+                "{name}"
+            );
+        }
+    }
+}

@@ -28,6 +28,11 @@ pub const DESC_BYTES: usize = 64;
 /// Number of semaphores.
 pub const SEMAPHORES: u8 = 16;
 
+/// The semaphore the driver reserves to join its queues at the end of each
+/// batch of a program (the last one): a lowering that used it too would let
+/// the join count its signals and raise the completion interrupt early.
+pub const DRIVER_JOIN_SEM: u8 = SEMAPHORES - 1;
+
 /// A descriptor: what to do, and a firmware-chosen id for traces and errors.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Descriptor {

@@ -11,10 +11,18 @@
 //! Each queue executes its descriptors in order, one at a time; queues run
 //! concurrently and share the engines (an engine serves jobs in arrival order). A bad
 //! descriptor stops its queue and is reported in the error registers, never a panic.
+//!
+//! Each queue also has a prefetcher: it reads up to [`PREFETCH_DEPTH`] published
+//! descriptors ahead of the one executing, several in one DRAM read, so a
+//! semaphore or the next engine command is ready the moment the previous command
+//! completes. Without it every descriptor would pay a DRAM round trip on the
+//! critical path — behind whatever bulk transfer the DRAM is serving — and the
+//! engines of a pipelined schedule would wait on their own command stream.
 
 use crate::job::{self, EnginePort, Fault, Job};
 use crate::EngineStats;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use treta_abi::regs::{self, queue, PerfCounter, Reg, QUEUES};
 use treta_abi::{Command, Descriptor, DeviceError, DESC_BYTES};
@@ -35,6 +43,15 @@ struct QueueRegs {
     stopped: bool,
 }
 
+/// Descriptors a queue's prefetcher holds ahead of execution (a 512-byte buffer
+/// per queue): enough for a pipelined GEMM's wait, command and signal plus the
+/// next step's, so the compute queue never waits for a fetch.
+pub const PREFETCH_DEPTH: u32 = 8;
+
+/// A descriptor read ahead of execution: its queue index and what decoding it (or
+/// reading it from DRAM) gave.
+type Fetched = (u32, Result<Descriptor, Fault>);
+
 #[derive(Default)]
 struct State {
     enabled: bool,
@@ -50,6 +67,13 @@ struct State {
     queues: [QueueRegs; QUEUES],
     sems: [u32; treta_abi::desc::SEMAPHORES as usize],
     descriptors: u64,
+    /// Per queue: descriptors read ahead, oldest first (from `head` on).
+    fetched: [VecDeque<Fetched>; QUEUES],
+    /// Per queue: the index the prefetcher reads next.
+    fetch_at: [u32; QUEUES],
+    /// Bumped by a reset or a ring reconfiguration: a fetch that was in flight
+    /// across one is stale and dropped.
+    epoch: u64,
 }
 
 /// Reads a performance counter from the rest of the SoC (wired by the platform).
@@ -77,6 +101,10 @@ pub struct CommandProcessor {
     clock: Clock,
     state: RefCell<State>,
     doorbells: Vec<Event>,
+    /// Per queue: the prefetcher added a descriptor.
+    prefetched: Vec<Event>,
+    /// Per queue: the executor took a descriptor (room to prefetch).
+    consumed: Vec<Event>,
     sem_changed: Event,
     /// Codes of every `IRQ` descriptor executed, in order (kept across resets: it is
     /// the run's record, not a register).
@@ -115,6 +143,12 @@ impl CommandProcessor {
             doorbells: (0..QUEUES)
                 .map(|q| ctx.event(&format!("{name}.q{q}.doorbell")))
                 .collect(),
+            prefetched: (0..QUEUES)
+                .map(|q| ctx.event(&format!("{name}.q{q}.prefetched")))
+                .collect(),
+            consumed: (0..QUEUES)
+                .map(|q| ctx.event(&format!("{name}.q{q}.consumed")))
+                .collect(),
             sem_changed: ctx.event(&format!("{name}.sem")),
             raised: RefCell::default(),
             perf: RefCell::new(None),
@@ -128,9 +162,13 @@ impl CommandProcessor {
             next_flow: Cell::new(1),
         });
         for q in 0..QUEUES {
-            let cp = cp.clone();
+            let executor = cp.clone();
             ctx.spawn(&format!("{name}.queue{q}"), move |_| async move {
-                cp.queue_process(q).await
+                executor.queue_process(q).await
+            });
+            let prefetcher = cp.clone();
+            ctx.spawn(&format!("{name}.prefetch{q}"), move |_| async move {
+                prefetcher.prefetch_process(q).await
             });
         }
         cp
@@ -229,7 +267,9 @@ impl CommandProcessor {
             match Reg::decode(offset) {
                 Some(Reg::Global(regs::CTRL)) => {
                     if v & regs::CTRL_RESET != 0 {
+                        let epoch = st.epoch + 1;
                         *st = State::default();
+                        st.epoch = epoch;
                     }
                     st.enabled = v & regs::CTRL_ENABLE != 0;
                     ring = Some(usize::MAX);
@@ -237,6 +277,12 @@ impl CommandProcessor {
                 Some(Reg::Global(regs::IRQ_STATUS)) => st.irq_status &= !v,
                 Some(Reg::Global(regs::IRQ_MASK)) => st.irq_mask = v,
                 Some(Reg::Queue(q, r)) => {
+                    if matches!(r, queue::BASE_LO | queue::BASE_HI | queue::SIZE) {
+                        // What was read ahead came from the old ring.
+                        st.fetched[q].clear();
+                        st.fetch_at[q] = st.queues[q].head;
+                        st.epoch += 1;
+                    }
                     let qr = &mut st.queues[q];
                     match r {
                         queue::BASE_LO => qr.base = (qr.base & !0xffff_ffff) | u64::from(v),
@@ -293,8 +339,8 @@ impl CommandProcessor {
         self.update_irq();
     }
 
-    /// The next descriptor of queue `q` to fetch, once there is one: (index, address).
-    async fn next_work(&self, q: usize) -> Result<(u32, u64), Fault> {
+    /// The index of the next descriptor of queue `q` to run, once there is one.
+    async fn next_work(&self, q: usize) -> Result<u32, Fault> {
         loop {
             {
                 let st = self.state.borrow();
@@ -308,7 +354,7 @@ impl CommandProcessor {
                     {
                         return Err(Fault::at(DeviceError::BadQueueConfig, qr.base));
                     }
-                    return Ok((qr.head, qr.base + u64::from(qr.head) * DESC_BYTES as u64));
+                    return Ok(qr.head);
                 }
             }
             self.doorbells[q].wait().await;
@@ -316,50 +362,149 @@ impl CommandProcessor {
     }
 
     async fn queue_process(self: Rc<Self>, q: usize) {
-        let mut trans = Payload::with_data(TlmCommand::Read, 0, vec![0; DESC_BYTES]);
         loop {
-            let (index, addr) = match self.next_work(q).await {
-                Ok(work) => work,
+            let index = match self.next_work(q).await {
+                Ok(index) => index,
                 Err(fault) => {
                     let head = self.state.borrow().queues[q].head;
                     self.fault(q, head, fault);
                     continue;
                 }
             };
-            let result = self.fetch_and_run(q, index, addr, &mut trans).await;
-            match result {
-                Ok(()) => {
+            match self.run_descriptor(q, index).await {
+                None => {}
+                Some(Ok(())) => {
                     let mut st = self.state.borrow_mut();
                     let qr = &mut st.queues[q];
                     qr.head = (qr.head + 1) % qr.size.max(1);
                     qr.completed = qr.completed.wrapping_add(1);
                     st.descriptors += 1;
                 }
-                Err(fault) => self.fault(q, index, fault),
+                Some(Err(fault)) => self.fault(q, index, fault),
             }
         }
     }
 
-    async fn fetch_and_run(
-        &self,
-        q: usize,
-        index: u32,
-        addr: u64,
-        trans: &mut Payload,
-    ) -> Result<(), Fault> {
-        trans.reset(TlmCommand::Read, addr);
+    /// Descriptor `index` of queue `q`, once its prefetcher has read it; `None` if
+    /// the queue stopped, was reset or reconfigured meanwhile (the executor then
+    /// looks for its next work afresh).
+    async fn take_fetched(&self, q: usize, index: u32) -> Option<Result<Descriptor, Fault>> {
+        let epoch = self.state.borrow().epoch;
+        loop {
+            let front = {
+                let mut st = self.state.borrow_mut();
+                let qr = &st.queues[q];
+                if st.epoch != epoch || !st.enabled || qr.stopped || qr.head != index {
+                    return None;
+                }
+                match st.fetched[q].front() {
+                    Some((i, _)) if *i == index => st.fetched[q].pop_front(),
+                    // The executor takes descriptors in order from `head`, and what
+                    // is read ahead starts there: anything else is stale.
+                    Some(_) => {
+                        st.fetched[q].clear();
+                        st.fetch_at[q] = index;
+                        st.epoch += 1;
+                        None
+                    }
+                    None => None,
+                }
+            };
+            if let Some((_, desc)) = front {
+                self.consumed[q].notify();
+                return Some(desc);
+            }
+            self.ctx
+                .wait_any(&[&self.prefetched[q], &self.doorbells[q], &self.consumed[q]])
+                .await;
+        }
+    }
+
+    /// The prefetch loop of queue `q`: while the queue is enabled and running and
+    /// published descriptors remain past those already read, reads as many as fit
+    /// the buffer (up to the ring's end) in one DRAM transaction.
+    async fn prefetch_process(self: Rc<Self>, q: usize) {
+        loop {
+            let work = {
+                let st = self.state.borrow();
+                let qr = &st.queues[q];
+                let at = st.fetch_at[q];
+                let held = st.fetched[q].len() as u32;
+                let valid = qr.size != 0
+                    && qr.size <= queue::MAX_SIZE
+                    && qr.tail < qr.size
+                    && at < qr.size
+                    && qr.base.is_multiple_of(DESC_BYTES as u64);
+                if st.enabled && !qr.stopped && valid && at != qr.tail && held < PREFETCH_DEPTH {
+                    let published = (qr.tail + qr.size - at) % qr.size;
+                    let count = published.min(PREFETCH_DEPTH - held).min(qr.size - at);
+                    Some((at, count, qr.base, qr.size, st.epoch))
+                } else {
+                    None
+                }
+            };
+            let Some((at, count, base, size, epoch)) = work else {
+                self.ctx
+                    .wait_any(&[&self.doorbells[q], &self.consumed[q]])
+                    .await;
+                continue;
+            };
+            let entries = self.read_descriptors(base, at, count).await;
+            let mut st = self.state.borrow_mut();
+            if st.epoch != epoch {
+                continue;
+            }
+            let read = entries.len() as u32;
+            st.fetched[q].extend(entries);
+            st.fetch_at[q] = (at + read) % size;
+            drop(st);
+            self.prefetched[q].notify();
+        }
+    }
+
+    /// Reads descriptors `at..at + count` of the ring at `base` in one DRAM
+    /// transaction and decodes them. If the read fails (the ring runs past the
+    /// DRAM), reads them one by one up to the first that fails, which is returned
+    /// as its fault, so the executor stops at exactly that index.
+    async fn read_descriptors(&self, base: u64, at: u32, count: u32) -> Vec<Fetched> {
+        let addr_of = |i: u32| base + u64::from(i) * DESC_BYTES as u64;
+        let mut trans = Payload::with_data(
+            TlmCommand::Read,
+            addr_of(at),
+            vec![0; DESC_BYTES * count as usize],
+        );
         let mut delay = SimTime::ZERO;
-        self.dram.b_transport(trans, &mut delay).await;
+        self.dram.b_transport(&mut trans, &mut delay).await;
         self.ctx.wait(delay).await;
-        if !trans.response.is_ok() {
-            return Err(Fault::at(DeviceError::DramOutOfRange, addr));
+        if trans.response.is_ok() {
+            let data = trans.data().unwrap_or(&[]);
+            return (0..count)
+                .zip(data.chunks_exact(DESC_BYTES))
+                .map(|(k, bytes)| (at + k, decode(bytes, addr_of(at + k))))
+                .collect();
         }
-        let mut bytes = [0u8; DESC_BYTES];
-        if let Some(data) = trans.data() {
-            bytes.copy_from_slice(data);
+        let mut out = Vec::new();
+        for i in at..at + count {
+            let mut one = Payload::with_data(TlmCommand::Read, addr_of(i), vec![0; DESC_BYTES]);
+            let mut delay = SimTime::ZERO;
+            self.dram.b_transport(&mut one, &mut delay).await;
+            self.ctx.wait(delay).await;
+            if !one.response.is_ok() {
+                out.push((i, Err(Fault::at(DeviceError::DramOutOfRange, addr_of(i)))));
+                break;
+            }
+            out.push((i, decode(one.data().unwrap_or(&[]), addr_of(i))));
         }
-        let desc = Descriptor::decode(&bytes)
-            .map_err(|e| Fault::in_field(e.device_error(), addr, e.field()))?;
+        out
+    }
+
+    /// Runs descriptor `index` of queue `q`; `None` if the queue changed under it
+    /// before it was read (nothing ran).
+    async fn run_descriptor(&self, q: usize, index: u32) -> Option<Result<(), Fault>> {
+        let desc = match self.take_fetched(q, index).await? {
+            Ok(desc) => desc,
+            Err(fault) => return Some(Err(fault)),
+        };
         let start = self.ctx.now();
         let track = self.tracks[q];
         let flow = self.next_flow.get();
@@ -398,7 +543,7 @@ impl CommandProcessor {
         if let Some(hook) = self.on_complete.borrow().as_ref() {
             hook(desc.id, end);
         }
-        result
+        Some(result)
     }
 
     async fn execute(
@@ -445,6 +590,15 @@ impl CommandProcessor {
         self.ctx.timeline().flow_start(self.tracks[q], flow);
         job::execute(port, Job::new(&self.ctx, desc, q, index, flow)).await
     }
+}
+
+/// Decodes the descriptor `bytes` read from `addr`; a bad field is a fault there.
+fn decode(bytes: &[u8], addr: u64) -> Result<Descriptor, Fault> {
+    let mut buf = [0u8; DESC_BYTES];
+    if bytes.len() == DESC_BYTES {
+        buf.copy_from_slice(bytes);
+    }
+    Descriptor::decode(&buf).map_err(|e| Fault::in_field(e.device_error(), addr, e.field()))
 }
 
 impl FwTransport for CommandProcessor {

@@ -262,12 +262,7 @@ impl Sram {
             let bank = buffer.first_bank + ((first + b) % banks) as usize;
             let beats = (chunks - b).div_ceil(banks);
             let ports = &mut st.ports[bank];
-            let (port, free) = ports
-                .iter()
-                .copied()
-                .enumerate()
-                .min_by_key(|&(_, t)| t)
-                .unwrap_or((0, 0));
+            let (port, free) = best_port(ports, arrival);
             let start = arrival.max(free);
             waited |= start > arrival;
             ports[port] = start + beats;
@@ -284,6 +279,26 @@ impl Sram {
         }
         end + u64::from(g.latency)
     }
+}
+
+/// The port of a bank that an access arriving at `arrival` takes, with the
+/// cycle it is free from: of the ports already free, the one that became free
+/// last (best fit); else the one free first. Engines book ahead of simulated
+/// time (a DMA books its rows as one descriptor), so a port remembers only
+/// until when it is busy: best fit keeps a run of bookings on one port, where
+/// the first-free choice would spread them over every port and make an engine
+/// arriving earlier wait for bookings that lie in its future. For accesses in
+/// time order the two choices give the same start times.
+fn best_port(ports: &[u64], arrival: u64) -> (usize, u64) {
+    let free_now = ports
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, t)| t <= arrival)
+        .max_by_key(|&(_, t)| t);
+    free_now
+        .or_else(|| ports.iter().copied().enumerate().min_by_key(|&(_, t)| t))
+        .unwrap_or((0, 0))
 }
 
 impl FwTransport for Sram {

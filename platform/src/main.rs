@@ -242,19 +242,21 @@ fn init_logging(
     Ok(guard)
 }
 
-/// Prints the dumps asked for.
+/// Prints the dumps asked for; the plan with what a run achieved, given its
+/// `phases`.
 fn explain(
     out: &mut impl Write,
     loaded: &scenario::LoadedScenario,
     mapping: bool,
     plan: bool,
+    phases: Option<&[treta_vp::probe::PhaseReport]>,
 ) -> Result<()> {
     if !(mapping || plan) {
         return Ok(());
     }
     let program = run::program_of(loaded)?;
     if plan {
-        writeln!(out, "{}", explain::explain_plan(loaded, &program))?;
+        writeln!(out, "{}", explain::explain_plan(loaded, &program, phases))?;
     }
     if mapping {
         writeln!(out, "{}", explain::explain_mapping(loaded, &program))?;
@@ -281,7 +283,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             dump_tensors,
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
-            explain(&mut out, &loaded, explain_mapping, explain_plan)?;
+            // The mappings before the run; the plan after it, with what each
+            // operation achieved.
+            explain(&mut out, &loaded, explain_mapping, false, None)?;
             let progress = !quiet && std::io::stderr().is_terminal();
             let result = run::run(
                 &loaded,
@@ -294,6 +298,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(path) = &report {
                 result.write_json(path).map_err(anyhow::Error::msg)?;
             }
+            explain(&mut out, &loaded, false, explain_plan, Some(&result.phases))?;
             if !quiet {
                 write!(out, "{}", result.summary())?;
                 if let Some(path) = &trace {
@@ -503,7 +508,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let loaded = scenario::load(&scenario, &sets)?;
             if explain_mapping || explain_plan {
-                explain(&mut out, &loaded, explain_mapping, explain_plan)?;
+                explain(&mut out, &loaded, explain_mapping, explain_plan, None)?;
             } else {
                 // Lowering finds what loading cannot: tensors that overflow the
                 // DRAM, rows that do not fit the SRAM.

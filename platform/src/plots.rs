@@ -356,8 +356,28 @@ fn gemm_utilization(report: &Value) -> PlotResult<Option<String>> {
     Ok(Some(svg))
 }
 
-/// The roofline of the run: peak compute, DRAM bandwidth, and the run's point
-/// (useful operations ÷ DRAM bytes, achieved TOPS).
+/// Each operation of `report` with GEMM work (`phases[]`: a training step's
+/// operations, a `gemm_list`'s GEMMs) as (ops per DRAM byte, TOPS).
+fn operation_points(report: &Value) -> Vec<(f64, f64)> {
+    report["phases"]
+        .as_array()
+        .map(|phases| {
+            phases
+                .iter()
+                .filter_map(|p| {
+                    let ops = number(p, "ops")?;
+                    let bytes = number(p, "dram_bytes")?;
+                    let ps = number(p, "time_ps")?;
+                    (ops > 0.0 && bytes > 0.0 && ps > 0.0).then(|| (ops / bytes, ops / ps))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The roofline of the run: peak compute, DRAM bandwidth, the run's point
+/// (useful operations ÷ DRAM bytes, achieved TOPS) and one mark per
+/// operation with GEMM work, so each shows which roof bounds it.
 fn roofline(report: &Value) -> PlotResult<String> {
     let peak = number(report, "peak_tops").unwrap_or(0.0);
     let bandwidth = number(report, "dram.peak_gbps").unwrap_or(0.0) * 1e9;
@@ -372,12 +392,19 @@ fn roofline(report: &Value) -> PlotResult<String> {
     } else {
         1.0
     };
-    let (x_min, x_max) = (
-        (intensity.min(ridge) / 10.0).max(1e-3),
-        (intensity.max(ridge) * 10.0).max(1.0),
-    );
+    let operations = operation_points(report);
+    let lowest_x = operations
+        .iter()
+        .map(|p| p.0)
+        .fold(intensity.min(ridge), f64::min);
+    let highest_x = operations
+        .iter()
+        .map(|p| p.0)
+        .fold(intensity.max(ridge), f64::max);
+    let (x_min, x_max) = ((lowest_x / 10.0).max(1e-3), (highest_x * 10.0).max(1.0));
     let roof = |x: f64| (x * bandwidth / 1e12).min(peak);
-    let y_min = (achieved.min(roof(x_min)) / 10.0).max(1e-4);
+    let lowest_y = operations.iter().map(|p| p.1).fold(achieved, f64::min);
+    let y_min = (lowest_y.min(roof(x_min)) / 10.0).max(1e-4);
     let mut svg = String::new();
     {
         let area = svg_area(&mut svg);
@@ -405,6 +432,18 @@ fn roofline(report: &Value) -> PlotResult<String> {
             .map_err(draw_error)?
             .label(format!("roof: {peak:.2} TOPS, {:.1} GB/s", bandwidth / 1e9))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], PALETTE[0]));
+        if !operations.is_empty() {
+            chart
+                .draw_series(operations.iter().map(|&(x, y)| {
+                    Cross::new((x.clamp(x_min, x_max), y.max(y_min)), 4, PALETTE[1])
+                }))
+                .map_err(draw_error)?
+                .label(format!(
+                    "each operation with GEMM work ({})",
+                    operations.len()
+                ))
+                .legend(|(x, y)| Cross::new((x + 9, y), 4, PALETTE[1]));
+        }
         let scenario = report["scenario"].as_str().unwrap_or("run").to_string();
         chart
             .draw_series(std::iter::once(Circle::new(

@@ -11,6 +11,7 @@ use crate::scenario::{
     SfuNumerics,
 };
 use treta_abi::NumberFormat;
+use treta_lower::gemm::Machine;
 use treta_models::dram_ctrl::DramSpec;
 use treta_numerics::sfu::HardwareParams;
 
@@ -186,6 +187,10 @@ impl DramKind {
     }
 }
 
+/// The share of the DRAM's peak a stream of long DMA rows sustains: refresh
+/// and row switches take the rest (docs/dram.md: 91.4 % on `memtest_stream`).
+pub const STREAM_EFFICIENCY: f64 = 0.91;
+
 impl PlatformConfig {
     /// MAC units of the GEMM core.
     pub fn macs(&self) -> u64 {
@@ -200,6 +205,16 @@ impl PlatformConfig {
     /// Peak DRAM bandwidth [bytes/s].
     pub fn dram_peak_bytes_per_s(&self) -> u64 {
         self.dram.kind.channel_peak_bytes_per_s() * u64::from(self.dram.channels)
+    }
+
+    /// The balance the firmware plans pipelined GEMMs for: MACs per cycle, and
+    /// DRAM bytes per cycle at [`STREAM_EFFICIENCY`] of the peak.
+    pub fn machine(&self) -> Machine {
+        Machine {
+            macs_per_cycle: self.macs(),
+            dram_bytes_per_cycle: self.dram_peak_bytes_per_s() as f64 * STREAM_EFFICIENCY
+                / (f64::from(self.clock_mhz) * 1e6),
+        }
     }
 
     /// The parameters as (key, value, unit) rows, in a stable order.

@@ -18,7 +18,6 @@ use std::rc::Rc;
 use treta_abi::NumberFormat;
 use treta_kernel::timeline::TrackId;
 use treta_kernel::{Ctx, SimTime};
-use treta_lower::step::StepProgram;
 
 /// Shortest interval a power sample averages over.
 pub const POWER_WINDOW: SimTime = SimTime::from_us(1);
@@ -130,6 +129,11 @@ impl Reader {
     }
 }
 
+/// Useful MACs of every format counted in `c`.
+fn total_macs(c: &Counters) -> u64 {
+    c.macs.iter().map(|&(_, n)| n).sum()
+}
+
 /// The bank size of each SRAM buffer, in address order (what an SRAM byte's
 /// energy depends on).
 pub fn sram_bank_bytes(config: &PlatformConfig) -> Vec<u64> {
@@ -141,7 +145,8 @@ pub fn sram_bank_bytes(config: &PlatformConfig) -> Vec<u64> {
         .collect()
 }
 
-/// One operation of a training step, timed and costed (`phases[]` in the report).
+/// One operation of a training step (or one GEMM of a `gemm_list`), timed and
+/// costed (`phases[]` in the report).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct PhaseReport {
     /// The plan entry (`layer3.fwd.q_proj`, `sgd.layer.attn.wq`, ...).
@@ -154,6 +159,12 @@ pub struct PhaseReport {
     pub end_ps: u64,
     /// `end_ps − start_ps`.
     pub time_ps: u64,
+    /// DRAM bytes read and written in that interval: the traffic the
+    /// operation achieved (its descriptor fetches included, 64 bytes each).
+    pub dram_bytes: u64,
+    /// GEMM operations (2 per useful MAC) in that interval: with `dram_bytes`
+    /// and `time_ps`, the operation's place on the roofline.
+    pub ops: u64,
     /// Chip and DRAM energy in that interval [pJ].
     pub energy_pj: f64,
     /// Chip energy only [pJ].
@@ -176,32 +187,25 @@ pub struct Probe {
 }
 
 impl Probe {
-    /// Watches `soc` as it runs `step` (phases, when given) and, with tracing on,
-    /// writes power samples on a `power` track.
+    /// Watches `soc` as it runs a program whose operations end at `phases`
+    /// (id of each one's last descriptor, name, engine; see
+    /// `Program::phase_ends`) and, with tracing on, writes power samples on a
+    /// `power` track.
     pub fn install(
         ctx: &Ctx,
         soc: &Soc,
         config: &PlatformConfig,
-        step: Option<&StepProgram>,
+        phases: Vec<(u32, String, String)>,
     ) -> Probe {
-        let phase_end = step
-            .map(|s| {
-                s.plan
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| e.descriptors > 0)
-                    .map(|(i, e)| ((e.first + e.descriptors - 1) as u32, i))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let ops = step
-            .map(|s| {
-                s.plan
-                    .iter()
-                    .map(|e| (e.op.clone(), e.engine.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let phase_end = phases
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _, _))| (*id, i))
+            .collect();
+        let ops = phases
+            .into_iter()
+            .map(|(_, op, engine)| (op, engine))
+            .collect();
         let power = ctx.timeline().enabled().then(|| {
             (
                 ctx.clone(),
@@ -275,6 +279,8 @@ impl State {
                 start_ps: start,
                 end_ps: at.as_ps(),
                 time_ps: at.as_ps() - start,
+                dram_bytes: now.dram_bytes - self.phase_from.dram_bytes,
+                ops: 2 * (total_macs(&now) - total_macs(&self.phase_from)),
                 energy_pj: e.total_pj,
                 chip_energy_pj: e.chip_pj,
             });

@@ -7,7 +7,7 @@ use crate::scenario::{
 };
 use treta_abi::regs::QUEUES;
 use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
-use treta_lower::gemm::{lower_gemm, GemmJob};
+use treta_lower::gemm::{lower_gemm, lower_gemm_pipelined, GemmJob, Pipeline, Tiling};
 use treta_lower::step::{lower_lm_step, lower_training_step, ClassFormats, Optimizer, StepConfig};
 use treta_lower::{Program, Region, SramPlan};
 
@@ -41,6 +41,30 @@ fn sram_plan(config: &PlatformConfig) -> SramPlan {
     }
 }
 
+/// One `gemm_list` GEMM as (queue, descriptor) pairs: pipelined over queues
+/// 0–2 (loads, compute, stores) in a unified SRAM; in one queue when the SRAM
+/// has `inputs`, `weights` and `outputs` buffers, which hold one tile each.
+fn lower_gemm_list_entry(
+    job: &GemmJob,
+    config: &PlatformConfig,
+) -> Result<(Vec<(u8, Descriptor)>, Tiling), treta_lower::LowerError> {
+    match sram_plan(config) {
+        SramPlan::Unified(region) => {
+            let pipe = Pipeline {
+                load_queue: 0,
+                compute_queue: 1,
+                store_queue: 2,
+                first_sem: 0,
+            };
+            lower_gemm_pipelined(job, region, &config.machine(), pipe, 0)
+        }
+        plan => {
+            let (descs, t) = lower_gemm(job, &plan, 0)?;
+            Ok((descs.into_iter().map(|d| (0, d)).collect(), t))
+        }
+    }
+}
+
 /// Builds the program of `loaded`.
 pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
     let (scenario, config) = (&loaded.scenario, &loaded.platform);
@@ -49,13 +73,14 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
         issue_order: Vec::new(),
         tilings: Vec::new(),
         step: None,
+        gemm_ends: Vec::new(),
     };
     match scenario.workload.kind {
         WorkloadKind::EncoderTrainingStep => {
             let dims = loaded
                 .encoder
                 .ok_or("workload: an encoder_training_step without dimensions")?;
-            let step_config = step_config(&scenario.workload);
+            let step_config = step_config(&scenario.workload, config);
             let sram = Region {
                 base: 0,
                 bytes: config.sram.bytes,
@@ -80,7 +105,7 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
             let step = lower_lm_step(
                 &lm.spec,
                 &lm.batch,
-                &step_config(&scenario.workload),
+                &step_config(&scenario.workload, config),
                 sram,
                 TENSOR_BASE,
                 config.dram.bytes,
@@ -111,8 +136,10 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
                     return Err("workload.gemms: more than 65536 GEMMs".into());
                 }
                 let format = g.format.map_or(config.gemm.operand_format, |f| f.0);
+                let c_format = g.c_format.map_or(NumberFormat::Fp32, |f| f.0);
                 let (m, k, n) = (g.m.get(), g.k.get(), g.n.get());
                 let eb = u64::from(format.bytes());
+                let ec = u64::from(c_format.bytes());
                 let mut seq = 0u32;
                 let mut tiling = None;
                 for _ in 0..g.count.get() {
@@ -126,21 +153,28 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
                             [
                                 alloc(u64::from(m) * u64::from(k) * eb, &g.name)?,
                                 alloc(u64::from(k) * u64::from(n) * eb, &g.name)?,
-                                alloc(u64::from(m) * u64::from(n) * 4, &g.name)?,
+                                alloc(u64::from(m) * u64::from(n) * ec, &g.name)?,
                             ],
                             format,
                         )
                     };
-                    let (descs, t) = lower_gemm(&job, &sram_plan(config), 0)
+                    let job = GemmJob { c_format, ..job };
+                    let (descs, t) = lower_gemm_list_entry(&job, config)
                         .map_err(|e| format!("workload.gemms[{gi}] ({}): {e}", g.name))?;
-                    for mut d in descs {
+                    for (q, mut d) in descs {
                         d.id = ((gi as u32) << 16) | (seq & 0xffff);
                         seq = seq.wrapping_add(1);
-                        program.push(0, d);
+                        program.push(q, d);
                     }
                     tiling = Some(t);
                 }
                 program.tilings.extend(tiling);
+                // The last descriptor issued is the last to complete: the
+                // pipelined lowering ends each instance with its load queue
+                // waiting for the last store, the single queue runs in order.
+                program
+                    .gemm_ends
+                    .push(((gi as u32) << 16) | (seq.wrapping_sub(1) & 0xffff));
             }
         }
         WorkloadKind::Commands => {
@@ -157,9 +191,10 @@ pub fn build(loaded: &LoadedScenario) -> Result<Program, String> {
 }
 
 /// How a training step trains: the workload's training keys with their
-/// defaults.
-fn step_config(w: &crate::scenario::Workload) -> StepConfig {
+/// defaults, planned for `config`'s machine.
+fn step_config(w: &crate::scenario::Workload, config: &PlatformConfig) -> StepConfig {
     StepConfig {
+        machine: config.machine(),
         lr: w.lr.unwrap_or(0.01),
         optimizer: match w.optimizer {
             None => Optimizer::Sgd,

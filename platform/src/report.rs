@@ -10,6 +10,7 @@
 //! | `engines.<name>.{busy_ps, utilization, commands}` | per engine (`cp`, `dma`, `gemm`, `sfu`); utilization = busy / simulated time |
 //! | `gemms[].{name, m, k, n, count, cycles, utilization, tile_m, tile_k, tile_n, tiles}` | per GEMM of a `gemm_list`, in workload order; cycles summed over its tiles and instances; utilization = useful MACs / (MACs × cycles) |
 //! | `gemms[].{mapping, planned_cycles, stall_cycles}` | the GEMM core's mapping of the largest tile; cycles its mappings planned; cycles it waited for SRAM |
+//! | `gemms[].{dram_planned_bytes, dram_floor_bytes}` | DRAM bytes the tiling moves (whole bursts, all instances); the least any output-stationary tiling of this SRAM could move |
 //! | `gemms[].idle.{edge, fill_drain, bandwidth, imbalance, reduction}` | idle PE-cycles by cause, fractions of MACs × cycles (utilization + these = 1) |
 //! | `engine_comparison.{flexible, systolic, systolic_dataflow, flexible_cycles, systolic_cycles, systolic_per_gemm_best_cycles, flexible_utilization, systolic_utilization, speedup}` | `gemm_list` only: the workload's whole GEMMs on the flexible engine vs a systolic array of the same rows × cols in its best single dataflow (SCALE-Sim v3 timing), from the mapping models |
 //! | `engine_comparison.gemms[].{name, m, k, n, count, flexible, systolic}` | per GEMM: `{mapping, cycles, utilization}` of one instance on each |
@@ -79,6 +80,17 @@ pub struct GemmReport {
     pub tile_n: u32,
     /// Tiles per instance.
     pub tiles: u32,
+    /// DRAM bytes the tiling moves, all instances (whole bursts).
+    pub dram_planned_bytes: u64,
+    /// The least DRAM traffic any output-stationary tiling of this SRAM could
+    /// move, all instances: how far the plan is from the floor.
+    pub dram_floor_bytes: u64,
+    /// `gemm_list`: from the end of the previous GEMM (or time 0) to the end
+    /// of this one's last descriptor, all instances [ps].
+    pub time_ps: u64,
+    /// `gemm_list`: DRAM bytes read and written in that time — the traffic
+    /// achieved, against `dram_planned_bytes` (descriptor fetches included).
+    pub dram_bytes: u64,
     /// How the GEMM core laid out its largest tile (arrangement, K-split, loop
     /// order; or the systolic dataflow).
     pub mapping: String,
@@ -398,6 +410,11 @@ impl Report {
                     tile_k: t.map_or(0, |t| t.tk),
                     tile_n: t.map_or(0, |t| t.tn),
                     tiles: t.map_or(0, |t| t.tiles),
+                    dram_planned_bytes: t.map_or(0, |t| t.dram_bytes) * u64::from(g.count.get()),
+                    dram_floor_bytes: t.map_or(0, |t| t.dram_floor_bytes)
+                        * u64::from(g.count.get()),
+                    time_ps: 0,
+                    dram_bytes: 0,
                     mapping: mine
                         .iter()
                         .max_by_key(|r| r.useful_macs)
@@ -586,6 +603,22 @@ impl Report {
                     100.0 * g.utilization,
                     format!("({},{},{}) x {}", g.tile_m, g.tile_k, g.tile_n, g.tiles),
                     g.mapping
+                );
+            }
+            for g in &self.gemms {
+                let _ = writeln!(
+                    s,
+                    "  {:<22} DRAM traffic planned {:.1} MB, floor for this SRAM {:.1} MB, achieved {:.1} MB in {:.3} ms ({:.2} GB/s, {:.2} TOPS)",
+                    g.name,
+                    g.dram_planned_bytes as f64 / 1e6,
+                    g.dram_floor_bytes as f64 / 1e6,
+                    g.dram_bytes as f64 / 1e6,
+                    g.time_ps as f64 / 1e9,
+                    ratio(g.dram_bytes as f64, g.time_ps as f64) * 1e3,
+                    ratio(
+                        2.0 * f64::from(g.m) * f64::from(g.k) * f64::from(g.n) * f64::from(g.count),
+                        g.time_ps as f64
+                    )
                 );
             }
         }

@@ -141,7 +141,18 @@ impl Assembled {
         if trace.is_some() && scenario.run.trace_detail >= TraceDetail::Bursts {
             soc.dram.trace_bursts();
         }
-        let probe = Probe::install(&ctx, &soc, &loaded.platform, program.step.as_ref());
+        let gemm_names: Vec<String> = scenario
+            .workload
+            .gemms
+            .iter()
+            .map(|g| g.name.clone())
+            .collect();
+        let probe = Probe::install(
+            &ctx,
+            &soc,
+            &loaded.platform,
+            program.phase_ends(&gemm_names),
+        );
         Ok(Assembled {
             sim,
             soc,
@@ -186,6 +197,13 @@ impl Assembled {
             interrupts,
         );
         report.phases = self.probe.phases();
+        if program.step.is_none() {
+            // A `gemm_list`'s phases are its GEMMs, in order.
+            for (g, p) in report.gemms.iter_mut().zip(&report.phases) {
+                g.time_ps = p.time_ps;
+                g.dram_bytes = p.dram_bytes;
+            }
+        }
         report
     }
 }

@@ -20,15 +20,16 @@ fn scenarios() -> Vec<String> {
                 .into_owned()
         })
         .collect();
-    // The 12-layer steps take seconds each in a release build, minutes in the
-    // test profile: BERT-base runs in CI (.ci/run); all are checked here through
-    // their lowering only (below).
-    const WHOLE_STEPS: [&str; 5] = [
+    // The 12-layer steps and the 4096³ GEMM take seconds each in a release
+    // build, minutes in the test profile: the whole-model steps and the GEMM run
+    // in CI (.ci/run); all are checked here through their lowering only (below).
+    const WHOLE_STEPS: [&str; 6] = [
         "bert_base_training_step.yaml",
         "bert_base_encoder_step.yaml",
         "vit_b16_training_step.yaml",
         "vit_b16_encoder_step.yaml",
         "gpt2_training_step.yaml",
+        "gemm_4096_fp8.yaml",
     ];
     v.retain(|s| !WHOLE_STEPS.iter().any(|w| s.ends_with(w)));
     v.sort();

@@ -53,7 +53,13 @@ fn run_and_plot(dir: &Path, scenario: &str, sets: &[&str]) -> (PathBuf, Vec<Stri
 fn a_run_report_gives_utilization_roofline_and_breakdowns() {
     let dir = out_dir("plots_run");
     let (plots, files) = run_and_plot(&dir, "scenarios/bert_base_step_gemms.yaml", &[]);
-    assert_eq!(files.len(), 5, "{files:?}");
+    // A gemm_list's phases are its GEMMs: time and energy per phase too.
+    assert_eq!(files.len(), 7, "{files:?}");
+    has(
+        &svg_texts(&plots.join("time_per_phase.svg")),
+        "wgrad",
+        "time_per_phase.svg",
+    );
     let util = svg_texts(&plots.join("gemm_utilization.svg"));
     for want in ["flexible", "systolic", "fwd.q_proj", "wgrad.ffn2"] {
         has(&util, want, "gemm_utilization.svg");
@@ -61,6 +67,8 @@ fn a_run_report_gives_utilization_roofline_and_breakdowns() {
     let roof = svg_texts(&plots.join("roofline.svg"));
     has(&roof, "roof: 14.71 TOPS", "roofline.svg");
     has(&roof, "bert_base_step_gemms:", "roofline.svg");
+    // One mark per GEMM of the list, each where its traffic and time put it.
+    has(&roof, "each operation with GEMM work (24)", "roofline.svg");
     let energy = svg_texts(&plots.join("energy_per_engine.svg"));
     for want in ["gemm", "sram", "dram"] {
         has(&energy, want, "energy_per_engine.svg");

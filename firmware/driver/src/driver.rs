@@ -7,7 +7,7 @@ use treta_abi::regs::{self, queue, queue_reg, QUEUES};
 use treta_abi::{Command, Descriptor, DeviceError, DESC_BYTES};
 
 /// Semaphore the driver reserves to join queues at the end of a program.
-const JOIN_SEM: u8 = 15;
+const JOIN_SEM: u8 = treta_abi::desc::DRIVER_JOIN_SEM;
 
 /// Where the driver keeps its rings in device DRAM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,6 +18,9 @@ pub struct Program {
     pub tilings: Vec<Tiling>,
     /// A training step's lowering: its tensors and plan.
     pub step: Option<StepProgram>,
+    /// For each GEMM of a `gemm_list` (by index), the id of its last
+    /// descriptor: its end, for the per-GEMM time and achieved DRAM traffic.
+    pub gemm_ends: Vec<u32>,
 }
 
 impl Program {
@@ -27,6 +30,32 @@ impl Program {
         if let Some(queue) = self.queues.get_mut(usize::from(q)) {
             queue.push(d);
             self.issue_order.push(q);
+        }
+    }
+
+    /// The operations a run reports as phases, each as (id of its last
+    /// descriptor, name, engine), in order: a training step's plan entries, or
+    /// a `gemm_list`'s GEMMs named by `gemm_names`.
+    pub fn phase_ends(&self, gemm_names: &[String]) -> Vec<(u32, String, String)> {
+        match &self.step {
+            Some(step) => step
+                .plan
+                .iter()
+                .filter(|e| e.descriptors > 0)
+                .map(|e| {
+                    (
+                        (e.first + e.descriptors - 1) as u32,
+                        e.op.clone(),
+                        e.engine.to_string(),
+                    )
+                })
+                .collect(),
+            None => self
+                .gemm_ends
+                .iter()
+                .zip(gemm_names)
+                .map(|(&id, name)| (id, name.clone(), "gemm".to_string()))
+                .collect(),
         }
     }
 
@@ -68,9 +97,7 @@ mod tests {
         // A pipeline: queue 0 loads three tiles before queue 2 stores the first.
         let mut p = Program {
             queues: vec![Vec::new(); QUEUES],
-            issue_order: Vec::new(),
-            tilings: Vec::new(),
-            step: None,
+            ..Program::default()
         };
         let d = |id| Descriptor {
             id,

@@ -60,6 +60,14 @@ impl SramPlan {
         }
     }
 
+    /// Bytes of SRAM the plan may use in all.
+    pub(crate) fn bytes(&self) -> u64 {
+        match self {
+            SramPlan::Unified(r) => r.bytes,
+            SramPlan::Split { a, b, c } => a.bytes + b.bytes + c.bytes,
+        }
+    }
+
     pub(crate) fn describe(&self) -> String {
         match self {
             SramPlan::Unified(r) => format!("the {}-byte SRAM budget", r.bytes),

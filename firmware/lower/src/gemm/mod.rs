@@ -6,22 +6,27 @@
 //! three, or a named buffer each), and emits per tile `DMA_LOAD A`, `DMA_LOAD
 //! B`, `GEMM` (accumulating over K tiles) and, after the last K tile, `DMA_STORE
 //! C` and the optional [`UpdateEpilogue`], in one queue.
-//! [`lower_gemm_pipelined`] emits the same output tiles as a three-stage
-//! pipeline over three queues and double buffers. Either way the decisions come
+//! [`lower_gemm_pipelined`] emits output tiles as a three-stage pipeline over
+//! three queues and double buffers, with tiles chosen for the time they take
+//! on a [`Machine`] rather than just to fit. Either way the decisions come
 //! back as a [`Tiling`], so reports can show them.
 //!
 //! - `tiling.rs` — choosing tile sizes within an SRAM budget;
 //! - `tiles.rs` — the output tiles (K steps, then the C store and epilogue) and
 //!   the single-queue stream;
-//! - `pipelined.rs` — the same tiles over three queues with semaphores.
+//! - `pipelined.rs` — the same tiles over three queues with semaphores;
+//! - `search.rs` — a pipelined GEMM's tiles chosen by expected time, its
+//!   planned traffic and the traffic floor of an SRAM.
 
 mod pipelined;
+mod search;
 #[cfg(test)]
 mod tests;
 mod tiles;
 mod tiling;
 
 pub use pipelined::{lower_gemm_pipelined, Pipeline};
+pub use search::{traffic_floor, Machine};
 pub(crate) use tiles::dma;
 pub use tiling::choose_tiling;
 
@@ -71,8 +76,11 @@ pub struct GemmJob {
     pub a: u64,
     /// DRAM address of B.
     pub b: u64,
-    /// DRAM address of C (fp32).
+    /// DRAM address of C.
     pub c: u64,
+    /// Format C is stored in (accumulated in fp32 in SRAM, converted by the
+    /// store's DMA): fp32, or a narrower copy for a consumer that reads 8 bits.
+    pub c_format: NumberFormat,
     /// Elements between stored rows of A, B and C in DRAM (0 = packed): views of
     /// wider tensors, e.g. one attention head's columns.
     pub ld: [u64; 3],
@@ -94,6 +102,7 @@ impl GemmJob {
             a,
             b,
             c,
+            c_format: NumberFormat::Fp32,
             ld: [0; 3],
             update: None,
         }
@@ -126,6 +135,14 @@ pub struct Tiling {
     pub sram: [u32; 3],
     /// Pipelined with the whole of op(A) loaded once and kept in SRAM.
     pub resident_a: bool,
+    /// C buffers: 2 when a tile's store overlaps the next tile's compute, 1
+    /// when the GEMM core waits for it (and the SRAM went to larger tiles).
+    pub c_buffers: u32,
+    /// DRAM bytes the tiles move (whole bursts): A, B, C and any epilogue.
+    pub dram_bytes: u64,
+    /// The least any output-stationary tiling of the same SRAM could move
+    /// ([`traffic_floor`]).
+    pub dram_floor_bytes: u64,
 }
 
 /// Lowers `job` into descriptors with ids `id_base`, `id_base + 1`, ...; its tiles
@@ -135,6 +152,9 @@ pub fn lower_gemm(
     plan: &SramPlan,
     id_base: u32,
 ) -> Result<(Vec<Descriptor>, Tiling), LowerError> {
-    let t = choose_tiling(job, plan)?;
+    let t = Tiling {
+        dram_floor_bytes: traffic_floor(job, plan.bytes()),
+        ..choose_tiling(job, plan)?
+    };
     Ok((lower_tiles(job, &t, true, id_base), t))
 }

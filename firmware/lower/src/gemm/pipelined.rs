@@ -1,10 +1,10 @@
 //! A GEMM as a three-stage pipeline (loads, compute, stores) over three queues
 //! and double buffers, ordered by semaphores.
 
+use super::search::{plan_pipelined, Machine, PipelinedPlan};
 use super::tiles::output_tiles;
-use super::tiling::{choose_tiling, resident_a_tiling};
 use super::{GemmJob, Tiling};
-use crate::{LowerError, Region, SramPlan};
+use crate::{LowerError, Region};
 use treta_abi::{Command, Descriptor};
 
 /// The queues and semaphores of a pipelined GEMM ([`lower_gemm_pipelined`]).
@@ -28,36 +28,27 @@ pub struct Pipeline {
 /// and the load queue waits at the end until the last result is stored (the
 /// next operation may read it).
 ///
-/// When the whole of op(A) fits a quarter of `region`, it is loaded once and
-/// stays resident while B and C tiles alternate between two halves of the
-/// rest; that costs no more DRAM traffic than the single-queue lowering (the
-/// common case of training GEMMs with few rows). Otherwise each half of
-/// `region` holds one set of A, B and C tiles, and smaller tiles may reload
-/// operands. Returns (queue, descriptor) pairs in issue order.
+/// The tiles are those expected to finish first on `machine` (see
+/// `search.rs`): the whole of op(A) resident with B and C tiles alternating
+/// between two halves of the rest, when A fits a quarter of `region` (the
+/// common case of training GEMMs with few rows); otherwise double-buffered A
+/// and B tiles beside two C buffers — or one, when larger C tiles save more
+/// DRAM time than the GEMM core then waits for each tile's store. Returns
+/// (queue, descriptor) pairs in issue order.
 pub fn lower_gemm_pipelined(
     job: &GemmJob,
     region: Region,
+    machine: &Machine,
     pipe: Pipeline,
     id_base: u32,
 ) -> Result<(Vec<(u8, Descriptor)>, Tiling), LowerError> {
-    let (t, other) = match resident_a_tiling(job, region) {
-        Some((t, other)) => (t, other),
-        None => {
-            let half = Region {
-                base: region.base,
-                bytes: region.bytes / 2,
-            };
-            let t = choose_tiling(job, &SramPlan::Unified(half)).map_err(|e| {
-                LowerError(format!(
-                    "{e} (pipelined: two buffer sets in the {}-byte SRAM)",
-                    region.bytes
-                ))
-            })?;
-            let other =
-                u32::try_from(half.bytes).map_err(|_| LowerError("SRAM too large".into()))?;
-            (t, other)
-        }
-    };
+    let PipelinedPlan {
+        tiling: t,
+        ab_stride,
+        c_stride,
+        ..
+    } = plan_pipelined(job, region, machine)?;
+    let c_buffers = t.c_buffers as usize;
     let resident = t.resident_a;
     let outputs = output_tiles(job, &t, resident);
     let s = |k: u8| pipe.first_sem + k;
@@ -72,11 +63,15 @@ pub fn lower_gemm_pipelined(
         out.push((q, Descriptor { id, command }));
         id = id.wrapping_add(1);
     };
-    let shift = |x: u32, buf: usize| x + other * buf as u32;
+    let shift_ab = |x: u32, buf: usize| x + ab_stride * buf as u32;
     let mut tile = 0usize;
     for (o, output) in outputs.into_iter().enumerate() {
-        let obuf = o % 2;
-        for (a_load, b_load, gemm) in output.steps {
+        let obuf = o % c_buffers;
+        let last_step = output.steps.len().saturating_sub(1);
+        if output.steps.is_empty() {
+            push(pipe.compute_queue, signal(computed + obuf as u8));
+        }
+        for (step, (a_load, b_load, gemm)) in output.steps.into_iter().enumerate() {
             // The first load into a buffer waits until the GEMM two tiles back
             // is done with it; the B load signals the operands loaded.
             let buf = tile % 2;
@@ -85,37 +80,43 @@ pub fn lower_gemm_pipelined(
             }
             if let Some(Command::DmaLoad(mut m)) = a_load {
                 // A resident stays where it is; else it alternates with B.
-                m.sram_addr = shift(m.sram_addr, if resident { 0 } else { buf });
+                m.sram_addr = shift_ab(m.sram_addr, if resident { 0 } else { buf });
                 push(pipe.load_queue, Command::DmaLoad(m));
             }
             if let Command::DmaLoad(mut m) = b_load {
-                m.sram_addr = shift(m.sram_addr, buf);
+                m.sram_addr = shift_ab(m.sram_addr, buf);
                 push(pipe.load_queue, Command::DmaLoad(m));
             }
             push(pipe.load_queue, signal(loaded + buf as u8));
             push(pipe.compute_queue, wait(loaded + buf as u8));
             if let Command::Gemm(mut g) = gemm {
-                if !g.accumulate && o >= 2 {
+                if !g.accumulate && o >= c_buffers {
                     push(pipe.compute_queue, wait(cfree + obuf as u8));
                 }
-                g.a_addr = shift(g.a_addr, if resident { 0 } else { buf });
-                g.b_addr = shift(g.b_addr, buf);
-                g.c_addr = shift(g.c_addr, obuf);
+                g.a_addr = shift_ab(g.a_addr, if resident { 0 } else { buf });
+                g.b_addr = shift_ab(g.b_addr, buf);
+                g.c_addr += c_stride * obuf as u32;
                 push(pipe.compute_queue, Command::Gemm(g));
+            }
+            if step == last_step {
+                // The C tile is complete. Its store is signalled before the
+                // operand buffer is freed, so the single DMA engine takes the
+                // store first: the next C tile (which waits for it when C has
+                // one buffer) is not held up behind the next operand load too.
+                push(pipe.compute_queue, signal(computed + obuf as u8));
             }
             if tile + 2 < tiles {
                 push(pipe.compute_queue, signal(free + buf as u8));
             }
             tile += 1;
         }
-        // The C tile is complete: the store queue stores it (and runs the
-        // update epilogue) from its buffer, then frees the buffer.
-        push(pipe.compute_queue, signal(computed + obuf as u8));
+        // The store queue stores the C tile (and runs the update epilogue) from
+        // its buffer, then frees the buffer.
         push(pipe.store_queue, wait(computed + obuf as u8));
         for command in output.finish {
-            push(pipe.store_queue, shift_c(command, other * obuf as u32));
+            push(pipe.store_queue, shift_c(command, c_stride * obuf as u32));
         }
-        if o + 2 < count {
+        if o + c_buffers < count {
             push(pipe.store_queue, signal(cfree + obuf as u8));
         }
     }

@@ -121,7 +121,7 @@ fn an_update_epilogue_updates_each_c_tile_in_sram() {
         base: 0,
         bytes: 2 * budget,
     };
-    let (piped, pt) = lower_gemm_pipelined(&j, region, pipe, 0).unwrap();
+    let (piped, pt) = lower_gemm_pipelined(&j, region, &Machine::default(), pipe, 0).unwrap();
     let on = |q: u8, name: &str| {
         piped
             .iter()
@@ -164,4 +164,105 @@ fn split_buffers_hold_one_operand_each_within_its_own_bytes() {
     // 128 × 768 fp8 A (96 KiB) does not fit 64 KiB of `inputs`: the tiling
     // splits a dimension of A that a unified 832 KiB budget would not.
     assert!(t.tk < 768 || t.tm < 128, "{t:?}");
+}
+
+/// DRAM bytes a descriptor moves, in whole 64-byte bursts per stored row.
+fn dram_bytes(command: &Command) -> u64 {
+    match command {
+        Command::DmaLoad(d) => u64::from(d.rows) * u64::from(d.row_bytes).div_ceil(64) * 64,
+        Command::DmaStore(d) => {
+            let row = u64::from(d.row_bytes) * u64::from(d.dst_format.bytes())
+                / u64::from(d.src_format.bytes());
+            u64::from(d.rows) * row.div_ceil(64) * 64
+        }
+        _ => 0,
+    }
+}
+
+const PIPE: Pipeline = Pipeline {
+    load_queue: 0,
+    compute_queue: 1,
+    store_queue: 2,
+    first_sem: 0,
+};
+
+#[test]
+fn planned_traffic_is_what_the_descriptors_move() {
+    let shapes = [
+        (4096, 4096, 4096, false, false),
+        (1000, 777, 1234, false, true),
+        (768, 128, 3072, true, false),
+        (128, 768, 30522, false, true),
+    ];
+    for (m, k, n, ta, tb) in shapes {
+        let j = GemmJob {
+            transpose_a: ta,
+            transpose_b: tb,
+            ..job(m, k, n)
+        };
+        let region = Region {
+            base: 0,
+            bytes: 3 << 19,
+        };
+        let (piped, t) = lower_gemm_pipelined(&j, region, &Machine::default(), PIPE, 0).unwrap();
+        let moved: u64 = piped.iter().map(|(_, d)| dram_bytes(&d.command)).sum();
+        assert_eq!(t.dram_bytes, moved, "{m}×{k}×{n} {t:?}");
+        let floor = traffic_floor(&j, region.bytes);
+        assert!(floor <= moved, "floor {floor} above the planned {moved}");
+        let (single, st) = lower_gemm(&j, &SramPlan::Unified(region), 0).unwrap();
+        let moved: u64 = single.iter().map(|d| dram_bytes(&d.command)).sum();
+        assert_eq!(st.dram_bytes, moved, "single queue {m}×{k}×{n} {st:?}");
+    }
+}
+
+#[test]
+fn a_large_gemm_takes_the_largest_c_tile_that_fits_once() {
+    // 4096³ fp8 on 1.5 MiB: two 512×512 fp32 C tiles (2 MiB) cannot fit, and
+    // the larger single-buffered tile wins over smaller double-buffered ones.
+    let region = Region {
+        base: 0,
+        bytes: 3 << 19,
+    };
+    let j = job(4096, 4096, 4096);
+    let (piped, t) = lower_gemm_pipelined(&j, region, &Machine::default(), PIPE, 0).unwrap();
+    assert_eq!((t.tm, t.tn, t.c_buffers), (512, 512, 1), "{t:?}");
+    // Every buffer of the plan lies in the region, the C tile after both
+    // operand sets.
+    let c_end = u64::from(t.sram[2]) + 512 * 512 * 4;
+    assert!(c_end <= region.bytes, "{t:?}");
+    // Semaphores balance: every signal has its wait.
+    let mut count = [0i64; 16];
+    for (_, d) in &piped {
+        match d.command {
+            Command::SemSignal { sem } => count[usize::from(sem)] += 1,
+            Command::SemWait { sem, count: c } => count[usize::from(sem)] -= i64::from(c),
+            _ => {}
+        }
+    }
+    assert!(count.iter().all(|&c| c == 0), "{count:?}");
+    // The traffic is 8 reads of A and of B (8 column and 8 row tiles) and C once.
+    assert_eq!(t.dram_bytes, 2 * 8 * 4096 * 4096 + 4096 * 4096 * 4);
+    // An 8-bit C quarters the store traffic.
+    let narrow = GemmJob {
+        c_format: NumberFormat::Fp8E4M3,
+        ..j
+    };
+    let (_, tn) = lower_gemm_pipelined(&narrow, region, &Machine::default(), PIPE, 0).unwrap();
+    assert_eq!(tn.dram_bytes, 2 * 8 * 4096 * 4096 + 4096 * 4096);
+}
+
+#[test]
+fn a_faster_dram_buys_double_buffered_c_tiles() {
+    // When bandwidth is plentiful the exposed stores of one C buffer cost more
+    // than the traffic two smaller buffers add.
+    let region = Region {
+        base: 0,
+        bytes: 3 << 19,
+    };
+    let fast = Machine {
+        macs_per_cycle: 8192,
+        dram_bytes_per_cycle: 256.0,
+    };
+    let (_, t) = lower_gemm_pipelined(&job(4096, 4096, 4096), region, &fast, PIPE, 0).unwrap();
+    assert_eq!(t.c_buffers, 2, "{t:?}");
 }

@@ -143,8 +143,10 @@ pub(super) fn output_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool) -> Vec<Outp
             }
             let mut finish = Vec::new();
             if job.update.is_none_or(|u| u.keep_gradient) {
-                let c_at = job.c + (i * ldc + j) * 4;
-                finish.push(dma(false, c_at, c_sram, rm, rn * 4, ldc * 4, fp32));
+                let ec = u64::from(job.c_format.bytes());
+                let c_at = job.c + (i * ldc + j) * ec;
+                let conv = (NumberFormat::Fp32, job.c_format);
+                finish.push(dma(false, c_at, c_sram, rm, rn * 4, ldc * ec, conv));
             }
             if let Some(u) = job.update {
                 // W's tile next to C's, the updated one after it.

@@ -1,5 +1,6 @@
 //! Tile sizes for a GEMM within an SRAM budget.
 
+use super::search::planned_traffic;
 use super::{GemmJob, Tiling};
 use crate::sram::align;
 use crate::{LowerError, Region, SramPlan};
@@ -17,7 +18,7 @@ fn footprint_with(tm: u64, tk: u64, tn: u64, eb: u64, c_tiles: u64) -> [u64; 3] 
 
 /// Bytes per element of the wider operand format in SRAM (both operands' tiles
 /// are sized with it).
-fn operand_bytes(job: &GemmJob) -> u64 {
+pub(super) fn operand_bytes(job: &GemmJob) -> u64 {
     u64::from(
         job.compute_formats
             .iter()
@@ -60,6 +61,8 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
     let tiles = u64::from(job.m).div_ceil(tm)
         * u64::from(job.n).div_ceil(tn)
         * u64::from(job.k).div_ceil(tk);
+    // The single queue keeps a whole-K A tile for every column tile of its rows.
+    let a_once = tk == u64::from(job.k);
     Ok(Tiling {
         tm: tm as u32,
         tk: tk as u32,
@@ -70,6 +73,9 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
             plan.place(a, b)
         },
         resident_a: false,
+        c_buffers: 1,
+        dram_bytes: planned_traffic(job, [tm, tk, tn], a_once).total(),
+        dram_floor_bytes: 0,
     })
 }
 
@@ -114,6 +120,9 @@ pub(super) fn resident_a_tiling(job: &GemmJob, region: Region) -> Option<(Tiling
             at(base + a_bytes + b_bytes)?,
         ],
         resident_a: true,
+        c_buffers: 2,
+        dram_bytes: planned_traffic(job, [m, k, tn], true).total(),
+        dram_floor_bytes: 0,
     };
     Some((t, at(half)?))
 }

@@ -5,7 +5,9 @@
 use super::config::Overlap;
 use super::config::StepConfig;
 use super::plan::{DramTensor, HostInput, PlanEntry, StepProgram, TensorView};
-use crate::gemm::{dma, lower_gemm, lower_gemm_pipelined, GemmJob, Pipeline, UpdateEpilogue};
+use crate::gemm::{
+    dma, lower_gemm, lower_gemm_pipelined, GemmJob, Machine, Pipeline, UpdateEpilogue,
+};
 use crate::sram::align;
 use crate::{LowerError, Region, SramPlan};
 use treta_abi::{Command, Descriptor, NumberFormat};
@@ -38,6 +40,8 @@ pub(super) struct Builder {
     pub(super) queue_of: Vec<u8>,
     /// Which operations pipeline across queues.
     pub(super) overlap: Overlap,
+    /// The machine the pipelined GEMMs are planned for.
+    machine: Machine,
     /// Prefix of plan entries (`layer3.` in a stack).
     pub(super) scope: String,
     /// The SRAM the step's tiles live in.
@@ -67,8 +71,15 @@ pub(super) struct Builder {
 impl Builder {
     /// An empty stream: tiles in `sram`, tensors from `dram_base` up to
     /// `dram_end`.
-    pub(super) fn new(sram: Region, dram_base: u64, dram_end: u64, overlap: Overlap) -> Builder {
+    pub(super) fn new(
+        sram: Region,
+        dram_base: u64,
+        dram_end: u64,
+        overlap: Overlap,
+        machine: Machine,
+    ) -> Builder {
         Builder {
+            machine,
             sram,
             gemm_plan: SramPlan::Unified(sram),
             next: dram_base,
@@ -256,7 +267,7 @@ impl Builder {
                 store_queue: 2,
                 first_sem: 0,
             };
-            lower_gemm_pipelined(&job, self.sram, pipe, first).map_err(context)?
+            lower_gemm_pipelined(&job, self.sram, &self.machine, pipe, first).map_err(context)?
         } else {
             let (descs, t) = lower_gemm(&job, &self.gemm_plan, first).map_err(context)?;
             (descs.into_iter().map(|d| (0, d)).collect(), t)
@@ -266,7 +277,7 @@ impl Builder {
             first: first as usize,
             engine: "gemm",
             detail: format!(
-                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}; SRAM A {:#x}, B {:#x}, C {:#x}{}{}",
+                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}; SRAM A {:#x}, B {:#x}, C {:#x}{}{}; DRAM floor {} B",
                 if ta { ", Aᵀ" } else { "" },
                 if tb { ", Bᵀ" } else { "" },
                 t.tiles,
@@ -278,16 +289,18 @@ impl Builder {
                 t.sram[0],
                 t.sram[1],
                 t.sram[2],
-                match (pipelined, t.resident_a) {
-                    (false, _) => "",
-                    (true, false) => " (×2)",
-                    (true, true) => " (B and C ×2, A resident)",
+                match (pipelined, t.resident_a, t.c_buffers) {
+                    (false, _, _) => "",
+                    (true, true, _) => " (B and C ×2, A resident)",
+                    (true, false, 1) => " (A and B ×2, C ×1)",
+                    (true, false, _) => " (×2)",
                 },
                 if update.is_some() {
                     ", SGD update fused"
                 } else {
                     ""
-                }
+                },
+                t.dram_floor_bytes
             ),
             descriptors: descs.len(),
         });

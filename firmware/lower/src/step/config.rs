@@ -1,6 +1,7 @@
 //! What a training step is: the layer's dimensions, how it trains (optimizer,
 //! formats per tensor class, steps, layers) and which operations pipeline.
 
+use crate::gemm::Machine;
 use crate::LowerError;
 use treta_abi::NumberFormat;
 
@@ -148,6 +149,8 @@ pub struct StepConfig {
     /// Store the fused weight matrices' gradients to DRAM anyway (runs that read
     /// them back: golden comparisons, tensor dumps).
     pub keep_gradients: bool,
+    /// The machine the pipelined GEMMs' tiles are chosen for.
+    pub machine: Machine,
 }
 
 impl Default for StepConfig {
@@ -165,6 +168,7 @@ impl Default for StepConfig {
             recompute: false,
             fuse_update: true,
             keep_gradients: true,
+            machine: Machine::default(),
         }
     }
 }

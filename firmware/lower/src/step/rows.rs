@@ -216,6 +216,11 @@ impl Builder {
 /// First semaphore of the SFU pipeline; the GEMM pipeline uses the nine below.
 const SFU_FIRST_SEM: u8 = 9;
 
+/// The "all stored" semaphore, shared with the GEMM pipeline's (its ninth):
+/// operations run one after another and each leaves it at zero, and the last
+/// semaphore is the driver's ([`treta_abi::desc::DRIVER_JOIN_SEM`]).
+const SHARED_DONE_SEM: u8 = SFU_FIRST_SEM - 1;
+
 /// The queues of an SFU operation's three stages — row tiles loaded, computed,
 /// stored — and, when they differ, the semaphores that order them: a tile's
 /// buffer is loaded, then computed, then stored, and reloaded two tiles later.
@@ -241,11 +246,12 @@ impl RowStages {
         compute: 1,
         store: 2,
     };
-    // Semaphores 9..=15: loaded (2), computed (2), buffer free (2), all stored.
+    // Semaphores 9..=14: loaded (2), computed (2), buffer free (2); all
+    // stored on the GEMM pipeline's 8.
     const LOADED: u8 = SFU_FIRST_SEM;
     const COMPUTED: u8 = SFU_FIRST_SEM + 2;
     const FREE: u8 = SFU_FIRST_SEM + 4;
-    const DONE: u8 = SFU_FIRST_SEM + 6;
+    const DONE: u8 = SHARED_DONE_SEM;
 
     fn pipelined(self) -> bool {
         self.load != self.compute

@@ -215,6 +215,11 @@ pub struct GemmOp {
     /// Operand format of A and B (the preset's when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
+    /// Format C is stored in (fp32 when absent): C accumulates in fp32 in SRAM
+    /// either way, and the store's DMA converts — an 8-bit C is what a chain of
+    /// 8-bit GEMMs reads next, at a quarter of the store traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_format: Option<Format>,
 }
 
 fn one() -> Positive {

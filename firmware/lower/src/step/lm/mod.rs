@@ -177,7 +177,7 @@ pub fn lower_lm_step(
 ) -> Result<StepProgram, LowerError> {
     spec.check()?;
     batch.check(spec)?;
-    let mut b = Builder::new(sram, dram_base, dram_end, config.overlap);
+    let mut b = Builder::new(sram, dram_base, dram_end, config.overlap, config.machine);
     let ops = Ops::new(&spec.layer_dims(), config);
     match spec.arch {
         Architecture::PreLnDecoder => lower_gpt(&mut b, &ops, spec, batch, config)?,
@@ -368,8 +368,8 @@ mod tests {
     use super::*;
     use crate::zoo::ModelSpec;
 
-    /// The parameters a zoo model's lowered step trains, at a short sequence.
-    fn trained_parameters(model: &ModelSpec) -> u64 {
+    /// A zoo model's step lowered at a short sequence, everything pipelined.
+    fn lowered(model: &ModelSpec) -> StepProgram {
         let spec = LmSpec {
             arch: model.arch,
             b: 1,
@@ -396,8 +396,13 @@ mod tests {
             base: 0,
             bytes: 1536 * 1024,
         };
-        let step = lower_lm_step(&spec, &batch, &StepConfig::default(), sram, 0, 1 << 36)
-            .unwrap_or_else(|e| panic!("{}: {e}", model.name));
+        lower_lm_step(&spec, &batch, &StepConfig::default(), sram, 0, 1 << 36)
+            .unwrap_or_else(|e| panic!("{}: {e}", model.name))
+    }
+
+    /// The parameters a zoo model's lowered step trains.
+    fn trained_parameters(model: &ModelSpec) -> u64 {
+        let step = lowered(model);
         step.parameters
             .iter()
             .map(|name| {
@@ -405,6 +410,29 @@ mod tests {
                 t.rows * t.cols
             })
             .sum()
+    }
+
+    #[test]
+    fn the_lowering_leaves_the_drivers_join_semaphore_alone() {
+        // The driver joins its queues on this semaphore at the end of every
+        // batch; a pipeline stage signalling it too let the join pass early.
+        for name in ["gpt2", "vit-b16"] {
+            let step = lowered(ModelSpec::by_name(name).expect("in the zoo"));
+            let sems: Vec<u8> = step
+                .descriptors
+                .iter()
+                .filter_map(|d| match d.command {
+                    treta_abi::Command::SemSignal { sem }
+                    | treta_abi::Command::SemWait { sem, .. } => Some(sem),
+                    _ => None,
+                })
+                .collect();
+            assert!(sems.len() > 100, "{name}: a pipelined step uses semaphores");
+            assert!(
+                sems.iter().all(|&s| s != treta_abi::desc::DRIVER_JOIN_SEM),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -10,9 +10,13 @@ use crate::scenario::{
     Dataflow, DramKind, DramMapping, GemmArch, PagePolicyName, PlatformSpec, RefreshName,
     SfuNumerics,
 };
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use treta_abi::NumberFormat;
-use treta_lower::gemm::Machine;
+use treta_lower::gemm::{Machine, TileCycles};
 use treta_models::dram_ctrl::DramSpec;
+use treta_models::mapping::{GemmShape, GemmTiming};
 use treta_numerics::sfu::HardwareParams;
 
 /// The platform a run simulates, fully resolved.
@@ -208,12 +212,38 @@ impl PlatformConfig {
     }
 
     /// The balance the firmware plans pipelined GEMMs for: MACs per cycle, and
-    /// DRAM bytes per cycle at [`STREAM_EFFICIENCY`] of the peak.
+    /// DRAM bytes per cycle at [`STREAM_EFFICIENCY`] of the peak; on a
+    /// systolic array also each tile's cycles from its own timing model
+    /// (SCALE-Sim's folds: cheap to evaluate, memoized per tile shape), so a
+    /// schedule is chosen for the engine it runs on and a comparison of the
+    /// two engines does not measure the flexible engine's tiles on the array.
     pub fn machine(&self) -> Machine {
+        let tile_cycles = match crate::soc::gemm_timing(self) {
+            GemmTiming::Systolic(array) => {
+                let seen: RefCell<HashMap<([u64; 3], u32), u64>> = RefCell::default();
+                let cost = move |[m, k, n]: [u64; 3], bytes: u32| {
+                    *seen
+                        .borrow_mut()
+                        .entry(([m, k, n], bytes))
+                        .or_insert_with(|| {
+                            let shape = GemmShape {
+                                a_bytes: bytes,
+                                b_bytes: bytes,
+                                accumulate: true,
+                                ..GemmShape::mkn(m, k, n)
+                            };
+                            array.map(&shape).cycles
+                        })
+                };
+                Some(Rc::new(cost) as TileCycles)
+            }
+            GemmTiming::Flexible(_) => None,
+        };
         Machine {
             macs_per_cycle: self.macs(),
             dram_bytes_per_cycle: self.dram_peak_bytes_per_s() as f64 * STREAM_EFFICIENCY
                 / (f64::from(self.clock_mhz) * 1e6),
+            tile_cycles,
         }
     }
 

@@ -26,7 +26,7 @@ mod tiles;
 mod tiling;
 
 pub use pipelined::{lower_gemm_pipelined, Pipeline};
-pub use search::{traffic_floor, Machine};
+pub use search::{traffic_floor, Machine, TileCycles};
 pub(crate) use tiles::dma;
 pub use tiling::choose_tiling;
 

@@ -12,16 +12,29 @@ use super::tiling::{footprint, operand_bytes, resident_a_tiling};
 use super::{GemmJob, Tiling};
 use crate::sram::align;
 use crate::{LowerError, Region};
+use std::fmt;
+use std::rc::Rc;
+
+/// GEMM-core cycles of one tile GEMM `[m, k, n]` whose operands have
+/// `operand_bytes` bytes per element (C fp32, accumulating): the engine's own
+/// timing model, supplied by the platform.
+pub type TileCycles = Rc<dyn Fn([u64; 3], u32) -> u64>;
 
 /// What the planner knows of the machine: how fast it computes and how fast
 /// the DRAM feeds it, both per GEMM-core cycle.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone)]
 pub struct Machine {
     /// MACs the GEMM core completes per cycle at full utilization.
     pub macs_per_cycle: u64,
     /// DRAM bytes per GEMM-core cycle that a DMA stream sustains (not the
     /// nominal peak: refresh and row switches take their share).
     pub dram_bytes_per_cycle: f64,
+    /// Each tile's cost on the GEMM core, where MACs ÷ `macs_per_cycle`
+    /// misjudges it: a systolic array's folds fill and drain per tile, so a
+    /// shallow K slice costs it far more than its MACs. `None` (the flexible
+    /// engine, which keeps ≥ 99 % utilization on tiles of 16 and more in every
+    /// dimension, docs/gemm.md) prices tiles by their MACs.
+    pub tile_cycles: Option<TileCycles>,
 }
 
 impl Default for Machine {
@@ -31,7 +44,65 @@ impl Default for Machine {
         Machine {
             macs_per_cycle: 128 * 64,
             dram_bytes_per_cycle: 31.2e9 / 898e6,
+            tile_cycles: None,
         }
+    }
+}
+
+impl fmt::Debug for Machine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Machine")
+            .field("macs_per_cycle", &self.macs_per_cycle)
+            .field("dram_bytes_per_cycle", &self.dram_bytes_per_cycle)
+            .field(
+                "tile_cycles",
+                &self.tile_cycles.as_ref().map(|_| "engine model"),
+            )
+            .finish()
+    }
+}
+
+impl PartialEq for Machine {
+    /// Equal balances and the same tile model (by identity).
+    fn eq(&self, other: &Machine) -> bool {
+        self.macs_per_cycle == other.macs_per_cycle
+            && self.dram_bytes_per_cycle == other.dram_bytes_per_cycle
+            && match (&self.tile_cycles, &other.tile_cycles) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Machine {
+    /// GEMM-core cycles of the GEMMs tiling `job` in `[tm, tk, tn]`, and of
+    /// its largest tile.
+    fn compute_cycles(&self, job: &GemmJob, [tm, tk, tn]: [u64; 3], eb: u32) -> (f64, f64) {
+        let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+        let Some(cost) = &self.tile_cycles else {
+            let per_mac = 1.0 / self.macs_per_cycle as f64;
+            let gemms = (m.div_ceil(tm) * k.div_ceil(tk) * n.div_ceil(tn)) as f64;
+            return (
+                (m * k * n) as f64 * per_mac + gemms * GEMM_OVERHEAD_CYCLES,
+                (tm * tk * tn) as f64 * per_mac + GEMM_OVERHEAD_CYCLES,
+            );
+        };
+        // Along each dimension: whole tiles, and one edge tile if it does
+        // not divide.
+        let split = |d: u64, t: u64| [(t, d / t), (d % t, u64::from(!d.is_multiple_of(t)))];
+        let mut total = 0.0;
+        for (sm, cm) in split(m, tm) {
+            for (sk, ck) in split(k, tk) {
+                for (sn, cn) in split(n, tn) {
+                    let count = cm * ck * cn;
+                    if count > 0 {
+                        total += (count * cost([sm, sk, sn], eb)) as f64;
+                    }
+                }
+            }
+        }
+        (total, cost([tm.min(m), tk.min(k), tn.min(n)], eb) as f64)
     }
 }
 
@@ -185,11 +256,10 @@ fn estimate(
     traffic: Traffic,
     machine: &Machine,
 ) -> f64 {
-    let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
-    let (nm, nk, nn) = (m.div_ceil(tm), k.div_ceil(tk), n.div_ceil(tn));
+    let (m, n) = (u64::from(job.m), u64::from(job.n));
+    let (nm, nn) = (m.div_ceil(tm), n.div_ceil(tn));
     let bw = machine.dram_bytes_per_cycle;
-    let gemms = (nm * nk * nn) as f64;
-    let compute = (m * k * n) as f64 / machine.macs_per_cycle as f64 + gemms * GEMM_OVERHEAD_CYCLES;
+    let (compute, one_gemm) = machine.compute_cycles(job, [tm, tk, tn], operand_bytes(job) as u32);
     let dram = traffic.total() as f64 / bw;
     let [ea, eb] = job.formats.map(|f| u64::from(f.bytes()));
     let first_loads = (tm * tk * ea + tk * tn * eb) as f64 / bw;
@@ -200,7 +270,6 @@ fn estimate(
     } else {
         0.0
     };
-    let one_gemm = (tm * tk * tn) as f64 / machine.macs_per_cycle as f64 + GEMM_OVERHEAD_CYCLES;
     (compute + stalls + first_loads + per_store).max(dram + one_gemm)
 }
 

@@ -215,6 +215,19 @@ fn planned_traffic_is_what_the_descriptors_move() {
     }
 }
 
+/// Semaphores balance: every signal of `piped` has its wait.
+fn assert_balanced(piped: &[(u8, treta_abi::Descriptor)]) {
+    let mut count = [0i64; 16];
+    for (_, d) in piped {
+        match d.command {
+            Command::SemSignal { sem } => count[usize::from(sem)] += 1,
+            Command::SemWait { sem, count: c } => count[usize::from(sem)] -= i64::from(c),
+            _ => {}
+        }
+    }
+    assert!(count.iter().all(|&c| c == 0), "{count:?}");
+}
+
 #[test]
 fn a_large_gemm_takes_the_largest_c_tile_that_fits_once() {
     // 4096³ fp8 on 1.5 MiB: two 512×512 fp32 C tiles (2 MiB) cannot fit, and
@@ -230,16 +243,7 @@ fn a_large_gemm_takes_the_largest_c_tile_that_fits_once() {
     // operand sets.
     let c_end = u64::from(t.sram[2]) + 512 * 512 * 4;
     assert!(c_end <= region.bytes, "{t:?}");
-    // Semaphores balance: every signal has its wait.
-    let mut count = [0i64; 16];
-    for (_, d) in &piped {
-        match d.command {
-            Command::SemSignal { sem } => count[usize::from(sem)] += 1,
-            Command::SemWait { sem, count: c } => count[usize::from(sem)] -= i64::from(c),
-            _ => {}
-        }
-    }
-    assert!(count.iter().all(|&c| c == 0), "{count:?}");
+    assert_balanced(&piped);
     // The traffic is 8 reads of A and of B (8 column and 8 row tiles) and C once.
     assert_eq!(t.dram_bytes, 2 * 8 * 4096 * 4096 + 4096 * 4096 * 4);
     // An 8-bit C quarters the store traffic.
@@ -262,7 +266,29 @@ fn a_faster_dram_buys_double_buffered_c_tiles() {
     let fast = Machine {
         macs_per_cycle: 8192,
         dram_bytes_per_cycle: 256.0,
+        ..Machine::default()
     };
     let (_, t) = lower_gemm_pipelined(&job(4096, 4096, 4096), region, &fast, PIPE, 0).unwrap();
     assert_eq!(t.c_buffers, 2, "{t:?}");
+}
+
+#[test]
+fn an_engine_that_pays_per_tile_gets_deeper_k_slices() {
+    // A 128×64 output-stationary array: each fold of a tile fills and drains
+    // (2·128 + 64 − 2 cycles) around its K steps, so shallow slices waste it.
+    let region = Region {
+        base: 0,
+        bytes: 3 << 19,
+    };
+    let fold = |[m, k, n]: [u64; 3], _: u32| m.div_ceil(128) * n.div_ceil(64) * (k + 318);
+    let systolic = Machine {
+        tile_cycles: Some(std::rc::Rc::new(fold)),
+        ..Machine::default()
+    };
+    let j = job(4096, 4096, 4096);
+    let (_, by_macs) = lower_gemm_pipelined(&j, region, &Machine::default(), PIPE, 0).unwrap();
+    let (piped, by_folds) = lower_gemm_pipelined(&j, region, &systolic, PIPE, 0).unwrap();
+    assert!(by_folds.tk > by_macs.tk, "{by_folds:?} against {by_macs:?}");
+    // Still a valid pipeline: every semaphore returns to zero.
+    assert_balanced(&piped);
 }

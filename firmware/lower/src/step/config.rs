@@ -115,7 +115,7 @@ impl Optimizer {
 }
 
 /// How to train.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StepConfig {
     /// Learning rate.
     pub lr: f32,

@@ -53,7 +53,7 @@ impl Ops {
         let dh = u64::from(e.dh());
         Ops {
             dims: *e,
-            config: *config,
+            config: config.clone(),
             t: e.tokens(),
             d: u64::from(e.d),
             f: u64::from(e.f),

@@ -81,7 +81,7 @@ pub(super) fn lower_bert(
     let x = b.alloc("act.embed.out", t, d)?;
     let layer_config = StepConfig {
         layers: spec.layers,
-        ..*config
+        ..config.clone()
     };
     let layers = allocate_layers(b, &e, &layer_config, x, &numbered)?;
     let mut a = |name: &str, cols: u64| b.alloc(name, t, cols);

@@ -495,3 +495,51 @@ fn a_device_that_stops_answering_trips_the_watchdog_naming_the_command() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn explain_plan_of_a_gemm_list_gives_planned_floor_and_after_a_run_the_achieved_traffic() {
+    let header = "| # | GEMM | m×k×n × count | tiles × count | buffers | compute cycles | DRAM planned [B] | floor [B] | roofline [µs] |";
+    let planned = treta_vp(&["check", "scenarios/gemm_single.yaml", "--explain-plan"]);
+    assert!(planned.status.success(), "{}", text(&planned.stderr));
+    let plan = text(&planned.stdout);
+    assert!(plan.contains(header), "{plan}");
+    assert!(
+        !plan.contains("achieved DRAM"),
+        "check does not run: {plan}"
+    );
+    let dir = out_dir("explain_plan_achieved");
+    let (out, report, _) = run(
+        "scenarios/gemm_single.yaml",
+        &dir,
+        "single",
+        &["--explain-plan"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = text(&out.stdout);
+    assert!(
+        after.contains("achieved DRAM [B] | time [µs] | of roofline |"),
+        "{after}"
+    );
+    let row = after
+        .lines()
+        .find(|l| l.starts_with("| 0 | fwd.ffn1 |"))
+        .unwrap_or_else(|| panic!("no row for the GEMM: {after}"));
+    // The achieved columns are the report's: bytes moved and time of the GEMM.
+    let g = &report.expect("report")["gemms"][0];
+    let (bytes, time_ps) = (
+        g["dram_bytes"].as_u64().unwrap(),
+        g["time_ps"].as_u64().unwrap(),
+    );
+    assert!(
+        row.contains(&format!("| {bytes} | {:.3} |", time_ps as f64 / 1e6)),
+        "{row}"
+    );
+    // Planned traffic is what the descriptors move; achieved adds the fetches
+    // of those descriptors (64 bytes each) and nothing else.
+    let planned = g["dram_planned_bytes"].as_u64().unwrap();
+    assert!(
+        bytes >= planned && bytes < planned + 64 * 200,
+        "{bytes} vs {planned}"
+    );
+    assert!(g["dram_floor_bytes"].as_u64().unwrap() <= planned);
+}

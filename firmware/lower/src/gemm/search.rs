@@ -110,6 +110,13 @@ impl Machine {
 /// the command processor's issue): an estimate, for ranking tilings only.
 const GEMM_OVERHEAD_CYCLES: f64 = 64.0;
 
+/// GEMM-core cycles a DMA transfer costs beyond its bytes: the single DMA
+/// engine starts a descriptor when the previous one's last burst is back, a
+/// DRAM round trip of about 150 ns (docs/dram.md) — 135 cycles at 898 MHz.
+/// Without it, tiles a few bytes deep (16-byte rows of a wide matrix, tens of
+/// thousands of descriptors) look as cheap as a few large ones.
+const DMA_TRANSFER_CYCLES: f64 = 135.0;
+
 /// How much a plan's DRAM time counts beside its estimated cycles when plans
 /// are ranked (see [`plan_pipelined`]).
 const TRAFFIC_WEIGHT: f64 = 0.05;
@@ -252,15 +259,18 @@ pub(super) fn tile_sizes(d: u64) -> Vec<u64> {
 fn estimate(
     job: &GemmJob,
     [tm, tk, tn]: [u64; 3],
-    c_buffers: u64,
+    (c_buffers, resident_a): (u64, bool),
     traffic: Traffic,
     machine: &Machine,
 ) -> f64 {
-    let (m, n) = (u64::from(job.m), u64::from(job.n));
+    let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     let (nm, nn) = (m.div_ceil(tm), n.div_ceil(tn));
+    let steps = nm * k.div_ceil(tk) * nn;
     let bw = machine.dram_bytes_per_cycle;
     let (compute, one_gemm) = machine.compute_cycles(job, [tm, tk, tn], operand_bytes(job) as u32);
-    let dram = traffic.total() as f64 / bw;
+    // Every transfer also pays a DRAM round trip the one DMA engine waits out.
+    let transfers = if resident_a { 1 } else { steps } + steps + nm * nn;
+    let dram = traffic.total() as f64 / bw + transfers as f64 * DMA_TRANSFER_CYCLES;
     let [ea, eb] = job.formats.map(|f| u64::from(f.bytes()));
     let first_loads = (tm * tk * ea + tk * tn * eb) as f64 / bw;
     let outputs = (nm * nn) as f64;
@@ -311,7 +321,7 @@ pub(super) fn plan_pipelined(
                 tiling,
                 ab_stride: half,
                 c_stride: half,
-                cycles: estimate(job, tiles, 2, traffic, machine),
+                cycles: estimate(job, tiles, (2, true), traffic, machine),
             },
             traffic.total(),
         );
@@ -351,7 +361,7 @@ pub(super) fn plan_pipelined(
                         tiling,
                         ab_stride: at(a + b)?,
                         c_stride: at(c_bytes)?,
-                        cycles: estimate(job, tiles, c_buffers, traffic, machine),
+                        cycles: estimate(job, tiles, (c_buffers, false), traffic, machine),
                     },
                     traffic.total(),
                 );

@@ -70,16 +70,11 @@ pub(super) struct Builder {
 
 impl Builder {
     /// An empty stream: tiles in `sram`, tensors from `dram_base` up to
-    /// `dram_end`.
-    pub(super) fn new(
-        sram: Region,
-        dram_base: u64,
-        dram_end: u64,
-        overlap: Overlap,
-        machine: Machine,
-    ) -> Builder {
+    /// `dram_end`, pipelined and planned as `config` says.
+    pub(super) fn new(sram: Region, dram_base: u64, dram_end: u64, config: &StepConfig) -> Builder {
+        let overlap = config.overlap;
         Builder {
-            machine,
+            machine: config.machine.clone(),
             sram,
             gemm_plan: SramPlan::Unified(sram),
             next: dram_base,

@@ -66,13 +66,7 @@ pub fn lower_training_step(
     dram_bytes: u64,
 ) -> Result<StepProgram, LowerError> {
     dims.check()?;
-    let mut b = Builder::new(
-        sram,
-        dram_base,
-        dram_bytes,
-        config.overlap,
-        config.machine.clone(),
-    );
+    let mut b = Builder::new(sram, dram_base, dram_bytes, config);
     let ops = Ops::new(dims, config);
     let Tensors {
         target,

@@ -177,13 +177,7 @@ pub fn lower_lm_step(
 ) -> Result<StepProgram, LowerError> {
     spec.check()?;
     batch.check(spec)?;
-    let mut b = Builder::new(
-        sram,
-        dram_base,
-        dram_end,
-        config.overlap,
-        config.machine.clone(),
-    );
+    let mut b = Builder::new(sram, dram_base, dram_end, config);
     let ops = Ops::new(&spec.layer_dims(), config);
     match spec.arch {
         Architecture::PreLnDecoder => lower_gpt(&mut b, &ops, spec, batch, config)?,

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use treta_abi::desc::Command;
 use treta_abi::Descriptor;
+use treta_lower::gemm::Resident;
 use treta_lower::Program;
 use treta_models::mapping::{Dataflow, GemmShape, GemmTiming, Mapping, SystolicArray};
 use treta_models::sfu::sfu_cycles;
@@ -257,9 +258,10 @@ fn gemm_list_plan(
         // The roofline's time: the larger of the MACs at peak and the planned
         // traffic at the DRAM's peak.
         let roofline_s = (macs / macs_per_s).max(planned as f64 / peak);
-        let buffers = match (t.resident_a, t.c_buffers) {
-            (true, _) => "A resident, B and C ×2".to_string(),
-            (false, c) => format!("A and B ×2, C ×{c}"),
+        let buffers = match (t.resident, t.c_buffers) {
+            (Resident::A, _) => "A resident, B and C ×2".to_string(),
+            (Resident::B, _) => "B resident, A and C ×2".to_string(),
+            (Resident::None, c) => format!("A and B ×2, C ×{c}"),
         };
         let _ = write!(
             s,

@@ -119,6 +119,23 @@ impl GemmJob {
     }
 }
 
+/// An operand a pipelined GEMM loads once and keeps in SRAM while the other
+/// operand's tiles and the C tiles alternate between two buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resident {
+    /// Both operands stream, double-buffered.
+    None,
+    /// The whole of op(A): C goes in column strips (m × tn). The common case
+    /// of training GEMMs with few rows.
+    A,
+    /// The whole of op(B), with K and N whole: C goes in row strips (tm × n),
+    /// each a run of whole stored rows — a weight gradient's fused update then
+    /// reads and writes its fp32 master weights in long sequential runs instead
+    /// of a narrow column strip's short rows, each of which opens DRAM rows
+    /// afresh.
+    B,
+}
+
 /// The tile sizes chosen for a GEMM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tiling {
@@ -133,8 +150,8 @@ pub struct Tiling {
     /// SRAM addresses of the A, B and C tiles (of the first buffer set when
     /// double-buffered).
     pub sram: [u32; 3],
-    /// Pipelined with the whole of op(A) loaded once and kept in SRAM.
-    pub resident_a: bool,
+    /// Which operand, if any, is loaded once and kept in SRAM (pipelined).
+    pub resident: Resident,
     /// C buffers: 2 when a tile's store overlaps the next tile's compute, 1
     /// when the GEMM core waits for it (and the SRAM went to larger tiles).
     pub c_buffers: u32,

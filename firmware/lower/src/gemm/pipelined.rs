@@ -3,7 +3,7 @@
 
 use super::search::{plan_pipelined, Machine, PipelinedPlan};
 use super::tiles::output_tiles;
-use super::{GemmJob, Tiling};
+use super::{GemmJob, Resident, Tiling};
 use crate::{LowerError, Region};
 use treta_abi::{Command, Descriptor};
 
@@ -31,7 +31,9 @@ pub struct Pipeline {
 /// The tiles are those expected to finish first on `machine` (see
 /// `search.rs`): the whole of op(A) resident with B and C tiles alternating
 /// between two halves of the rest, when A fits a quarter of `region` (the
-/// common case of training GEMMs with few rows); otherwise double-buffered A
+/// common case of training GEMMs with few rows); the whole of op(B) resident
+/// with row strips of A and C alternating (a weight gradient over few
+/// tokens, whose fused update then streams whole rows of W); otherwise double-buffered A
 /// and B tiles beside two C buffers — or one, when larger C tiles save more
 /// DRAM time than the GEMM core then waits for each tile's store. Returns
 /// (queue, descriptor) pairs in issue order.
@@ -49,8 +51,10 @@ pub fn lower_gemm_pipelined(
         ..
     } = plan_pipelined(job, region, machine)?;
     let c_buffers = t.c_buffers as usize;
-    let resident = t.resident_a;
-    let outputs = output_tiles(job, &t, resident);
+    // A resident operand stays where it is and is loaded once; the other
+    // alternates between the two buffer sets.
+    let (a_fixed, b_fixed) = (t.resident == Resident::A, t.resident == Resident::B);
+    let outputs = output_tiles(job, &t, (a_fixed, b_fixed));
     let s = |k: u8| pipe.first_sem + k;
     let (loaded, free, computed, cfree, done) = (s(0), s(2), s(4), s(6), s(8));
     let signal = |sem: u8| Command::SemSignal { sem };
@@ -78,13 +82,13 @@ pub fn lower_gemm_pipelined(
             if tile >= 2 {
                 push(pipe.load_queue, wait(free + buf as u8));
             }
+            let (a_buf, b_buf) = (if a_fixed { 0 } else { buf }, if b_fixed { 0 } else { buf });
             if let Some(Command::DmaLoad(mut m)) = a_load {
-                // A resident stays where it is; else it alternates with B.
-                m.sram_addr = shift_ab(m.sram_addr, if resident { 0 } else { buf });
+                m.sram_addr = shift_ab(m.sram_addr, a_buf);
                 push(pipe.load_queue, Command::DmaLoad(m));
             }
-            if let Command::DmaLoad(mut m) = b_load {
-                m.sram_addr = shift_ab(m.sram_addr, buf);
+            if let Some(Command::DmaLoad(mut m)) = b_load {
+                m.sram_addr = shift_ab(m.sram_addr, b_buf);
                 push(pipe.load_queue, Command::DmaLoad(m));
             }
             push(pipe.load_queue, signal(loaded + buf as u8));
@@ -93,8 +97,8 @@ pub fn lower_gemm_pipelined(
                 if !g.accumulate && o >= c_buffers {
                     push(pipe.compute_queue, wait(cfree + obuf as u8));
                 }
-                g.a_addr = shift_ab(g.a_addr, if resident { 0 } else { buf });
-                g.b_addr = shift_ab(g.b_addr, buf);
+                g.a_addr = shift_ab(g.a_addr, a_buf);
+                g.b_addr = shift_ab(g.b_addr, b_buf);
                 g.c_addr += c_stride * obuf as u32;
                 push(pipe.compute_queue, Command::Gemm(g));
             }

@@ -8,8 +8,8 @@
 //! but leave less SRAM for double buffers; [`plan_pipelined`] weighs the two
 //! with the [`Machine`]'s balance of compute and bandwidth.
 
-use super::tiling::{footprint, operand_bytes, resident_a_tiling};
-use super::{GemmJob, Tiling};
+use super::tiling::{footprint, operand_bytes, resident_a_tiling, resident_b_tilings};
+use super::{GemmJob, Resident, Tiling};
 use crate::sram::align;
 use crate::{LowerError, Region};
 use std::fmt;
@@ -117,6 +117,15 @@ const GEMM_OVERHEAD_CYCLES: f64 = 64.0;
 /// thousands of descriptors) look as cheap as a few large ones.
 const DMA_TRANSFER_CYCLES: f64 = 135.0;
 
+/// GEMM-core cycles a separate run of consecutive DRAM bytes costs beyond its
+/// bursts: a run far from the previous one opens a DRAM row in each channel it
+/// touches, and runs of a few bursts (a 48-column strip of fp32 weights: 192
+/// bytes per row, 12 KiB apart) come about as fast as the rows open. Fitted
+/// to the BERT-base weight-gradient GEMMs with their update fused: as
+/// 768×48 column strips (5 M runs) they took about 6 ms longer than the
+/// single-queue schedule of whole-row tiles, about a cycle per run.
+const RUN_CYCLES: f64 = 1.0;
+
 /// How much a plan's DRAM time counts beside its estimated cycles when plans
 /// are ranked (see [`plan_pipelined`]).
 const TRAFFIC_WEIGHT: f64 = 0.05;
@@ -142,7 +151,8 @@ fn rows_traffic(rows: u64, row_bytes: u64) -> u64 {
     rows * row_bytes.div_ceil(BURST) * BURST
 }
 
-/// DRAM bytes (whole bursts) a tiling moves, per operand.
+/// DRAM bytes (whole bursts) a tiling moves, per operand, and the stored-row
+/// runs they come in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Traffic {
     /// A's loads.
@@ -151,6 +161,12 @@ pub(super) struct Traffic {
     pub(super) b: u64,
     /// C's stores and an update epilogue's W read, write and copy.
     pub(super) c: u64,
+    /// Separate runs of consecutive bytes in DRAM over all transfers: a
+    /// transfer of whole packed rows is one run, else each stored row's slice
+    /// is one.
+    pub(super) runs: u64,
+    /// DMA transfers.
+    pub(super) transfers: u64,
 }
 
 impl Traffic {
@@ -167,27 +183,61 @@ fn operand_bytes_in_runs(rows: u64, cols: u64, run: u64, e: u64) -> u64 {
     rows * (full * rows_traffic(1, run * e) + rows_traffic(u64::from(rest > 0), rest * e))
 }
 
+/// A stored operand of `rows × cols` read or written in tiles of `tile_rows ×
+/// tile_cols`: (transfers, runs). A tile of whole rows of a packed operand
+/// (`ld` 0 or `cols`) is one run; otherwise each of its rows is one.
+fn tile_runs((rows, cols): (u64, u64), (tile_rows, tile_cols): (u64, u64), ld: u64) -> (u64, u64) {
+    let transfers = rows.div_ceil(tile_rows) * cols.div_ceil(tile_cols);
+    let contiguous = tile_cols >= cols && (ld == 0 || ld == cols);
+    (
+        transfers,
+        if contiguous {
+            transfers
+        } else {
+            rows * cols.div_ceil(tile_cols)
+        },
+    )
+}
+
 /// The traffic of tiles `[tm, tk, tn]` for `job`: A once per column tile of C
-/// (once in all when `a_once`), B once per row tile, C stored once, and an
-/// update epilogue's W read, write and copy.
-pub(super) fn planned_traffic(job: &GemmJob, [tm, tk, tn]: [u64; 3], a_once: bool) -> Traffic {
+/// (once in all when `a_once`), B once per row tile (once in all when
+/// `b_once`), C stored once, and an update epilogue's W read, write and copy.
+pub(super) fn planned_traffic(
+    job: &GemmJob,
+    [tm, tk, tn]: [u64; 3],
+    (a_once, b_once): (bool, bool),
+) -> Traffic {
     let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     let [ea, eb] = job.formats.map(|f| u64::from(f.bytes()));
     let (nm, nn) = (m.div_ceil(tm), n.div_ceil(tn));
     // A stored row is one of op()'s rows, or one of its columns when
     // transposed; a tile reads a run of it.
-    let a_once_bytes = if job.transpose_a {
-        operand_bytes_in_runs(k, m, tm, ea)
+    let (a_once_bytes, a_runs) = if job.transpose_a {
+        (
+            operand_bytes_in_runs(k, m, tm, ea),
+            tile_runs((k, m), (tk, tm), job.ld[0]),
+        )
     } else {
-        operand_bytes_in_runs(m, k, tk, ea)
+        (
+            operand_bytes_in_runs(m, k, tk, ea),
+            tile_runs((m, k), (tm, tk), job.ld[0]),
+        )
     };
-    let b_once_bytes = if job.transpose_b {
-        operand_bytes_in_runs(n, k, tk, eb)
+    let (b_once_bytes, b_runs) = if job.transpose_b {
+        (
+            operand_bytes_in_runs(n, k, tk, eb),
+            tile_runs((n, k), (tn, tk), job.ld[1]),
+        )
     } else {
-        operand_bytes_in_runs(k, n, tn, eb)
+        (
+            operand_bytes_in_runs(k, n, tn, eb),
+            tile_runs((k, n), (tk, tn), job.ld[1]),
+        )
     };
     let c_bytes = |e: u64| operand_bytes_in_runs(m, n, tn, e);
-    let store = if job.update.is_none_or(|u| u.keep_gradient) {
+    let c_runs = |ld: u64| tile_runs((m, n), (tm, tn), ld);
+    let keep = job.update.is_none_or(|u| u.keep_gradient);
+    let store = if keep {
         c_bytes(u64::from(job.c_format.bytes()))
     } else {
         0
@@ -195,18 +245,34 @@ pub(super) fn planned_traffic(job: &GemmJob, [tm, tk, tn]: [u64; 3], a_once: boo
     let update = job.update.map_or(0, |u| {
         2 * c_bytes(4) + u.copy.map_or(0, |(_, _, f)| c_bytes(u64::from(f.bytes())))
     });
+    // Each C-side stream: the store, W's load and store, the copy's store.
+    let mut c_side = Vec::new();
+    if keep {
+        c_side.push(c_runs(job.ld[2]));
+    }
+    if let Some(u) = job.update {
+        c_side.extend([c_runs(u.ldw), c_runs(u.ldw)]);
+        c_side.extend(u.copy.map(|(_, ld, _)| c_runs(ld)));
+    }
+    let (a_times, b_times) = (if a_once { 1 } else { nn }, if b_once { 1 } else { nm });
+    // Reused tiles are loaded once; otherwise every tile loads afresh.
+    let scale = |(t, r): (u64, u64), times: u64| (t * times, r * times);
+    let (a_t, a_r) = scale(a_runs, a_times);
+    let (b_t, b_r) = scale(b_runs, b_times);
     Traffic {
-        a: a_once_bytes * if a_once { 1 } else { nn },
-        b: b_once_bytes * nm,
+        a: a_once_bytes * a_times,
+        b: b_once_bytes * b_times,
         c: store + update,
+        runs: a_r + b_r + c_side.iter().map(|&(_, r)| r).sum::<u64>(),
+        transfers: a_t + b_t + c_side.iter().map(|&(t, _)| t).sum::<u64>(),
     }
 }
 
 /// The least DRAM traffic of any output-stationary schedule of `job` whose C
 /// tile (fp32, with an update epilogue's two more) and a 16-deep slice of its
 /// A and B tiles fit `sram_bytes`: A read once per column tile of C — or once
-/// in all when the whole of op(A) fits beside them —, B once per row tile, C
-/// written once. A floor for tilings of this SRAM, not a bound on every
+/// in all when the whole of op(A) fits beside them —, B once per row tile — or
+/// once in all when the whole of op(B) fits —, C written once. A floor for tilings of this SRAM, not a bound on every
 /// conceivable schedule; `u64::MAX` when not even 16×16 tiles fit.
 pub fn traffic_floor(job: &GemmJob, sram_bytes: u64) -> u64 {
     let eb = operand_bytes(job);
@@ -221,7 +287,8 @@ pub fn traffic_floor(job: &GemmJob, sram_bytes: u64) -> u64 {
                 continue;
             }
             let a_once = align(m * k * eb) + b + c * c_tiles <= sram_bytes;
-            best = best.min(planned_traffic(job, [tm, k, tn], a_once).total());
+            let b_once = a + align(k * u64::from(job.n) * eb) + c * c_tiles <= sram_bytes;
+            best = best.min(planned_traffic(job, [tm, k, tn], (a_once, b_once)).total());
         }
     }
     best
@@ -254,23 +321,24 @@ pub(super) fn tile_sizes(d: u64) -> Vec<u64> {
 /// Estimated cycles of tiles `[tm, tk, tn]` with `c_buffers` C buffers moving
 /// `traffic`: compute-bound, the GEMMs (with each single-buffered C tile's
 /// store exposed) plus the first loads before them and the last store after;
-/// DRAM-bound, all the traffic (which holds those loads and stores already)
-/// plus the one GEMM that cannot overlap it. The larger of the two.
+/// DRAM-bound, all the traffic (which holds those loads and stores already,
+/// with a round trip per transfer and a row opening per run) plus the one GEMM
+/// that cannot overlap it. The larger of the two.
 fn estimate(
     job: &GemmJob,
     [tm, tk, tn]: [u64; 3],
-    (c_buffers, resident_a): (u64, bool),
+    c_buffers: u64,
     traffic: Traffic,
     machine: &Machine,
 ) -> f64 {
-    let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+    let (m, n) = (u64::from(job.m), u64::from(job.n));
     let (nm, nn) = (m.div_ceil(tm), n.div_ceil(tn));
-    let steps = nm * k.div_ceil(tk) * nn;
     let bw = machine.dram_bytes_per_cycle;
     let (compute, one_gemm) = machine.compute_cycles(job, [tm, tk, tn], operand_bytes(job) as u32);
     // Every transfer also pays a DRAM round trip the one DMA engine waits out.
-    let transfers = if resident_a { 1 } else { steps } + steps + nm * nn;
-    let dram = traffic.total() as f64 / bw + transfers as f64 * DMA_TRANSFER_CYCLES;
+    let dram = traffic.total() as f64 / bw
+        + traffic.transfers as f64 * DMA_TRANSFER_CYCLES
+        + traffic.runs as f64 * RUN_CYCLES;
     let [ea, eb] = job.formats.map(|f| u64::from(f.bytes()));
     let first_loads = (tm * tk * ea + tk * tn * eb) as f64 / bw;
     let outputs = (nm * nn) as f64;
@@ -286,7 +354,8 @@ fn estimate(
 /// The pipelined tiling of `job` in `region` expected to finish first on
 /// `machine` (near-ties: less traffic, then fewer GEMM descriptors). Candidates: the
 /// whole of op(A) resident with B and C double-buffered (when A fits a
-/// quarter of the region), and every pair of tile sizes along M and N with
+/// quarter of the region), the whole of op(B) resident with row strips of A
+/// and C double-buffered (when B fits half of it), and every pair of tile sizes along M and N with
 /// double-buffered A and B tiles as deep in K as the rest allows, beside one
 /// C buffer or two.
 pub(super) fn plan_pipelined(
@@ -315,13 +384,26 @@ pub(super) fn plan_pipelined(
     };
     if let Some((tiling, half)) = resident_a_tiling(job, region) {
         let tiles = [m, k, u64::from(tiling.tn)];
-        let traffic = planned_traffic(job, tiles, true);
+        let traffic = planned_traffic(job, tiles, (true, false));
         consider(
             PipelinedPlan {
                 tiling,
                 ab_stride: half,
                 c_stride: half,
-                cycles: estimate(job, tiles, (2, true), traffic, machine),
+                cycles: estimate(job, tiles, 2, traffic, machine),
+            },
+            traffic.total(),
+        );
+    }
+    for (tiling, set) in resident_b_tilings(job, region) {
+        let tiles = [u64::from(tiling.tm), k, n];
+        let traffic = planned_traffic(job, tiles, (true, true));
+        consider(
+            PipelinedPlan {
+                tiling,
+                ab_stride: set,
+                c_stride: set,
+                cycles: estimate(job, tiles, 2, traffic, machine),
             },
             traffic.total(),
         );
@@ -342,7 +424,7 @@ pub(super) fn plan_pipelined(
                     continue;
                 };
                 let tiles = [tm, tk, tn];
-                let traffic = planned_traffic(job, tiles, false);
+                let traffic = planned_traffic(job, tiles, (false, false));
                 let [a, b, _] = footprint(tm, tk, tn, eb);
                 let count = m.div_ceil(tm) * k.div_ceil(tk) * n.div_ceil(tn);
                 let tiling = Tiling {
@@ -351,7 +433,7 @@ pub(super) fn plan_pipelined(
                     tn: tn as u32,
                     tiles: u32::try_from(count).map_err(|_| LowerError("too many tiles".into()))?,
                     sram: [at(base)?, at(base + a)?, at(base + 2 * (a + b))?],
-                    resident_a: false,
+                    resident: Resident::None,
                     c_buffers: c_buffers as u32,
                     dram_bytes: traffic.total(),
                     dram_floor_bytes: 0,
@@ -361,7 +443,7 @@ pub(super) fn plan_pipelined(
                         tiling,
                         ab_stride: at(a + b)?,
                         c_stride: at(c_bytes)?,
-                        cycles: estimate(job, tiles, (c_buffers, false), traffic, machine),
+                        cycles: estimate(job, tiles, c_buffers, traffic, machine),
                     },
                     traffic.total(),
                 );

@@ -77,9 +77,9 @@ impl Stored {
 /// One output tile of a lowered GEMM: its K steps, then what follows once its
 /// C tile is complete.
 pub(super) struct OutputTile {
-    /// Per K step: the A load (unless the previous step's A is reused), the B
-    /// load and the GEMM.
-    pub(super) steps: Vec<(Option<Command>, Command, Command)>,
+    /// Per K step: the A load and the B load (each unless the previous step's
+    /// is reused) and the GEMM.
+    pub(super) steps: Vec<(Option<Command>, Option<Command>, Command)>,
     /// The C store and the update epilogue, in order; they address SRAM in the
     /// C tile's region only.
     pub(super) finish: Vec<Command>,
@@ -88,8 +88,13 @@ pub(super) struct OutputTile {
 /// The output tiles of `job` in the tiles `t` (at `t.sram`), M then N, each
 /// with its K steps. With `reuse_a`, an A tile is loaded only when it differs
 /// from the previous step's (a whole-K A tile serves every N tile of its rows);
-/// without, every step loads its A.
-pub(super) fn output_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool) -> Vec<OutputTile> {
+/// likewise B with `reuse_b` (a whole B serves every row strip); without,
+/// every step loads its A and B.
+pub(super) fn output_tiles(
+    job: &GemmJob,
+    t: &Tiling,
+    (reuse_a, reuse_b): (bool, bool),
+) -> Vec<OutputTile> {
     let [da_f, db_f] = job.formats;
     let (da, db) = (u64::from(da_f.bytes()), u64::from(db_f.bytes()));
     let [fa, fb] = job.compute_formats;
@@ -112,7 +117,7 @@ pub(super) fn output_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool) -> Vec<Outp
     let (tm, tk, tn) = (u64::from(t.tm), u64::from(t.tk), u64::from(t.tn));
     let [a_sram, b_sram, c_sram] = t.sram;
     let fp32 = (NumberFormat::Fp32, NumberFormat::Fp32);
-    let mut loaded_a = None;
+    let (mut loaded_a, mut loaded_b) = (None, None);
     let mut out = Vec::new();
     for i in (0..m).step_by(tm as usize) {
         let rm = tm.min(m - i);
@@ -125,7 +130,9 @@ pub(super) fn output_tiles(job: &GemmJob, t: &Tiling, reuse_a: bool) -> Vec<Outp
                 let a_load = (!reuse_a || loaded_a != Some((i, p)))
                     .then(|| a.tile((i, rm), (p, rk), a_sram, conv_a));
                 loaded_a = Some((i, p));
-                let b_load = b.tile((p, rk), (j, rn), b_sram, conv_b);
+                let b_load = (!reuse_b || loaded_b != Some((p, j)))
+                    .then(|| b.tile((p, rk), (j, rn), b_sram, conv_b));
+                loaded_b = Some((p, j));
                 let gemm = Command::Gemm(GemmDesc {
                     transpose_a: job.transpose_a,
                     transpose_b: job.transpose_b,
@@ -190,12 +197,12 @@ pub(super) fn lower_tiles(
     reuse_a: bool,
     id_base: u32,
 ) -> Vec<Descriptor> {
-    output_tiles(job, t, reuse_a)
+    output_tiles(job, t, (reuse_a, false))
         .into_iter()
         .flat_map(|o| {
             o.steps
                 .into_iter()
-                .flat_map(|(a, b, g)| a.into_iter().chain([b, g]))
+                .flat_map(|(a, b, g)| a.into_iter().chain(b).chain([g]))
                 .chain(o.finish)
         })
         .zip(id_base..)

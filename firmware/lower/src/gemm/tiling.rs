@@ -1,7 +1,7 @@
 //! Tile sizes for a GEMM within an SRAM budget.
 
-use super::search::planned_traffic;
-use super::{GemmJob, Tiling};
+use super::search::{planned_traffic, tile_sizes};
+use super::{GemmJob, Resident, Tiling};
 use crate::sram::align;
 use crate::{LowerError, Region, SramPlan};
 
@@ -72,9 +72,9 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
             let [a, b, _] = footprint(tm, tk, tn, eb);
             plan.place(a, b)
         },
-        resident_a: false,
+        resident: Resident::None,
         c_buffers: 1,
-        dram_bytes: planned_traffic(job, [tm, tk, tn], a_once).total(),
+        dram_bytes: planned_traffic(job, [tm, tk, tn], (a_once, false)).total(),
         dram_floor_bytes: 0,
     })
 }
@@ -119,10 +119,48 @@ pub(super) fn resident_a_tiling(job: &GemmJob, region: Region) -> Option<(Tiling
             at(base + a_bytes)?,
             at(base + a_bytes + b_bytes)?,
         ],
-        resident_a: true,
+        resident: Resident::A,
         c_buffers: 2,
-        dram_bytes: planned_traffic(job, [m, k, tn], true).total(),
+        dram_bytes: planned_traffic(job, [m, k, tn], (true, false)).total(),
         dram_floor_bytes: 0,
     };
     Some((t, at(half)?))
+}
+
+/// Tiles for a pipelined `job` with the whole of op(B) resident in `region`
+/// (at its base) when it takes at most half of it — K and N whole, C in row
+/// strips of `tm` rows —, one per strip height that fits, each with the offset
+/// of the second A/C buffer set from the first.
+pub(super) fn resident_b_tilings(job: &GemmJob, region: Region) -> Vec<(Tiling, u32)> {
+    let eb = operand_bytes(job);
+    let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
+    let [_, b_bytes, _] = footprint(1, k, n, eb);
+    if b_bytes > region.bytes / 2 {
+        return Vec::new();
+    }
+    let base = u64::from(region.base);
+    let at = |x: u64| u32::try_from(x).ok();
+    let c_tiles = job.c_tiles();
+    tile_sizes(m)
+        .into_iter()
+        .filter_map(|tm| {
+            let [a, _, c] = footprint_with(tm, k, n, eb, c_tiles);
+            let set = a + c;
+            if b_bytes + 2 * set > region.bytes {
+                return None;
+            }
+            let t = Tiling {
+                tm: tm as u32,
+                tk: job.k,
+                tn: job.n,
+                tiles: u32::try_from(m.div_ceil(tm)).ok()?,
+                sram: [at(base + b_bytes)?, at(base)?, at(base + b_bytes + a)?],
+                resident: Resident::B,
+                c_buffers: 2,
+                dram_bytes: planned_traffic(job, [tm, k, n], (true, true)).total(),
+                dram_floor_bytes: 0,
+            };
+            Some((t, at(set)?))
+        })
+        .collect()
 }

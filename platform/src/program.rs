@@ -226,6 +226,7 @@ fn step_config(w: &crate::scenario::Workload, config: &PlatformConfig) -> StepCo
         recompute: w.recompute.unwrap_or(false),
         weight_copies: w.weight_copies.unwrap_or(true),
         fuse_update: w.fuse_update.unwrap_or(true),
+        fuse_epilogues: w.fuse_epilogues.unwrap_or(true),
         // A golden comparison reads the weight gradients back.
         keep_gradients: w.keep_gradients.unwrap_or(false) || w.golden.is_some(),
         ..StepConfig::default()

@@ -167,7 +167,7 @@ fn a_platform_too_small_for_the_step_is_a_clear_error() {
     for (set, want) in [
         (
             "platform.sram.bytes=256",
-            "fwd.q_proj: pipelined 1x1x1 tiles need 320 bytes (two A and B buffers, one C), more than the 256-byte SRAM",
+            "fwd.q_proj: pipelined 1x1x1 tiles need 384 bytes (two A and B buffers, one C and 1 more for its epilogue), more than the 256-byte SRAM",
         ),
         (
             "platform.dram.bytes=16800000",

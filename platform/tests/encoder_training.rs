@@ -78,3 +78,70 @@ fn a_fused_update_gives_the_same_training_as_a_separate_pass() {
     let separate = losses(&dir, "separate", &["workload.fuse_update=false"]);
     assert_eq!(fused, separate, "bit for bit");
 }
+
+#[test]
+fn fused_epilogues_give_the_same_training_as_separate_passes() {
+    // Biases, residuals, the GELU and its backward and the sums of gradient
+    // paths in the GEMMs' epilogues: the same arithmetic as the separate
+    // passes, so the same losses bit for bit — in fp32 and in mixed precision.
+    let dir = out_dir("encoder_training_epilogues");
+    for (tag, formats) in [
+        ("fp32", vec![]),
+        (
+            "mixed",
+            vec![
+                "workload.gemm_format=fp8_e4m3",
+                "workload.formats.gradients=fp8_e5m2",
+            ],
+        ),
+    ] {
+        let with = |fused: &'static str| {
+            let mut sets = formats.clone();
+            sets.push(fused);
+            sets
+        };
+        let fused = losses(
+            &dir,
+            &format!("{tag}_fused"),
+            &with("workload.fuse_epilogues=true"),
+        );
+        let separate = losses(
+            &dir,
+            &format!("{tag}_separate"),
+            &with("workload.fuse_epilogues=false"),
+        );
+        assert_eq!(fused, separate, "{tag}: bit for bit");
+    }
+}
+
+#[test]
+fn a_language_model_trains_the_same_with_fused_epilogues() {
+    // GPT-style pre-LN decoders: the forward residuals, GELU, its backward
+    // and the sum of the Q, K, V paths ride in epilogues.
+    let dir = out_dir("lm_training_epilogues");
+    let run_with = |tag: &str, fused: &str| {
+        let args = [
+            "--set",
+            "workload.steps=5",
+            "--set",
+            fused,
+            "--set",
+            "workload.gemm_format=fp8_e4m3",
+        ];
+        let (out, report, _) = run("scenarios/gpt_tiny_golden.yaml", &dir, tag, &args);
+        assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
+        let r = report.expect("a report");
+        let losses: Vec<f64> = r["losses"]
+            .as_array()
+            .expect("losses")
+            .iter()
+            .map(|v| v.as_f64().expect("a loss"))
+            .collect();
+        assert_eq!(losses.len(), 5, "{tag}");
+        losses
+    };
+    let fused = run_with("fused", "workload.fuse_epilogues=true");
+    let separate = run_with("separate", "workload.fuse_epilogues=false");
+    assert_eq!(fused, separate, "bit for bit");
+    assert!(fused[4] < fused[0], "it trains: {fused:?}");
+}

@@ -210,6 +210,7 @@ fn encoder_of(
             ("recompute", w.recompute.is_some()),
             ("weight_copies", w.weight_copies.is_some()),
             ("fuse_update", w.fuse_update.is_some()),
+            ("fuse_epilogues", w.fuse_epilogues.is_some()),
             ("keep_gradients", w.keep_gradients.is_some()),
             ("golden_check", w.golden_check.is_some()),
             ("batch", w.batch.is_some()),

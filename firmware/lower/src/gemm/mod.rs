@@ -53,6 +53,56 @@ pub struct UpdateEpilogue {
     pub keep_gradient: bool,
 }
 
+/// One elementwise step the SFU applies to each finished C tile in SRAM before
+/// the tile is stored (in order): what a separate pass would do reading C back
+/// from DRAM and writing it again, with the same arithmetic — so the numbers
+/// are the same bit for bit and C crosses the DRAM once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Epilogue {
+    /// C + bias, `bias` an fp32 row of n at this DRAM address.
+    Bias(u64),
+    /// R + C, R an fp32 m×n tensor at `addr` with `ld` elements between rows
+    /// (0 = n): a residual, or another path's share of a gradient (R may be C's
+    /// own destination: each tile is read before it is written).
+    Add {
+        /// DRAM address of R.
+        addr: u64,
+        /// Elements between R's rows (0 = n).
+        ld: u64,
+    },
+    /// Stores C as it stands to `addr` (rows `ld` elements apart, 0 = n) in
+    /// `format` — a value the later steps overwrite but someone still needs
+    /// (the pre-activation of a GELU, a tensor a golden comparison reads).
+    Store {
+        /// DRAM address.
+        addr: u64,
+        /// Elements between rows (0 = n).
+        ld: u64,
+        /// Format stored (converted from fp32 by the DMA).
+        format: NumberFormat,
+    },
+    /// gelu(C).
+    Gelu,
+    /// gelu'(X)·C, X the fp32 m×n pre-activation at `addr` (rows `ld`
+    /// elements apart, 0 = n).
+    GeluBwd {
+        /// DRAM address of X.
+        addr: u64,
+        /// Elements between X's rows (0 = n).
+        ld: u64,
+    },
+}
+
+impl Epilogue {
+    /// Whether the step loads an operand into the C tile's scratch buffer.
+    fn loads(&self) -> bool {
+        matches!(
+            self,
+            Epilogue::Bias(_) | Epilogue::Add { .. } | Epilogue::GeluBwd { .. }
+        )
+    }
+}
+
 /// A GEMM to lower: C[m×n] = op(A)[m×k]·op(B)[k×n] with operands in DRAM.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GemmJob {
@@ -86,6 +136,8 @@ pub struct GemmJob {
     pub ld: [u64; 3],
     /// An SGD update of weights shaped like C, fused after each C tile.
     pub update: Option<UpdateEpilogue>,
+    /// Elementwise steps on each C tile before it is stored.
+    pub epilogue: Vec<Epilogue>,
 }
 
 impl GemmJob {
@@ -105,17 +157,16 @@ impl GemmJob {
             c_format: NumberFormat::Fp32,
             ld: [0; 3],
             update: None,
+            epilogue: Vec::new(),
         }
     }
 
-    /// fp32 tiles of C's size that a tile needs in SRAM: C, and with an update
-    /// epilogue the W tile and the updated one.
+    /// fp32 tiles of C's size that a tile needs in SRAM: C; with an update
+    /// epilogue the W tile and the updated one; with epilogue steps that load
+    /// an operand, a scratch tile for it.
     fn c_tiles(&self) -> u64 {
-        if self.update.is_some() {
-            3
-        } else {
-            1
-        }
+        1 + 2 * u64::from(self.update.is_some())
+            + u64::from(self.epilogue.iter().any(Epilogue::loads))
     }
 }
 

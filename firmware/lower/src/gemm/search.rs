@@ -9,7 +9,7 @@
 //! with the [`Machine`]'s balance of compute and bandwidth.
 
 use super::tiling::{footprint, operand_bytes, resident_a_tiling, resident_b_tilings};
-use super::{GemmJob, Resident, Tiling};
+use super::{Epilogue, GemmJob, Resident, Tiling};
 use crate::sram::align;
 use crate::{LowerError, Region};
 use std::fmt;
@@ -159,7 +159,8 @@ pub(super) struct Traffic {
     pub(super) a: u64,
     /// B's loads.
     pub(super) b: u64,
-    /// C's stores and an update epilogue's W read, write and copy.
+    /// C's stores, the epilogue steps' loads and stores, and an update
+    /// epilogue's W read, write and copy.
     pub(super) c: u64,
     /// Separate runs of consecutive bytes in DRAM over all transfers: a
     /// transfer of whole packed rows is one run, else each stored row's slice
@@ -245,8 +246,20 @@ pub(super) fn planned_traffic(
     let update = job.update.map_or(0, |u| {
         2 * c_bytes(4) + u.copy.map_or(0, |(_, _, f)| c_bytes(u64::from(f.bytes())))
     });
-    // Each C-side stream: the store, W's load and store, the copy's store.
+    // Each C-side stream: the epilogue's loads and stores, the store, W's load
+    // and store, the copy's store.
     let mut c_side = Vec::new();
+    let mut epilogue = 0;
+    for step in &job.epilogue {
+        let (bytes, runs) = match *step {
+            Epilogue::Bias(_) => (nm * operand_bytes_in_runs(1, n, tn, 4), (nm * nn, nm * nn)),
+            Epilogue::Add { ld, .. } | Epilogue::GeluBwd { ld, .. } => (c_bytes(4), c_runs(ld)),
+            Epilogue::Store { ld, format, .. } => (c_bytes(u64::from(format.bytes())), c_runs(ld)),
+            Epilogue::Gelu => continue,
+        };
+        epilogue += bytes;
+        c_side.push(runs);
+    }
     if keep {
         c_side.push(c_runs(job.ld[2]));
     }
@@ -262,7 +275,7 @@ pub(super) fn planned_traffic(
     Traffic {
         a: a_once_bytes * a_times,
         b: b_once_bytes * b_times,
-        c: store + update,
+        c: epilogue + store + update,
         runs: a_r + b_r + c_side.iter().map(|&(_, r)| r).sum::<u64>(),
         transfers: a_t + b_t + c_side.iter().map(|&(t, _)| t).sum::<u64>(),
     }
@@ -460,8 +473,12 @@ pub(super) fn plan_pipelined(
     })
     .ok_or_else(|| {
         let [a, b, c] = footprint(1, 1, 1, eb);
+        let epilogue = match c_tiles - 1 {
+            0 => String::new(),
+            more => format!(" and {more} more for its epilogue"),
+        };
         LowerError(format!(
-            "pipelined 1x1x1 tiles need {} bytes (two A and B buffers, one C), more than the {}-byte SRAM",
+            "pipelined 1x1x1 tiles need {} bytes (two A and B buffers, one C{epilogue}), more than the {}-byte SRAM",
             2 * (a + b) + c * c_tiles,
             region.bytes
         ))

@@ -1,7 +1,7 @@
 //! A GEMM's output tiles — per tile its K steps (A and B loads, the GEMM), then
 //! the C store and the update epilogue — and their single-queue stream.
 
-use super::{GemmJob, Tiling};
+use super::{Epilogue, GemmJob, Tiling};
 use crate::sram::align;
 use treta_abi::{Command, Descriptor, DmaDesc, GemmDesc, NumberFormat, SfuDesc, SfuOp, VectorOp};
 
@@ -149,6 +149,7 @@ pub(super) fn output_tiles(
                 steps.push((a_load, b_load, gemm));
             }
             let mut finish = Vec::new();
+            epilogue_commands(job, t, (i, rm, j, rn), &mut finish);
             if job.update.is_none_or(|u| u.keep_gradient) {
                 let ec = u64::from(job.c_format.bytes());
                 let c_at = job.c + (i * ldc + j) * ec;
@@ -188,6 +189,76 @@ pub(super) fn output_tiles(
         }
     }
     out
+}
+
+/// Appends the commands of `job`'s epilogue steps for its C tile of rows
+/// `i..i+rm`, columns `j..j+rn` (at `t.sram[2]`, a scratch tile after C and an
+/// update's two tiles): each step's operand load into the scratch tile and its
+/// SFU operation on C in place, or a store of C as it stands.
+fn epilogue_commands(
+    job: &GemmJob,
+    t: &Tiling,
+    (i, rm, j, rn): (u64, u64, u64, u64),
+    out: &mut Vec<Command>,
+) {
+    let n = u64::from(job.n);
+    let c_sram = t.sram[2];
+    let c_bytes = align(u64::from(t.tm) * u64::from(t.tn) * 4) as u32;
+    let scratch = c_sram + c_bytes * (1 + 2 * u32::from(job.update.is_some()));
+    let fp32 = (NumberFormat::Fp32, NumberFormat::Fp32);
+    let ld_or_n = |ld: u64| if ld == 0 { n } else { ld };
+    let tile_load = |addr: u64, ld: u64| {
+        let ld = ld_or_n(ld);
+        dma(
+            true,
+            addr + (i * ld + j) * 4,
+            scratch,
+            rm,
+            rn * 4,
+            ld * 4,
+            fp32,
+        )
+    };
+    let sfu = |op: SfuOp, src: u32, aux0: u32| {
+        Command::Sfu(SfuDesc {
+            op,
+            rows: rm as u32,
+            cols: rn as u32,
+            src_addr: src,
+            dst_addr: c_sram,
+            aux0_addr: aux0,
+            aux1_addr: 0,
+            aux2_addr: 0,
+            aux3_addr: 0,
+            format: NumberFormat::Fp32,
+            scalars: [0.0; 4],
+            accumulate: false,
+        })
+    };
+    for step in &job.epilogue {
+        match *step {
+            Epilogue::Bias(addr) => {
+                out.push(dma(true, addr + j * 4, scratch, 1, rn * 4, 0, fp32));
+                out.push(sfu(SfuOp::Vector(VectorOp::AddBias), c_sram, scratch));
+            }
+            Epilogue::Add { addr, ld } => {
+                // R + C: R is the left operand, as in a separate `R + C` pass.
+                out.push(tile_load(addr, ld));
+                out.push(sfu(SfuOp::Vector(VectorOp::Add), scratch, c_sram));
+            }
+            Epilogue::Store { addr, ld, format } => {
+                let (ld, eb) = (ld_or_n(ld), u64::from(format.bytes()));
+                let conv = (NumberFormat::Fp32, format);
+                let to = addr + (i * ld + j) * eb;
+                out.push(dma(false, to, c_sram, rm, rn * 4, ld * eb, conv));
+            }
+            Epilogue::Gelu => out.push(sfu(SfuOp::GeluFwd, c_sram, 0)),
+            Epilogue::GeluBwd { addr, ld } => {
+                out.push(tile_load(addr, ld));
+                out.push(sfu(SfuOp::GeluBwd, c_sram, scratch));
+            }
+        }
+    }
 }
 
 /// The descriptors of `job` in one queue, with ids from `id_base`.

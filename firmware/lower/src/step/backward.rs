@@ -1,9 +1,11 @@
 //! One layer's backward pass, top down: LayerNorm 2, the FFN (recomputing its
 //! activations if asked), LayerNorm 1, the attention block per head, the Q, K
 //! and V projections, and the input's gradient as the sum of its three paths.
+//! The GELU's backward and the sums of gradient paths ride in the dx GEMMs'
+//! epilogues (unless `fuse_epilogues` is off).
 
 use super::builder::Builder;
-use super::ops::Ops;
+use super::ops::{Follow, Ops, Then};
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
 use crate::LowerError;
@@ -64,60 +66,46 @@ impl Ops {
         if self.config.recompute {
             // The FFN activations of this layer, again (another layer's may be
             // in their buffers).
-            self.linear(
+            self.linear_gelu(
                 b,
-                "recompute.ffn1",
+                ("recompute.ffn1", "recompute.gelu"),
                 y1,
                 layer.gemm_weight("layer.ffn.w1"),
                 layer.param("layer.ffn.b1"),
-                hp,
+                (hp, g),
                 (t, d, f),
             )?;
-            b.rows_op(
-                "recompute.gelu",
-                SfuOp::GeluFwd,
-                (t, f),
-                [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
-                [0.0; 4],
-            )?;
         }
-        self.linear_bwd(
+        // dh = gelu'(h)·(dz2·W2ᵀ).
+        let gelu_bwd = Follow {
+            op: "bwd.gelu",
+            then: Then::GeluBwd { pre: hp },
+            out: dh_pre,
+        };
+        self.linear_bwd_then(
             b,
             layer,
             "bwd.ffn2",
-            g,
-            "layer.ffn.w2",
-            dz2,
+            (g, "layer.ffn.w2", dz2),
             (t, f, d),
             "layer.ffn.b2",
-            dg,
+            (dg, Some(gelu_bwd)),
         )?;
-        b.rows_op(
-            "bwd.gelu",
-            SfuOp::GeluBwd,
-            (t, f),
-            [
-                rows_in(dg, f),
-                rows_out(dh_pre, f),
-                rows_in(hp, f),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        self.linear_bwd(
+        // dy1 = dz2 + dh·W1ᵀ: the residual's two paths.
+        let residual = Follow {
+            op: "bwd.residual2",
+            then: Then::Add { other: dz2 },
+            out: dy1,
+        };
+        self.linear_bwd_then(
             b,
             layer,
             "bwd.ffn1",
-            y1,
-            "layer.ffn.w1",
-            dh_pre,
+            (y1, "layer.ffn.w1", dh_pre),
             (t, d, f),
             "layer.ffn.b1",
-            dy1_ffn,
+            (dy1_ffn, Some(residual)),
         )?;
-        self.add(b, "bwd.residual2", dz2, dy1_ffn, dy1)?;
         self.layernorm_bwd(
             b,
             "bwd.ln1",
@@ -204,22 +192,26 @@ impl Ops {
                 self.grad_act,
             )?;
         }
+        // dx = ((dz1 + dq·Wqᵀ) + dk·Wkᵀ) + dv·Wvᵀ: each path added to the sum so far.
+        let mut sum_so_far = dz1;
         for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
-            self.linear_bwd(
+            let op = format!("bwd.dx.{proj}");
+            let sum = Follow {
+                op: &op,
+                then: Then::Add { other: sum_so_far },
+                out: dx,
+            };
+            self.linear_bwd_then(
                 b,
                 layer,
                 &format!("bwd.{proj}_proj"),
-                x,
-                &format!("layer.attn.w{proj}"),
-                dproj,
+                (x, &format!("layer.attn.w{proj}"), dproj),
                 (t, d, d),
                 &format!("layer.attn.b{proj}"),
-                dxp,
+                (dxp, Some(sum)),
             )?;
+            sum_so_far = dx;
         }
-        self.add(b, "bwd.dx.q", dz1, dxq, dx)?;
-        self.add(b, "bwd.dx.k", dx, dxk, dx)?;
-        self.add(b, "bwd.dx.v", dx, dxv, dx)?;
         // dγ, dβ from their pairs.
         for (pair, ln) in [(pair1, "ln1"), (pair2, "ln2")] {
             let grads = ["gamma", "beta"].map(|w| layer.grad(&format!("layer.{ln}.{w}")));

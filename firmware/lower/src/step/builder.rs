@@ -6,7 +6,8 @@ use super::config::Overlap;
 use super::config::StepConfig;
 use super::plan::{DramTensor, HostInput, PlanEntry, StepProgram, TensorView};
 use crate::gemm::{
-    dma, lower_gemm, lower_gemm_pipelined, GemmJob, Machine, Pipeline, Resident, UpdateEpilogue,
+    dma, lower_gemm, lower_gemm_pipelined, Epilogue, GemmJob, Machine, Pipeline, Resident,
+    UpdateEpilogue,
 };
 use crate::sram::align;
 use crate::{LowerError, Region, SramPlan};
@@ -143,6 +144,21 @@ impl Builder {
         })
     }
 
+    /// Records that the tensor at `view` is never written (an epilogue folded
+    /// it into the next value), so dumps and comparisons skip it.
+    pub(super) fn mark_unstored(&mut self, view: View) {
+        let name = self
+            .tensors
+            .iter()
+            .find(|t| t.addr == view.addr)
+            .map(|t| t.name.clone());
+        if let Some(name) = name {
+            if !self.unstored.contains(&name) {
+                self.unstored.push(name);
+            }
+        }
+    }
+
     /// Appends `command` to queue 0.
     fn emit(&mut self, command: Command) {
         self.emit_on(0, command);
@@ -218,13 +234,14 @@ impl Builder {
         dims: (u64, u64, u64),
         formats: [NumberFormat; 2],
     ) -> Result<(), LowerError> {
-        self.gemm_update(op, a, b, c, dims, formats, None)
+        self.gemm_then(op, a, b, c, dims, formats, Finish::default())
     }
 
-    /// [`Builder::gemm`], with an SGD update of weights shaped like C fused into
-    /// its epilogue (see [`UpdateEpilogue`]; then in one queue).
+    /// [`Builder::gemm`], with elementwise epilogue steps on each C tile
+    /// before its store and an optional SGD update of weights shaped like C
+    /// after it (see [`Epilogue`], [`UpdateEpilogue`]).
     #[allow(clippy::too_many_arguments)] // a GEMM's operands, shape and epilogue
-    pub(super) fn gemm_update(
+    pub(super) fn gemm_then(
         &mut self,
         op: &str,
         (a, ta): (View, bool),
@@ -232,10 +249,12 @@ impl Builder {
         c: View,
         (m, k, n): (u64, u64, u64),
         formats: [NumberFormat; 2],
-        update: Option<UpdateEpilogue>,
+        Finish { epilogue, update }: Finish,
     ) -> Result<(), LowerError> {
+        let steps = epilogue_names(&epilogue);
         let job = GemmJob {
             update,
+            epilogue,
             transpose_a: ta,
             transpose_b: tb,
             compute_formats: formats,
@@ -289,9 +308,9 @@ impl Builder {
                     (true, Resident::None, _) => " (×2)",
                 },
                 if update.is_some() {
-                    ", SGD update fused"
+                    ", SGD update fused".to_string()
                 } else {
-                    ""
+                    steps
                 },
                 t.dram_floor_bytes
             ),
@@ -301,6 +320,34 @@ impl Builder {
             self.emit_on(q, d.command);
         }
         Ok(())
+    }
+}
+
+/// What a GEMM does with each finished C tile besides storing it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Finish {
+    /// Elementwise steps before the store.
+    pub(super) epilogue: Vec<Epilogue>,
+    /// An SGD update of the weights dW = C belongs to, after it.
+    pub(super) update: Option<UpdateEpilogue>,
+}
+
+/// `", epilogue bias + gelu"` for a plan entry's detail ("" for none).
+fn epilogue_names(steps: &[Epilogue]) -> String {
+    let names: Vec<&str> = steps
+        .iter()
+        .map(|s| match s {
+            Epilogue::Bias(_) => "bias",
+            Epilogue::Add { .. } => "add",
+            Epilogue::Store { .. } => "store",
+            Epilogue::Gelu => "gelu",
+            Epilogue::GeluBwd { .. } => "gelu'",
+        })
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(", epilogue {}", names.join(" + "))
     }
 }
 

@@ -146,8 +146,14 @@ pub struct StepConfig {
     /// tile in SRAM, instead of in a separate pass that reads dW back from DRAM
     /// (see [`crate::gemm::UpdateEpilogue`]). Same numbers.
     pub fuse_update: bool,
-    /// Store the fused weight matrices' gradients to DRAM anyway (runs that read
-    /// them back: golden comparisons, tensor dumps).
+    /// Fold the elementwise operation that follows a GEMM (a bias, a
+    /// residual, the GELU or its backward, the sum of a gradient's paths) into
+    /// the GEMM's epilogue (see [`crate::gemm::Epilogue`]) instead of a
+    /// separate pass that reads the GEMM's result back from DRAM. Same numbers.
+    pub fuse_epilogues: bool,
+    /// Store the fused weight matrices' gradients to DRAM anyway, and the
+    /// values a fused epilogue folds away (runs that read them back: golden
+    /// comparisons, tensor dumps).
     pub keep_gradients: bool,
     /// The machine the pipelined GEMMs' tiles are chosen for.
     pub machine: Machine,
@@ -167,6 +173,7 @@ impl Default for StepConfig {
             weight_copies: true,
             recompute: false,
             fuse_update: true,
+            fuse_epilogues: true,
             keep_gradients: true,
             machine: Machine::default(),
         }

@@ -1,6 +1,7 @@
 //! One layer's forward pass: the attention block (Q, K, V projections, per-head
 //! scores, softmax, context, output projection), the first residual and
-//! LayerNorm, the FFN and the second residual and LayerNorm.
+//! LayerNorm, the FFN and the second residual and LayerNorm. Biases, the
+//! residuals and the GELU ride in their GEMMs' epilogues.
 
 use super::builder::Builder;
 use super::ops::Ops;
@@ -95,16 +96,19 @@ impl Ops {
                 self.act_act,
             )?;
         }
-        self.linear(
+        // z1 = x + (ctx·Wo + bo), the residual in the GEMM's epilogue.
+        self.linear_residual(
             b,
-            "fwd.o_proj",
-            ctx,
-            layer.gemm_weight("layer.attn.wo"),
-            layer.param("layer.attn.bo"),
-            attn,
+            ("fwd.o_proj", "fwd.residual1"),
+            (
+                ctx,
+                layer.gemm_weight("layer.attn.wo"),
+                layer.param("layer.attn.bo"),
+            ),
+            (attn, x),
+            z1,
             (t, d, d),
         )?;
-        self.add(b, "fwd.residual1", x, attn, z1)?;
         self.layernorm(
             b,
             "fwd.ln1",
@@ -114,32 +118,27 @@ impl Ops {
             y1,
             st1,
         )?;
-        self.linear(
+        self.linear_gelu(
             b,
-            "fwd.ffn1",
+            ("fwd.ffn1", "fwd.gelu"),
             y1,
             layer.gemm_weight("layer.ffn.w1"),
             layer.param("layer.ffn.b1"),
-            hp,
+            (hp, g),
             (t, d, f),
         )?;
-        b.rows_op(
-            "fwd.gelu",
-            SfuOp::GeluFwd,
-            (t, f),
-            [rows_in(hp, f), rows_out(g, f), NONE, NONE, NONE, NONE],
-            [0.0; 4],
-        )?;
-        self.linear(
+        self.linear_residual(
             b,
-            "fwd.ffn2",
-            g,
-            layer.gemm_weight("layer.ffn.w2"),
-            layer.param("layer.ffn.b2"),
-            fo,
+            ("fwd.ffn2", "fwd.residual2"),
+            (
+                g,
+                layer.gemm_weight("layer.ffn.w2"),
+                layer.param("layer.ffn.b2"),
+            ),
+            (fo, y1),
+            z2,
             (t, f, d),
         )?;
-        self.add(b, "fwd.residual2", y1, fo, z2)?;
         self.layernorm(
             b,
             "fwd.ln2",

@@ -112,14 +112,13 @@ pub fn lower_training_step(
         .flat_map(|l| PARAMS.iter().map(move |(n, _)| tensor_name(n, l, layers_n)))
         .collect();
     if ops.fused && !config.keep_gradients {
-        b.unstored = (0..layers_n)
-            .flat_map(|l| {
-                PARAMS
-                    .iter()
-                    .filter(|(_, shape)| shape.is_matrix())
-                    .map(move |(n, _)| tensor_name(&format!("grad.{n}"), l, layers_n))
-            })
-            .collect();
+        let grads = (0..layers_n).flat_map(|l| {
+            PARAMS
+                .iter()
+                .filter(|(_, shape)| shape.is_matrix())
+                .map(move |(n, _)| tensor_name(&format!("grad.{n}"), l, layers_n))
+        });
+        b.unstored.extend(grads);
     }
     Ok(b.finish(config))
 }

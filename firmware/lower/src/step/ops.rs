@@ -3,11 +3,11 @@
 //! LayerNorm forward and backward, column sums — with the step's shapes and
 //! formats worked out once.
 
-use super::builder::{Builder, View};
+use super::builder::{Builder, Finish, View};
 use super::config::{EncoderDims, Optimizer, StepConfig};
 use super::rows::{rows_in, rows_out, sum_out, vec_in, NONE};
 use super::tensors::Weights;
-use crate::gemm::UpdateEpilogue;
+use crate::gemm::{Epilogue, UpdateEpilogue};
 use crate::LowerError;
 use treta_abi::{NumberFormat, SfuOp, VectorOp};
 
@@ -96,7 +96,8 @@ impl Ops {
         (0..u64::from(self.dims.b)).flat_map(move |bi| (0..h).map(move |hi| (bi, hi, bi * h + hi)))
     }
 
-    /// y = x·W + b: the GEMM, then the bias over its rows (in place).
+    /// y = x·W + b: the GEMM, the bias in its epilogue (or a pass of its own
+    /// when epilogues are not fused).
     #[allow(clippy::too_many_arguments)] // a linear layer's operands and shape
     pub(super) fn linear(
         &self,
@@ -106,23 +107,196 @@ impl Ops {
         w: View,
         bias: View,
         out: View,
-        (m, k, n): (u64, u64, u64),
+        dims: (u64, u64, u64),
     ) -> Result<(), LowerError> {
-        b.gemm(op, (x, false), (w, false), out, (m, k, n), self.act_w)?;
-        b.vector(
-            &format!("{op}.bias"),
-            VectorOp::AddBias,
-            (m, n),
-            [
-                rows_in(out, n),
-                rows_out(out, n),
-                vec_in(bias, n),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )
+        self.linear_then(b, op, (x, w, bias), out, dims, None)
+    }
+
+    /// out = gelu(x·W + b), the pre-activation x·W + b stored to `pre` (the
+    /// backward needs it); the GELU is the separate pass `gelu_op` when
+    /// epilogues are not fused.
+    #[allow(clippy::too_many_arguments)] // a linear layer's operands and shape
+    pub(super) fn linear_gelu(
+        &self,
+        b: &mut Builder,
+        (op, gelu_op): (&str, &str),
+        x: View,
+        w: View,
+        bias: View,
+        (pre, out): (View, View),
+        dims: (u64, u64, u64),
+    ) -> Result<(), LowerError> {
+        let follow = Follow {
+            op: gelu_op,
+            then: Then::Gelu,
+            out,
+        };
+        self.linear_then(b, op, (x, w, bias), pre, dims, Some(follow))
+    }
+
+    /// out = res + y, y = x·W + b: a linear layer and the residual around it
+    /// (the separate pass `add_op` when epilogues are not fused). Fused, y goes
+    /// to DRAM only when the run keeps intermediates.
+    #[allow(clippy::too_many_arguments)] // a linear layer's operands and shape
+    pub(super) fn linear_residual(
+        &self,
+        b: &mut Builder,
+        (op, add_op): (&str, &str),
+        (x, w, bias): (View, View, View),
+        (y, res): (View, View),
+        out: View,
+        dims: (u64, u64, u64),
+    ) -> Result<(), LowerError> {
+        let follow = Follow {
+            op: add_op,
+            then: Then::Add { other: res },
+            out,
+        };
+        self.linear_then(b, op, (x, w, bias), y, dims, Some(follow))
+    }
+
+    /// The GEMM x·W into `y` with the bias, then what `follow` says.
+    fn linear_then(
+        &self,
+        b: &mut Builder,
+        op: &str,
+        (x, w, bias): (View, View, View),
+        y: View,
+        (m, k, n): (u64, u64, u64),
+        follow: Option<Follow>,
+    ) -> Result<(), LowerError> {
+        let (c, steps) = self.epilogue_for(b, y, follow.as_ref());
+        let epilogue = if self.config.fuse_epilogues {
+            [Epilogue::Bias(bias.addr)]
+                .into_iter()
+                .chain(steps)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let finish = Finish {
+            epilogue,
+            update: None,
+        };
+        b.gemm_then(op, (x, false), (w, false), c, (m, k, n), self.act_w, finish)?;
+        if !self.config.fuse_epilogues {
+            b.vector(
+                &format!("{op}.bias"),
+                VectorOp::AddBias,
+                (m, n),
+                [
+                    rows_in(y, n),
+                    rows_out(y, n),
+                    vec_in(bias, n),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            )?;
+        }
+        self.follow_pass(b, y, (m, n), follow.as_ref())
+    }
+
+    /// Where a GEMM whose result is `y` stores C, and its epilogue steps for
+    /// `follow`: fused, C goes to `follow.out` (y stored on the way when it is
+    /// still needed); else to `y`, with no steps.
+    fn epilogue_for(
+        &self,
+        b: &mut Builder,
+        y: View,
+        follow: Option<&Follow>,
+    ) -> (View, Vec<Epilogue>) {
+        match follow {
+            Some(f) if self.config.fuse_epilogues => {
+                let mut steps = match f.then {
+                    // The pre-activation is the GELU backward's input.
+                    Then::Gelu => vec![store(y)],
+                    _ => self.keep_or_drop(b, y),
+                };
+                steps.push(match f.then {
+                    Then::Gelu => Epilogue::Gelu,
+                    Then::GeluBwd { pre } => Epilogue::GeluBwd {
+                        addr: pre.addr,
+                        ld: pre.ld,
+                    },
+                    Then::Add { other } => add(other),
+                });
+                (f.out, steps)
+            }
+            _ => (y, Vec::new()),
+        }
+    }
+
+    /// `follow` as a pass of its own over the GEMM's result `y` (rows × cols),
+    /// when epilogues are not fused.
+    fn follow_pass(
+        &self,
+        b: &mut Builder,
+        y: View,
+        (rows, cols): (u64, u64),
+        follow: Option<&Follow>,
+    ) -> Result<(), LowerError> {
+        let Some(f) = follow.filter(|_| !self.config.fuse_epilogues) else {
+            return Ok(());
+        };
+        let (op, out) = (f.op, f.out);
+        match f.then {
+            Then::Gelu => b.rows_op(
+                op,
+                SfuOp::GeluFwd,
+                (rows, cols),
+                [
+                    rows_in(y, cols),
+                    rows_out(out, cols),
+                    NONE,
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            ),
+            Then::GeluBwd { pre } => b.rows_op(
+                op,
+                SfuOp::GeluBwd,
+                (rows, cols),
+                [
+                    rows_in(y, cols),
+                    rows_out(out, cols),
+                    rows_in(pre, cols),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            ),
+            Then::Add { other } => b.vector(
+                op,
+                VectorOp::Add,
+                (rows, cols),
+                [
+                    rows_in(other, cols),
+                    rows_out(out, cols),
+                    rows_in(y, cols),
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [0.0; 4],
+            ),
+        }
+    }
+
+    /// A store of the intermediate `view` when the run keeps intermediates
+    /// (see [`super::config::StepConfig::keep_gradients`]); else none, and
+    /// `view` is marked never written.
+    fn keep_or_drop(&self, b: &mut Builder, view: View) -> Vec<Epilogue> {
+        if self.config.keep_gradients {
+            vec![store(view)]
+        } else {
+            b.mark_unstored(view);
+            Vec::new()
+        }
     }
 
     /// out = lhs + rhs over T×D (a residual, or summing a gradient's paths).
@@ -276,27 +450,49 @@ impl Ops {
         xin: View,
         wn: &str,
         dout: View,
-        (m, k, n): (u64, u64, u64),
+        dims: (u64, u64, u64),
         bn: &str,
         dxin: View,
     ) -> Result<(), LowerError> {
+        self.linear_bwd_then(b, layer, op, (xin, wn, dout), dims, bn, (dxin, None))
+    }
+
+    /// [`Ops::linear_bwd`] with dx = dy·Wᵀ (stored to `dxin` when needed)
+    /// followed by `follow`: the backward's next elementwise operation, in the
+    /// dx GEMM's epilogue when epilogues are fused.
+    #[allow(clippy::too_many_arguments)] // a linear layer's operands and shape
+    pub(super) fn linear_bwd_then(
+        &self,
+        b: &mut Builder,
+        layer: &impl Weights,
+        op: &str,
+        (xin, wn, dout): (View, &str, View),
+        (m, k, n): (u64, u64, u64),
+        bn: &str,
+        (dxin, follow): (View, Option<Follow>),
+    ) -> Result<(), LowerError> {
         let dgrad = |b: &mut Builder| {
-            b.gemm(
+            let (c, epilogue) = self.epilogue_for(b, dxin, follow.as_ref());
+            let finish = Finish {
+                epilogue,
+                update: None,
+            };
+            b.gemm_then(
                 &format!("{op}.dgrad"),
                 (dout, false),
                 (layer.gemm_weight(wn), true),
-                dxin,
+                c,
                 (m, n, k),
                 self.grad_w,
-            )
+                finish,
+            )?;
+            self.follow_pass(b, dxin, (m, k), follow.as_ref())
         };
         if self.fused {
             dgrad(b)?;
-        }
-        self.weight_bwd(b, layer, op, xin, wn, dout, (m, k, n), bn)?;
-        if self.fused {
-            Ok(())
+            self.weight_bwd(b, layer, op, xin, wn, dout, (m, k, n), bn)
         } else {
+            self.weight_bwd(b, layer, op, xin, wn, dout, (m, k, n), bn)?;
             dgrad(b)
         }
     }
@@ -324,16 +520,66 @@ impl Ops {
             lr: self.config.lr,
             keep_gradient: self.config.keep_gradients,
         });
-        b.gemm_update(
+        b.gemm_then(
             &format!("{op}.wgrad"),
             (xin, true),
             (dout, false),
             layer.grad(wn),
             (k, m, n),
             self.act_grad,
-            update,
+            Finish {
+                epilogue: Vec::new(),
+                update,
+            },
         )?;
         self.column_sum(b, &format!("{op}.bgrad"), dout, (m, n), layer.grad(bn))?;
         Ok(())
+    }
+}
+
+/// An elementwise operation that follows a GEMM: folded into its epilogue or
+/// a pass of its own over its result (see [`StepConfig::fuse_epilogues`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Then {
+    /// gelu(y).
+    Gelu,
+    /// gelu'(pre)·y.
+    GeluBwd {
+        /// The pre-activation.
+        pre: View,
+    },
+    /// other + y.
+    Add {
+        /// The other summand (the left one).
+        other: View,
+    },
+}
+
+/// What follows a GEMM with result y: the operation, its output and the name
+/// of its pass when not fused.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Follow<'a> {
+    /// Plan name of the separate pass.
+    pub(super) op: &'a str,
+    /// The operation.
+    pub(super) then: Then,
+    /// Where its result goes.
+    pub(super) out: View,
+}
+
+/// An epilogue step storing C, as it stands, to the tensor at `view`.
+fn store(view: View) -> Epilogue {
+    Epilogue::Store {
+        addr: view.addr,
+        ld: view.ld,
+        format: view.fmt,
+    }
+}
+
+/// An epilogue step adding the fp32 tensor at `view` to C (`view` + C).
+fn add(view: View) -> Epilogue {
+    Epilogue::Add {
+        addr: view.addr,
+        ld: view.ld,
     }
 }

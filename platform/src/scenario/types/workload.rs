@@ -69,9 +69,16 @@ pub struct Workload {
     /// less DRAM traffic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuse_update: Option<bool>,
+    /// Training steps: fold the elementwise operation that follows a GEMM —
+    /// a bias, a residual, the GELU or its backward, the sum of a gradient's
+    /// paths — into the GEMM's epilogue instead of a separate pass over its
+    /// result in DRAM (true by default; same numbers, less DRAM traffic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuse_epilogues: Option<bool>,
     /// `encoder_training_step`: store the fused weight matrices' gradients to
     /// DRAM anyway (false by default; forced by `golden`; `--dump-tensors`
-    /// writes them only then).
+    /// writes them only then), and the intermediate values fused epilogues
+    /// skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_gradients: Option<bool>,
     /// `encoder_training_step`: keep the weights' copies in their GEMM format in

@@ -164,21 +164,14 @@ fn forward(
     b.scope.clear();
     let top = layers.last().map_or(x, |l| l.y);
     let w = &m.top;
-    ops.linear(
+    ops.linear_gelu(
         b,
-        "fwd.mlm.dense",
+        ("fwd.mlm.dense", "fwd.mlm.gelu"),
         top,
         w.gemm_weight(DENSE_W),
         w.param(DENSE_B),
-        m.t1,
+        (m.t1, m.t2),
         (t, d, d),
-    )?;
-    b.rows_op(
-        "fwd.mlm.gelu",
-        SfuOp::GeluFwd,
-        (t, d),
-        [rows_in(m.t1, d), rows_out(m.t2, d), NONE, NONE, NONE, NONE],
-        [0.0; 4],
     )?;
     ops.layernorm(
         b,

@@ -9,10 +9,14 @@
 //! Backward takes dy (the residual stream's total gradient) down to dx: the
 //! FFN branch gives dLN2, da = dy + dLN2; the attention branch gives dLN1,
 //! dx = da + dLN1.
+//!
+//! Biases, the forward residuals, the GELU and its backward, and the sum of
+//! the Q, K, V paths of dLN1's input ride in their GEMMs' epilogues (unless
+//! `fuse_epilogues` is off).
 
 use super::tensors::DecoderT;
 use crate::step::builder::Builder;
-use crate::step::ops::Ops;
+use crate::step::ops::{Follow, Ops, Then};
 use crate::step::rows::{rows_in, rows_out, NONE};
 use crate::step::tensors::Weights;
 use crate::LowerError;
@@ -63,16 +67,19 @@ impl Ops {
             [self.scale, 0.0, 0.0, 0.0],
         )?;
         self.band_context(b, l)?;
-        self.linear(
+        // a = x + (ctx·Wo + bo), the residual in the GEMM's epilogue.
+        self.linear_residual(
             b,
-            "fwd.o_proj",
-            l.ctx,
-            l.gemm_weight("layer.attn.wo"),
-            l.param("layer.attn.bo"),
-            l.attn,
+            ("fwd.o_proj", "fwd.residual1"),
+            (
+                l.ctx,
+                l.gemm_weight("layer.attn.wo"),
+                l.param("layer.attn.bo"),
+            ),
+            (l.attn, l.x),
+            l.a,
             (t, d, d),
         )?;
-        self.add(b, "fwd.residual1", l.x, l.attn, l.a)?;
         self.layernorm(
             b,
             "fwd.ln2",
@@ -82,61 +89,42 @@ impl Ops {
             l.u2,
             l.st2,
         )?;
-        self.linear(
+        self.linear_gelu(
             b,
-            "fwd.ffn1",
+            ("fwd.ffn1", "fwd.gelu"),
             l.u2,
             l.gemm_weight("layer.ffn.w1"),
             l.param("layer.ffn.b1"),
-            l.hp,
+            (l.hp, l.g),
             (t, d, f),
         )?;
-        b.rows_op(
-            "fwd.gelu",
-            SfuOp::GeluFwd,
-            (t, f),
-            [rows_in(l.hp, f), rows_out(l.g, f), NONE, NONE, NONE, NONE],
-            [0.0; 4],
-        )?;
-        self.linear(
+        self.linear_residual(
             b,
-            "fwd.ffn2",
-            l.g,
-            l.gemm_weight("layer.ffn.w2"),
-            l.param("layer.ffn.b2"),
-            l.fo,
+            ("fwd.ffn2", "fwd.residual2"),
+            (l.g, l.gemm_weight("layer.ffn.w2"), l.param("layer.ffn.b2")),
+            (l.fo, l.a),
+            l.y,
             (t, f, d),
-        )?;
-        self.add(b, "fwd.residual2", l.a, l.fo, l.y)
+        )
     }
 
     /// Appends `l`'s backward pass, from `l.dy` to `l.dx`.
     pub(super) fn decoder_backward(&self, b: &mut Builder, l: &DecoderT) -> Result<(), LowerError> {
         let (t, d, f, s) = (self.t, self.d, self.f, self.s);
-        self.linear_bwd(
+        // dh = gelu'(h)·(dy·W2ᵀ).
+        let gelu_bwd = Follow {
+            op: "bwd.gelu",
+            then: Then::GeluBwd { pre: l.hp },
+            out: l.dhp,
+        };
+        self.linear_bwd_then(
             b,
             l,
             "bwd.ffn2",
-            l.g,
-            "layer.ffn.w2",
-            l.dy,
+            (l.g, "layer.ffn.w2", l.dy),
             (t, f, d),
             "layer.ffn.b2",
-            l.dg,
-        )?;
-        b.rows_op(
-            "bwd.gelu",
-            SfuOp::GeluBwd,
-            (t, f),
-            [
-                rows_in(l.dg, f),
-                rows_out(l.dhp, f),
-                rows_in(l.hp, f),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
+            (l.dg, Some(gelu_bwd)),
         )?;
         self.linear_bwd(
             b,
@@ -202,25 +190,30 @@ impl Ops {
             [self.scale, 0.0, 0.0, 0.0],
         )?;
         self.band_scores_bwd(b, l)?;
-        for (p, dp, du) in [
-            ("q", l.dq, l.du1_q),
-            ("k", l.dk, l.du1_k),
-            ("v", l.dv, l.du1_v),
+        // du1 = (dq·Wqᵀ + dk·Wkᵀ) + dv·Wvᵀ: the K and V paths added to the sum
+        // so far.
+        let mut sum_so_far = None;
+        for (p, dp, du, sum_op) in [
+            ("q", l.dq, l.du1_q, ""),
+            ("k", l.dk, l.du1_k, "bwd.ln1_out.qk"),
+            ("v", l.dv, l.du1_v, "bwd.ln1_out.v"),
         ] {
-            self.linear_bwd(
+            let sum = sum_so_far.map(|other| Follow {
+                op: sum_op,
+                then: Then::Add { other },
+                out: l.du1,
+            });
+            self.linear_bwd_then(
                 b,
                 l,
                 &format!("bwd.{p}_proj"),
-                l.u1,
-                &format!("layer.attn.w{p}"),
-                dp,
+                (l.u1, &format!("layer.attn.w{p}"), dp),
                 (t, d, d),
                 &format!("layer.attn.b{p}"),
-                du,
+                (du, sum),
             )?;
+            sum_so_far = Some(if sum_so_far.is_some() { l.du1 } else { du });
         }
-        self.add(b, "bwd.ln1_out.qk", l.du1_q, l.du1_k, l.du1)?;
-        self.add(b, "bwd.ln1_out.v", l.du1, l.du1_v, l.du1)?;
         self.layernorm_bwd(
             b,
             "bwd.ln1",

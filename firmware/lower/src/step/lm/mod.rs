@@ -348,11 +348,12 @@ impl Builder {
     ) {
         self.parameters = params.iter().map(|p| p.name.clone()).collect();
         if fused_unstored {
-            self.unstored = params
-                .iter()
-                .filter(|p| p.layer_matrix)
-                .map(|p| format!("grad.{}", p.name))
-                .collect();
+            self.unstored.extend(
+                params
+                    .iter()
+                    .filter(|p| p.layer_matrix)
+                    .map(|p| format!("grad.{}", p.name)),
+            );
         }
         self.views = views;
         self.host_inputs = vec![HostInput {

@@ -227,8 +227,10 @@ fn step_config(w: &crate::scenario::Workload, config: &PlatformConfig) -> StepCo
         weight_copies: w.weight_copies.unwrap_or(true),
         fuse_update: w.fuse_update.unwrap_or(true),
         fuse_epilogues: w.fuse_epilogues.unwrap_or(true),
-        // A golden comparison reads the weight gradients back.
-        keep_gradients: w.keep_gradients.unwrap_or(false) || w.golden.is_some(),
+        // A golden comparison (one step) reads the weight gradients back;
+        // after more steps nothing is compared.
+        keep_gradients: w.keep_gradients.unwrap_or(false)
+            || (w.golden.is_some() && w.steps.is_none_or(|s| s.get() == 1)),
         ..StepConfig::default()
     }
 }

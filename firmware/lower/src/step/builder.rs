@@ -260,6 +260,7 @@ impl Builder {
             compute_formats: formats,
             ld: [a.ld, b.ld, c.ld],
             formats: [a.fmt, b.fmt],
+            c_format: c.fmt,
             ..GemmJob::packed(
                 m as u32,
                 k as u32,

@@ -159,6 +159,23 @@ pub struct StepConfig {
     pub machine: Machine,
 }
 
+impl StepConfig {
+    /// The DRAM format of an activation that only 8-bit GEMMs read (GELU's
+    /// output, which the FFN's second GEMM reads forward and for its weight
+    /// gradient): the activations' GEMM format when it is narrower than fp32,
+    /// the value is written by a fused epilogue and no one reads it back
+    /// (`keep_gradients`); else fp32. The GEMMs convert to that format on load
+    /// anyway, so the numbers are the same — a quarter of the bytes for 8 bits.
+    pub fn gemm_only_activation_format(&self) -> NumberFormat {
+        let narrow = self.formats.activations;
+        if self.fuse_epilogues && !self.keep_gradients && narrow.bytes() < 4 {
+            narrow
+        } else {
+            NumberFormat::Fp32
+        }
+    }
+}
+
 impl Default for StepConfig {
     /// The golden data's: lr 0.01, ε 1e-5, fp32 GEMMs; everything pipelined.
     fn default() -> StepConfig {

@@ -76,9 +76,9 @@ pub struct Workload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fuse_epilogues: Option<bool>,
     /// `encoder_training_step`: store the fused weight matrices' gradients to
-    /// DRAM anyway (false by default; forced by `golden`; `--dump-tensors`
-    /// writes them only then), and the intermediate values fused epilogues
-    /// skip.
+    /// DRAM anyway (false by default; forced by a one-step `golden` run, which
+    /// compares them; `--dump-tensors` writes them only then), and the
+    /// intermediate values fused epilogues skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_gradients: Option<bool>,
     /// `encoder_training_step`: keep the weights' copies in their GEMM format in

@@ -10,6 +10,7 @@ use crate::step::config::StepConfig;
 use crate::step::plan::{TensorView, ViewLayout};
 use crate::step::tensors::{ParamT, Weights};
 use crate::LowerError;
+use treta_abi::NumberFormat;
 
 /// The model-level parameters: token and position embeddings, final LayerNorm.
 pub(super) const WTE: &str = "embed.wte";
@@ -202,7 +203,15 @@ pub(super) fn allocate_decoders(
     for l in 0..spec.layers as usize {
         let name = |s: &str| layer_name(s, l);
         let w = ParamT::allocate(b, &ParamT::layer_shapes(&e), config, name)?;
-        let mut a = |s: &str, rows: u64, cols: u64| b.alloc(&name(s), rows, cols);
+        // GELU's output is read by 8-bit GEMMs only: it may be kept in their format.
+        let mut a = |s: &str, rows: u64, cols: u64| {
+            let format = if s == "act.layer.ffn.h_post" {
+                config.gemm_only_activation_format()
+            } else {
+                NumberFormat::Fp32
+            };
+            b.alloc_in(&name(s), rows, cols, format)
+        };
         let layer = DecoderT {
             w,
             x: input.0,

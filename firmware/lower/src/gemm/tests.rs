@@ -11,6 +11,17 @@ fn job(m: u32, k: u32, n: u32) -> GemmJob {
     GemmJob::packed(m, k, n, [0, 1 << 24, 1 << 26], NumberFormat::Fp8E4M3)
 }
 
+/// SGD of W at 1 << 28 with its E4M3 copy at 1 << 29, dW not stored.
+fn sgd_with_copy() -> UpdateEpilogue {
+    UpdateEpilogue {
+        w: 1 << 28,
+        ldw: 0,
+        copy: Some((1 << 29, 0, NumberFormat::Fp8E4M3)),
+        lr: 0.5,
+        keep_gradient: false,
+    }
+}
+
 fn unified(bytes: u64) -> SramPlan {
     SramPlan::Unified(Region { base: 0, bytes })
 }
@@ -51,13 +62,7 @@ fn large_gemm_is_tiled_within_the_budget() {
 
 #[test]
 fn an_update_epilogue_updates_each_c_tile_in_sram() {
-    let update = UpdateEpilogue {
-        w: 1 << 28,
-        ldw: 0,
-        copy: Some((1 << 29, 0, NumberFormat::Fp8E4M3)),
-        lr: 0.5,
-        keep_gradient: false,
-    };
+    let update = sgd_with_copy();
     let j = GemmJob {
         update: Some(update),
         ..job(64, 32, 256)
@@ -303,16 +308,9 @@ fn a_fused_weight_update_streams_whole_rows_of_w_with_b_resident() {
         bytes: 3 << 19,
     };
     for (m, n) in [(768, 3072), (3072, 768)] {
-        let update = UpdateEpilogue {
-            w: 1 << 28,
-            ldw: 0,
-            copy: Some((1 << 29, 0, NumberFormat::Fp8E4M3)),
-            lr: 0.5,
-            keep_gradient: false,
-        };
         let j = GemmJob {
             transpose_a: true,
-            update: Some(update),
+            update: Some(sgd_with_copy()),
             formats: [NumberFormat::Fp32; 2],
             compute_formats: [NumberFormat::Fp8E4M3, NumberFormat::Fp8E5M2],
             ..job(m, 128, n)

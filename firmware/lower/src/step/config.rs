@@ -201,7 +201,7 @@ impl Default for StepConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Overlap {
     /// GEMMs: op(A) resident when it fits a quarter of the SRAM, with B and C
-    /// tiles in two halves of the rest; else tiles of half the SRAM, which may
+    /// tiles in two halves of the rest, or op(B) with A and C row strips; else tiles of half the SRAM, which may
     /// reload operands more often (see [`crate::gemm::lower_gemm_pipelined`]).
     pub gemm: bool,
     /// SFU operations: row tiles of half the SRAM (no reloads).

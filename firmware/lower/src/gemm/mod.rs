@@ -91,14 +91,25 @@ pub enum Epilogue {
         /// Elements between X's rows (0 = n).
         ld: u64,
     },
+    /// Adds the column sums of C, as the steps before left it, into the fp32
+    /// row of n at this DRAM address: a bias gradient summed on the GEMM's way
+    /// out instead of in a pass that reads C back. The row tiles of each
+    /// column strip come in order and each adds its rows one by one to the
+    /// running sum (the first starts it at zero), as a separate column-sum
+    /// pass does — the same sum, bit for bit.
+    ColumnSum(u64),
 }
 
 impl Epilogue {
-    /// Whether the step loads an operand into the C tile's scratch buffer.
+    /// Whether the step uses the C tile's scratch buffer (to load an operand,
+    /// or to carry a column sum).
     fn loads(&self) -> bool {
         matches!(
             self,
-            Epilogue::Bias(_) | Epilogue::Add { .. } | Epilogue::GeluBwd { .. }
+            Epilogue::Bias(_)
+                | Epilogue::Add { .. }
+                | Epilogue::GeluBwd { .. }
+                | Epilogue::ColumnSum(_)
         )
     }
 }

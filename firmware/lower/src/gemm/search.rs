@@ -255,6 +255,16 @@ pub(super) fn planned_traffic(
             Epilogue::Bias(_) => (nm * operand_bytes_in_runs(1, n, tn, 4), (nm * nn, nm * nn)),
             Epilogue::Add { ld, .. } | Epilogue::GeluBwd { ld, .. } => (c_bytes(4), c_runs(ld)),
             Epilogue::Store { ld, format, .. } => (c_bytes(u64::from(format.bytes())), c_runs(ld)),
+            // The running sum's store per tile, its load per tile but the
+            // strip's first.
+            Epilogue::ColumnSum(_) => {
+                let times = 2 * nm - 1;
+                let transfers = times * nn;
+                (
+                    times * operand_bytes_in_runs(1, n, tn, 4),
+                    (transfers, transfers),
+                )
+            }
             Epilogue::Gelu => continue,
         };
         epilogue += bytes;

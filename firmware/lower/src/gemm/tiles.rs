@@ -219,22 +219,23 @@ fn epilogue_commands(
             fp32,
         )
     };
-    let sfu = |op: SfuOp, src: u32, aux0: u32| {
+    let sfu_into = |op: SfuOp, (src, aux0): (u32, u32), dst: u32, accumulate: bool| {
         Command::Sfu(SfuDesc {
             op,
             rows: rm as u32,
             cols: rn as u32,
             src_addr: src,
-            dst_addr: c_sram,
+            dst_addr: dst,
             aux0_addr: aux0,
             aux1_addr: 0,
             aux2_addr: 0,
             aux3_addr: 0,
             format: NumberFormat::Fp32,
             scalars: [0.0; 4],
-            accumulate: false,
+            accumulate,
         })
     };
+    let sfu = |op: SfuOp, src: u32, aux0: u32| sfu_into(op, (src, aux0), c_sram, false);
     for step in &job.epilogue {
         match *step {
             Epilogue::Bias(addr) => {
@@ -256,6 +257,18 @@ fn epilogue_commands(
             Epilogue::GeluBwd { addr, ld } => {
                 out.push(tile_load(addr, ld));
                 out.push(sfu(SfuOp::GeluBwd, c_sram, scratch));
+            }
+            Epilogue::ColumnSum(addr) => {
+                // The running sum of columns j..j+rn, through the scratch
+                // buffer: loaded unless this is the strip's first row tile.
+                let at = addr + j * 4;
+                let running = i > 0;
+                if running {
+                    out.push(dma(true, at, scratch, 1, rn * 4, 0, fp32));
+                }
+                let sum = SfuOp::Vector(VectorOp::ColumnSum);
+                out.push(sfu_into(sum, (c_sram, 0), scratch, running));
+                out.push(dma(false, at, scratch, 1, rn * 4, 0, fp32));
             }
         }
     }

@@ -33,6 +33,17 @@ impl View {
             fmt: NumberFormat::Fp32,
         }
     }
+
+    /// The view `elems` elements past this one's start, in its own format,
+    /// `ld` elements between rows: a head's columns or a block of a tensor
+    /// that may be kept narrower than fp32.
+    pub(super) fn elems_at(self, elems: u64, ld: u64) -> View {
+        View {
+            addr: self.addr + elems * u64::from(self.fmt.bytes()),
+            ld,
+            fmt: self.fmt,
+        }
+    }
 }
 
 /// A step's command stream under construction.
@@ -343,6 +354,7 @@ fn epilogue_names(steps: &[Epilogue]) -> String {
             Epilogue::Store { .. } => "store",
             Epilogue::Gelu => "gelu",
             Epilogue::GeluBwd { .. } => "gelu'",
+            Epilogue::ColumnSum(_) => "column sums",
         })
         .collect();
     if names.is_empty() {

@@ -160,21 +160,39 @@ pub struct StepConfig {
 }
 
 impl StepConfig {
-    /// The DRAM format of an activation that only 8-bit GEMMs read (GELU's
-    /// output, which the FFN's second GEMM reads forward and for its weight
-    /// gradient): the activations' GEMM format when it is narrower than fp32,
-    /// the value is written by a fused epilogue and no one reads it back
-    /// (`keep_gradients`); else fp32. The GEMMs convert to that format on load
-    /// anyway, so the numbers are the same — a quarter of the bytes for 8 bits.
-    pub fn gemm_only_activation_format(&self) -> NumberFormat {
+    /// The DRAM format of activation `name`: the activations' GEMM format
+    /// for one that only GEMMs read — the queries, keys and values, the
+    /// attention context and GELU's output, which the next GEMM and the weight
+    /// and input gradients' GEMMs read (see [`GEMM_ONLY_ACTIVATIONS`]) — when
+    /// that format is narrower than fp32, epilogues are fused and no one reads
+    /// the values back (`keep_gradients`); else fp32. The GEMMs convert to that
+    /// format on load anyway, so the numbers are the same, at a quarter of the
+    /// bytes for 8 bits.
+    pub fn activation_format(&self, name: &str) -> NumberFormat {
         let narrow = self.formats.activations;
-        if self.fuse_epilogues && !self.keep_gradients && narrow.bytes() < 4 {
+        let gemm_only =
+            name.starts_with("act.") && GEMM_ONLY_ACTIVATIONS.iter().any(|a| name.ends_with(a));
+        if gemm_only && self.fuse_epilogues && !self.keep_gradients && narrow.bytes() < 4 {
             narrow
         } else {
             NumberFormat::Fp32
         }
     }
 }
+
+/// The activations (by the end of their golden names, under `act.` or
+/// `act.layer.`) that only GEMMs read, in the activations' GEMM format: Q, K
+/// and V (the scores, the context, and dP, dQ, dK, dV of the backward), the
+/// context (the output projection and its weight gradient) and GELU's output
+/// (FFN2 and its weight gradient). The probabilities are not among them: the
+/// softmax backward reads them in fp32.
+pub const GEMM_ONLY_ACTIVATIONS: [&str; 5] = [
+    "attn.q_merged",
+    "attn.k_merged",
+    "attn.v_merged",
+    "attn.ctx_merged",
+    "ffn.h_post",
+];
 
 impl Default for StepConfig {
     /// The golden data's: lr 0.01, ε 1e-5, fp32 GEMMs; everything pipelined.

@@ -82,12 +82,12 @@ impl Ops {
 
     /// Head `hi` of batch `bi` of a T×D tensor: its S rows, Dh columns.
     pub(super) fn head(&self, base: View, bi: u64, hi: u64) -> View {
-        base.fp32_at((bi * self.s * self.d + hi * self.dh) * 4, self.d)
+        base.elems_at(bi * self.s * self.d + hi * self.dh, self.d)
     }
 
     /// Score block `i` (S×S) of a (B·H·S)×S tensor.
     pub(super) fn block(&self, base: View, i: u64) -> View {
-        base.fp32_at(i * self.s * self.s * 4, self.s)
+        base.elems_at(i * self.s * self.s, self.s)
     }
 
     /// Every (batch, head) and its index among the B·H score blocks.

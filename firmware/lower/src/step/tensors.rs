@@ -6,7 +6,6 @@ use super::builder::{Builder, View};
 use super::config::{EncoderDims, Optimizer, StepConfig};
 use crate::LowerError;
 use std::collections::HashMap;
-use treta_abi::NumberFormat;
 
 /// The parameters of the layer, in the golden data's names and shapes.
 pub(super) const PARAMS: [(&str, Shape); 16] = [
@@ -282,13 +281,9 @@ pub(super) fn allocate_layers(
             None => x,
         };
         let w = ParamT::allocate(b, &ParamT::layer_shapes(e), config, name)?;
-        // GELU's output is read by 8-bit GEMMs only: it may be kept in their format.
+        // Activations only GEMMs read may be kept in their format.
         let mut a = |s: &str, rows: u64, cols: u64| {
-            let format = if s == "act.ffn.h_post" {
-                config.gemm_only_activation_format()
-            } else {
-                NumberFormat::Fp32
-            };
+            let format = config.activation_format(s);
             b.alloc_in(&name(s), rows, cols, format)
         };
         let lt = LayerT {

@@ -27,12 +27,12 @@ fn bands(s: u64, causal: bool) -> impl Iterator<Item = (u64, u64)> {
 impl Ops {
     /// Row `row` of head `hi` of batch `bi` of a merged T×D tensor.
     fn head_at(&self, base: View, bi: u64, hi: u64, row: u64) -> View {
-        base.fp32_at(((bi * self.s + row) * self.d + hi * self.dh) * 4, self.d)
+        base.elems_at((bi * self.s + row) * self.d + hi * self.dh, self.d)
     }
 
     /// Element (row, col) of score block `i` of a (B·H·S)×S tensor.
     fn block_at(&self, base: View, i: u64, row: u64, col: u64) -> View {
-        base.fp32_at(((i * self.s + row) * self.s + col) * 4, self.s)
+        base.elems_at((i * self.s + row) * self.s + col, self.s)
     }
 
     /// Forward: the unscaled scores of every head, band by band (the causal

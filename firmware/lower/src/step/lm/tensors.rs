@@ -10,7 +10,6 @@ use crate::step::config::StepConfig;
 use crate::step::plan::{TensorView, ViewLayout};
 use crate::step::tensors::{ParamT, Weights};
 use crate::LowerError;
-use treta_abi::NumberFormat;
 
 /// The model-level parameters: token and position embeddings, final LayerNorm.
 pub(super) const WTE: &str = "embed.wte";
@@ -203,13 +202,9 @@ pub(super) fn allocate_decoders(
     for l in 0..spec.layers as usize {
         let name = |s: &str| layer_name(s, l);
         let w = ParamT::allocate(b, &ParamT::layer_shapes(&e), config, name)?;
-        // GELU's output is read by 8-bit GEMMs only: it may be kept in their format.
+        // Activations only GEMMs read may be kept in their format.
         let mut a = |s: &str, rows: u64, cols: u64| {
-            let format = if s == "act.layer.ffn.h_post" {
-                config.gemm_only_activation_format()
-            } else {
-                NumberFormat::Fp32
-            };
+            let format = config.activation_format(s);
             b.alloc_in(&name(s), rows, cols, format)
         };
         let layer = DecoderT {

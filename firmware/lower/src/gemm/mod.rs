@@ -98,6 +98,23 @@ pub enum Epilogue {
     /// running sum (the first starts it at zero), as a separate column-sum
     /// pass does — the same sum, bit for bit.
     ColumnSum(u64),
+    /// softmax(scale·C) along each row (the SFU's `SoftmaxFwd`): C's tiles
+    /// then span whole rows (see [`GemmJob::whole_rows`]).
+    Softmax {
+        /// The scores' scale inside the softmax.
+        scale: f32,
+    },
+    /// The softmax backward P⊙(C − rowsum(P⊙C)) of C = dP, P the fp32 m×n
+    /// probabilities at `addr` (rows `ld` elements apart, 0 = n); whole rows,
+    /// as [`Epilogue::Softmax`].
+    SoftmaxBwd {
+        /// DRAM address of P.
+        addr: u64,
+        /// Elements between P's rows (0 = n).
+        ld: u64,
+    },
+    /// scale·C (the SFU's vector `Scale`).
+    Scale(f32),
 }
 
 impl Epilogue {
@@ -110,7 +127,13 @@ impl Epilogue {
                 | Epilogue::Add { .. }
                 | Epilogue::GeluBwd { .. }
                 | Epilogue::ColumnSum(_)
+                | Epilogue::SoftmaxBwd { .. }
         )
+    }
+
+    /// Whether the step works on whole rows of C (a softmax).
+    fn row_wise(&self) -> bool {
+        matches!(self, Epilogue::Softmax { .. } | Epilogue::SoftmaxBwd { .. })
     }
 }
 
@@ -178,6 +201,12 @@ impl GemmJob {
     fn c_tiles(&self) -> u64 {
         1 + 2 * u64::from(self.update.is_some())
             + u64::from(self.epilogue.iter().any(Epilogue::loads))
+    }
+
+    /// Whether every C tile must span all n columns: an epilogue step works
+    /// on whole rows. The tilers then split M and K only.
+    pub fn whole_rows(&self) -> bool {
+        self.epilogue.iter().any(Epilogue::row_wise)
     }
 }
 

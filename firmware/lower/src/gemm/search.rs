@@ -253,7 +253,9 @@ pub(super) fn planned_traffic(
     for step in &job.epilogue {
         let (bytes, runs) = match *step {
             Epilogue::Bias(_) => (nm * operand_bytes_in_runs(1, n, tn, 4), (nm * nn, nm * nn)),
-            Epilogue::Add { ld, .. } | Epilogue::GeluBwd { ld, .. } => (c_bytes(4), c_runs(ld)),
+            Epilogue::Add { ld, .. }
+            | Epilogue::GeluBwd { ld, .. }
+            | Epilogue::SoftmaxBwd { ld, .. } => (c_bytes(4), c_runs(ld)),
             Epilogue::Store { ld, format, .. } => (c_bytes(u64::from(format.bytes())), c_runs(ld)),
             // The running sum's store per tile, its load per tile but the
             // strip's first.
@@ -265,7 +267,7 @@ pub(super) fn planned_traffic(
                     (transfers, transfers),
                 )
             }
-            Epilogue::Gelu => continue,
+            Epilogue::Gelu | Epilogue::Softmax { .. } | Epilogue::Scale(_) => continue,
         };
         epilogue += bytes;
         c_side.push(runs);
@@ -305,6 +307,9 @@ pub fn traffic_floor(job: &GemmJob, sram_bytes: u64) -> u64 {
     let mut best = u64::MAX;
     for tm in tile_sizes(m) {
         for tn in tile_sizes(u64::from(job.n)) {
+            if job.whole_rows() && tn != u64::from(job.n) {
+                continue;
+            }
             let [a, b, c] = footprint(tm, slice, tn, eb);
             if a + b + c * c_tiles > sram_bytes {
                 continue;
@@ -435,6 +440,9 @@ pub(super) fn plan_pipelined(
     for c_buffers in [2u64, 1] {
         for &tm in &tile_sizes(m) {
             for &tn in &tile_sizes(n) {
+                if job.whole_rows() && tn != n {
+                    continue;
+                }
                 let c_bytes = align(tm * tn * 4) * c_tiles;
                 let Some(rest) = region.bytes.checked_sub(c_bytes * c_buffers) else {
                     continue;

@@ -219,7 +219,7 @@ fn epilogue_commands(
             fp32,
         )
     };
-    let sfu_into = |op: SfuOp, (src, aux0): (u32, u32), dst: u32, accumulate: bool| {
+    let sfu_with = |op: SfuOp, (src, aux0, dst): (u32, u32, u32), scalar: f32, accumulate: bool| {
         Command::Sfu(SfuDesc {
             op,
             rows: rm as u32,
@@ -231,11 +231,12 @@ fn epilogue_commands(
             aux2_addr: 0,
             aux3_addr: 0,
             format: NumberFormat::Fp32,
-            scalars: [0.0; 4],
+            scalars: [scalar, 0.0, 0.0, 0.0],
             accumulate,
         })
     };
-    let sfu = |op: SfuOp, src: u32, aux0: u32| sfu_into(op, (src, aux0), c_sram, false);
+    let sfu = |op: SfuOp, src: u32, aux0: u32| sfu_with(op, (src, aux0, c_sram), 0.0, false);
+    let sfu_scaled = |op: SfuOp, scale: f32| sfu_with(op, (c_sram, 0, c_sram), scale, false);
     for step in &job.epilogue {
         match *step {
             Epilogue::Bias(addr) => {
@@ -267,8 +268,17 @@ fn epilogue_commands(
                     out.push(dma(true, at, scratch, 1, rn * 4, 0, fp32));
                 }
                 let sum = SfuOp::Vector(VectorOp::ColumnSum);
-                out.push(sfu_into(sum, (c_sram, 0), scratch, running));
+                out.push(sfu_with(sum, (c_sram, 0, scratch), 0.0, running));
                 out.push(dma(false, at, scratch, 1, rn * 4, 0, fp32));
+            }
+            Epilogue::Softmax { scale } => out.push(sfu_scaled(SfuOp::SoftmaxFwd, scale)),
+            Epilogue::SoftmaxBwd { addr, ld } => {
+                // dP is the source, P the auxiliary operand, as in a separate pass.
+                out.push(tile_load(addr, ld));
+                out.push(sfu(SfuOp::SoftmaxBwd, c_sram, scratch));
+            }
+            Epilogue::Scale(scale) => {
+                out.push(sfu_scaled(SfuOp::Vector(VectorOp::Scale), scale));
             }
         }
     }

@@ -34,8 +34,14 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
     let eb = operand_bytes(job);
     let (mut tm, mut tk, mut tn) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
     let c_tiles = job.c_tiles();
+    // Whole rows keep N whole: only M and K shrink.
+    let whole = job.whole_rows();
     while !plan.fits(footprint_with(tm, tk, tn, eb, c_tiles)) {
-        let largest = tm.max(tk).max(tn);
+        let largest = if whole {
+            tm.max(tk)
+        } else {
+            tm.max(tk).max(tn)
+        };
         if largest <= 1 {
             return Err(LowerError(format!(
                 "a 1x1x1 tile needs {} bytes, more than {}",
@@ -50,7 +56,7 @@ pub fn choose_tiling(job: &GemmJob, plan: &SramPlan) -> Result<Tiling, LowerErro
                 x.div_ceil(2)
             }
         };
-        if tn == largest {
+        if tn == largest && !whole {
             tn = half(tn);
         } else if tm == largest {
             tm = half(tm);
@@ -97,7 +103,7 @@ pub(super) fn resident_a_tiling(job: &GemmJob, region: Region) -> Option<(Tiling
         b + c <= half
     };
     while !fits(tn) {
-        if tn <= 1 {
+        if tn <= 1 || job.whole_rows() {
             return None;
         }
         tn = if tn > 16 {

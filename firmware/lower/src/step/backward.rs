@@ -81,6 +81,8 @@ impl Ops {
             op: "bwd.gelu",
             then: Then::GeluBwd { pre: hp },
             out: dh_pre,
+            // FFN1's bias gradient: the column sums of dh.
+            sums: Some(("bwd.ffn1.bgrad", layer.grad("layer.ffn.b1"))),
         };
         self.linear_bwd_then(
             b,
@@ -88,7 +90,7 @@ impl Ops {
             "bwd.ffn2",
             (g, "layer.ffn.w2", dz2),
             (t, f, d),
-            "layer.ffn.b2",
+            Some("layer.ffn.b2"),
             (dg, Some(gelu_bwd)),
         )?;
         // dy1 = dz2 + dh·W1ᵀ: the residual's two paths.
@@ -96,6 +98,7 @@ impl Ops {
             op: "bwd.residual2",
             then: Then::Add { other: dz2 },
             out: dy1,
+            sums: None,
         };
         self.linear_bwd_then(
             b,
@@ -103,7 +106,7 @@ impl Ops {
             "bwd.ffn1",
             (y1, "layer.ffn.w1", dh_pre),
             (t, d, f),
-            "layer.ffn.b1",
+            None, // summed above
             (dy1_ffn, Some(residual)),
         )?;
         self.layernorm_bwd(
@@ -124,7 +127,7 @@ impl Ops {
             "layer.attn.wo",
             dz1,
             (t, d, d),
-            "layer.attn.bo",
+            Some("layer.attn.bo"),
             dctx,
         )?;
         for (bi, hi, i) in self.all_heads() {
@@ -200,6 +203,7 @@ impl Ops {
                 op: &op,
                 then: Then::Add { other: sum_so_far },
                 out: dx,
+                sums: None,
             };
             self.linear_bwd_then(
                 b,
@@ -207,7 +211,7 @@ impl Ops {
                 &format!("bwd.{proj}_proj"),
                 (x, &format!("layer.attn.w{proj}"), dproj),
                 (t, d, d),
-                &format!("layer.attn.b{proj}"),
+                Some(&format!("layer.attn.b{proj}")),
                 (dxp, Some(sum)),
             )?;
             sum_so_far = dx;

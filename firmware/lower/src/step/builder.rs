@@ -355,6 +355,9 @@ fn epilogue_names(steps: &[Epilogue]) -> String {
             Epilogue::Gelu => "gelu",
             Epilogue::GeluBwd { .. } => "gelu'",
             Epilogue::ColumnSum(_) => "column sums",
+            Epilogue::Softmax { .. } => "softmax",
+            Epilogue::SoftmaxBwd { .. } => "softmax'",
+            Epilogue::Scale(_) => "scale",
         })
         .collect();
     if names.is_empty() {

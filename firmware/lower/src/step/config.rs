@@ -160,19 +160,26 @@ pub struct StepConfig {
 }
 
 impl StepConfig {
-    /// The DRAM format of activation `name`: the activations' GEMM format
-    /// for one that only GEMMs read — the queries, keys and values, the
-    /// attention context and GELU's output, which the next GEMM and the weight
-    /// and input gradients' GEMMs read (see [`GEMM_ONLY_ACTIVATIONS`]) — when
-    /// that format is narrower than fp32, epilogues are fused and no one reads
-    /// the values back (`keep_gradients`); else fp32. The GEMMs convert to that
+    /// The DRAM format of tensor `name` (its golden name): the GEMM format of
+    /// its class for an activation or a gradient that only GEMMs read (see
+    /// [`GEMM_ONLY_ACTIVATIONS`], [`GEMM_ONLY_GRADIENTS`]) when that format is
+    /// narrower than fp32, epilogues are fused (they take over the elementwise
+    /// readers: the GELU, the bias gradient's column sums) and no one reads the
+    /// values back (`keep_gradients`); else fp32. The GEMMs convert to that
     /// format on load anyway, so the numbers are the same, at a quarter of the
     /// bytes for 8 bits.
-    pub fn activation_format(&self, name: &str) -> NumberFormat {
-        let narrow = self.formats.activations;
-        let gemm_only =
-            name.starts_with("act.") && GEMM_ONLY_ACTIVATIONS.iter().any(|a| name.ends_with(a));
-        if gemm_only && self.fuse_epilogues && !self.keep_gradients && narrow.bytes() < 4 {
+    pub fn stored_format(&self, name: &str) -> NumberFormat {
+        let among = |prefix: &str, list: &[&str]| {
+            name.starts_with(prefix) && list.iter().any(|a| name.ends_with(a))
+        };
+        let narrow = if among("act.", &GEMM_ONLY_ACTIVATIONS) {
+            self.formats.activations
+        } else if among("grad.act.", &GEMM_ONLY_GRADIENTS) {
+            self.formats.gradients
+        } else {
+            return NumberFormat::Fp32;
+        };
+        if self.fuse_epilogues && !self.keep_gradients && narrow.bytes() < 4 {
             narrow
         } else {
             NumberFormat::Fp32
@@ -193,6 +200,13 @@ pub const GEMM_ONLY_ACTIVATIONS: [&str; 5] = [
     "attn.ctx_merged",
     "ffn.h_post",
 ];
+
+/// The gradients (under `grad.act.` or `grad.act.layer.`) that only GEMMs
+/// read once epilogues are fused, in the gradients' GEMM format: the FFN's
+/// pre-activation gradient dh, which FFN1's input- and weight-gradient GEMMs
+/// read; its column sums (FFN1's bias gradient) are taken in the epilogue of
+/// the GEMM that makes it.
+pub const GEMM_ONLY_GRADIENTS: [&str; 1] = ["ffn.h_pre"];
 
 impl Default for StepConfig {
     /// The golden data's: lr 0.01, ε 1e-5, fp32 GEMMs; everything pipelined.

@@ -130,6 +130,7 @@ impl Ops {
             op: gelu_op,
             then: Then::Gelu,
             out,
+            sums: None,
         };
         self.linear_then(b, op, (x, w, bias), pre, dims, Some(follow))
     }
@@ -151,6 +152,7 @@ impl Ops {
             op: add_op,
             then: Then::Add { other: res },
             out,
+            sums: None,
         };
         self.linear_then(b, op, (x, w, bias), y, dims, Some(follow))
     }
@@ -222,6 +224,7 @@ impl Ops {
                     },
                     Then::Add { other } => add(other),
                 });
+                steps.extend(f.sums.map(|(_, to)| Epilogue::ColumnSum(to.addr)));
                 (f.out, steps)
             }
             _ => (y, Vec::new()),
@@ -241,7 +244,7 @@ impl Ops {
             return Ok(());
         };
         let (op, out) = (f.op, f.out);
-        match f.then {
+        let pass = match f.then {
             Then::Gelu => b.rows_op(
                 op,
                 SfuOp::GeluFwd,
@@ -284,6 +287,11 @@ impl Ops {
                 ],
                 [0.0; 4],
             ),
+        };
+        pass?;
+        match f.sums {
+            Some((sum_op, to)) => self.column_sum(b, sum_op, out, (rows, cols), to),
+            None => Ok(()),
         }
     }
 
@@ -439,8 +447,9 @@ impl Ops {
     }
 
     /// Linear backward of `layer`'s weight `wn` and bias `bn`: dW = xᵀ·dy, db =
-    /// column sums of dy, dx = dy·Wᵀ. With the update fused into the dW GEMM,
-    /// dx goes first: that GEMM rewrites W (and its 8-bit copy).
+    /// column sums of dy (none with `bn` None: the epilogue that made dy summed
+    /// them, see [`Follow::sums`]), dx = dy·Wᵀ. With the update fused into the
+    /// dW GEMM, dx goes first: that GEMM rewrites W (and its 8-bit copy).
     #[allow(clippy::too_many_arguments)] // a linear layer's operands and shape
     pub(super) fn linear_bwd(
         &self,
@@ -451,7 +460,7 @@ impl Ops {
         wn: &str,
         dout: View,
         dims: (u64, u64, u64),
-        bn: &str,
+        bn: Option<&str>,
         dxin: View,
     ) -> Result<(), LowerError> {
         self.linear_bwd_then(b, layer, op, (xin, wn, dout), dims, bn, (dxin, None))
@@ -468,7 +477,7 @@ impl Ops {
         op: &str,
         (xin, wn, dout): (View, &str, View),
         (m, k, n): (u64, u64, u64),
-        bn: &str,
+        bn: Option<&str>,
         (dxin, follow): (View, Option<Follow>),
     ) -> Result<(), LowerError> {
         let dgrad = |b: &mut Builder| {
@@ -510,7 +519,7 @@ impl Ops {
         wn: &str,
         dout: View,
         (m, k, n): (u64, u64, u64),
-        bn: &str,
+        bn: Option<&str>,
     ) -> Result<(), LowerError> {
         let w = layer.param(wn);
         let update = self.fused.then(|| UpdateEpilogue {
@@ -532,8 +541,10 @@ impl Ops {
                 update,
             },
         )?;
-        self.column_sum(b, &format!("{op}.bgrad"), dout, (m, n), layer.grad(bn))?;
-        Ok(())
+        match bn {
+            Some(bn) => self.column_sum(b, &format!("{op}.bgrad"), dout, (m, n), layer.grad(bn)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -565,6 +576,10 @@ pub(super) struct Follow<'a> {
     pub(super) then: Then,
     /// Where its result goes.
     pub(super) out: View,
+    /// Also sums the result's columns into this fp32 row (the pass's plan name
+    /// when not fused): the bias gradient of the linear layer that reads the
+    /// result as its output gradient, which then sums none itself.
+    pub(super) sums: Option<(&'a str, View)>,
 }
 
 /// An epilogue step storing C, as it stands, to the tensor at `view`.

@@ -236,7 +236,7 @@ fn backward(
         DENSE_W,
         m.dt1,
         (t, d, d),
-        DENSE_B,
+        Some(DENSE_B),
         dtop,
     )?;
     for (l, layer) in layers.iter().enumerate().rev() {

@@ -116,6 +116,8 @@ impl Ops {
             op: "bwd.gelu",
             then: Then::GeluBwd { pre: l.hp },
             out: l.dhp,
+            // FFN1's bias gradient: the column sums of dh.
+            sums: Some(("bwd.ffn1.bgrad", l.grad("layer.ffn.b1"))),
         };
         self.linear_bwd_then(
             b,
@@ -123,7 +125,7 @@ impl Ops {
             "bwd.ffn2",
             (l.g, "layer.ffn.w2", l.dy),
             (t, f, d),
-            "layer.ffn.b2",
+            Some("layer.ffn.b2"),
             (l.dg, Some(gelu_bwd)),
         )?;
         self.linear_bwd(
@@ -134,7 +136,7 @@ impl Ops {
             "layer.ffn.w1",
             l.dhp,
             (t, d, f),
-            "layer.ffn.b1",
+            None, // summed above
             l.du2,
         )?;
         self.layernorm_bwd(
@@ -156,7 +158,7 @@ impl Ops {
             "layer.attn.wo",
             l.da,
             (t, d, d),
-            "layer.attn.bo",
+            Some("layer.attn.bo"),
             l.dctx,
         )?;
         self.band_context_bwd(b, l)?;
@@ -202,6 +204,7 @@ impl Ops {
                 op: sum_op,
                 then: Then::Add { other },
                 out: l.du1,
+                sums: None,
             });
             self.linear_bwd_then(
                 b,
@@ -209,7 +212,7 @@ impl Ops {
                 &format!("bwd.{p}_proj"),
                 (l.u1, &format!("layer.attn.w{p}"), dp),
                 (t, d, d),
-                &format!("layer.attn.b{p}"),
+                Some(&format!("layer.attn.b{p}")),
                 (du, sum),
             )?;
             sum_so_far = Some(if sum_so_far.is_some() { l.du1 } else { du });

@@ -202,9 +202,9 @@ pub(super) fn allocate_decoders(
     for l in 0..spec.layers as usize {
         let name = |s: &str| layer_name(s, l);
         let w = ParamT::allocate(b, &ParamT::layer_shapes(&e), config, name)?;
-        // Activations only GEMMs read may be kept in their format.
+        // Tensors only GEMMs read may be kept in their format.
         let mut a = |s: &str, rows: u64, cols: u64| {
-            let format = config.activation_format(s);
+            let format = config.stored_format(s);
             b.alloc_in(&name(s), rows, cols, format)
         };
         let layer = DecoderT {

@@ -255,6 +255,6 @@ fn backward(
         PATCH_W,
         m.dpe,
         (images * patches, PATCH_PIXELS, d),
-        PATCH_B,
+        Some(PATCH_B),
     )
 }

@@ -83,7 +83,10 @@ fn the_plan_dump_lists_every_operation_with_its_cost() {
     let dump = text(&out.stdout);
     for want in [
         "| fwd.q_proj | gemm | 64×64×64",
-        "| fwd.softmax | sfu | softmax_fwd 256×32",
+        // The softmax rides in the score GEMMs (scores kept: a golden run).
+        "| fwd.qk_t.b0h0 | gemm | 32×16×32, Bᵀ",
+        "epilogue store + softmax;",
+        "epilogue store + softmax' + store + scale;",
         "| bwd.ffn2.wgrad | gemm | 256×64×64, Aᵀ",
         "fp32 × fp8_e5m2",
         "SGD update fused",
@@ -104,6 +107,16 @@ fn the_plan_dump_lists_every_operation_with_its_cost() {
     let separate = text(&out.stdout);
     assert!(separate.contains("| sgd.layer.ffn.w1 | sfu | vector.sgd_update 64×256"));
     assert!(!separate.contains("SGD update fused"));
+    let out = common::treta_vp(&[
+        "check",
+        "scenarios/encoder_small_golden.yaml",
+        "--explain-plan",
+        "--set",
+        "workload.fuse_epilogues=false",
+    ]);
+    let passes = text(&out.stdout);
+    assert!(passes.contains("| fwd.softmax | sfu | softmax_fwd 256×32"));
+    assert!(passes.contains("| bwd.softmax.scale | sfu |"));
     // One line per operation, with positive descriptor counts.
     let rows: Vec<&str> = dump
         .lines()

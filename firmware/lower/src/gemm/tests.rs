@@ -5,7 +5,7 @@ use super::tiling::footprint;
 use super::*;
 use crate::sram::align;
 use crate::Region;
-use treta_abi::Command;
+use treta_abi::{Command, SfuOp, VectorOp};
 
 fn job(m: u32, k: u32, n: u32) -> GemmJob {
     GemmJob::packed(m, k, n, [0, 1 << 24, 1 << 26], NumberFormat::Fp8E4M3)
@@ -352,4 +352,79 @@ fn a_fused_weight_update_streams_whole_rows_of_w_with_b_resident() {
         let c_end = u64::from(t.sram[2]) + 3 * align(u64::from(t.tm) * u64::from(t.tn) * 4);
         assert!(c_end <= region.bytes, "{t:?}");
     }
+}
+
+#[test]
+fn a_column_sum_epilogue_runs_down_each_strip_from_zero() {
+    // M split in row tiles: each column strip's first tile starts the sum,
+    // the others load it and add their rows; planned traffic stays exact.
+    let sums = 1 << 30;
+    let j = GemmJob {
+        epilogue: vec![Epilogue::ColumnSum(sums)],
+        ..job(1000, 64, 300)
+    };
+    let region = Region {
+        base: 0,
+        bytes: 96 << 10,
+    };
+    let (piped, t) = lower_gemm_pipelined(&j, region, &Machine::default(), PIPE, 0).unwrap();
+    let (single, st) = lower_gemm(&j, &SramPlan::Unified(region), 0).unwrap();
+    for (commands, t) in [
+        (piped.iter().map(|(_, d)| &d.command).collect::<Vec<_>>(), t),
+        (single.iter().map(|d| &d.command).collect(), st),
+    ] {
+        assert!(t.tm < 1000, "rows split: {t:?}");
+        let moved: u64 = commands.iter().map(|c| dram_bytes(c)).sum();
+        assert_eq!(t.dram_bytes, moved, "{t:?}");
+        // Per strip (by the DRAM address its sum is stored at), the sums'
+        // accumulate flags in order; a running sum is loaded just before each
+        // sum that accumulates.
+        let mut strips: std::collections::BTreeMap<u64, Vec<bool>> = Default::default();
+        let (mut loaded, mut pending) = (false, None);
+        for c in &commands {
+            match c {
+                Command::DmaLoad(d) if d.dram_addr >= sums => loaded = true,
+                Command::Sfu(f) if f.op == SfuOp::Vector(VectorOp::ColumnSum) => {
+                    assert_eq!(f.accumulate, std::mem::take(&mut loaded));
+                    pending = Some(f.accumulate);
+                }
+                Command::DmaStore(d) if d.dram_addr >= sums => {
+                    let flag = pending.take().expect("a sum before its store");
+                    strips.entry(d.dram_addr).or_default().push(flag);
+                }
+                _ => {}
+            }
+        }
+        let row_tiles = 1000u64.div_ceil(u64::from(t.tm)) as usize;
+        assert_eq!(strips.len() as u64, 300u64.div_ceil(u64::from(t.tn)));
+        for flags in strips.values() {
+            assert_eq!(flags.len(), row_tiles);
+            assert!(!flags[0] && flags[1..].iter().all(|&a| a), "{flags:?}");
+        }
+    }
+}
+
+#[test]
+fn a_softmax_epilogue_keeps_rows_whole() {
+    // The free search would split N here; a row-wise step keeps it whole.
+    let j = GemmJob {
+        epilogue: vec![Epilogue::Softmax { scale: 0.125 }],
+        ..job(512, 1024, 2048)
+    };
+    let region = Region {
+        base: 0,
+        bytes: 1 << 20,
+    };
+    let (piped, t) = lower_gemm_pipelined(&j, region, &Machine::default(), PIPE, 0).unwrap();
+    assert_eq!(t.tn, 2048, "{t:?}");
+    assert_balanced(&piped);
+    let (_, st) = lower_gemm(&j, &SramPlan::Unified(region), 0).unwrap();
+    assert_eq!(st.tn, 2048, "{st:?}");
+    let free = lower_gemm_pipelined(&job(512, 1024, 2048), region, &Machine::default(), PIPE, 0)
+        .unwrap()
+        .1;
+    assert!(
+        free.tn < 2048,
+        "the test needs a split N without it: {free:?}"
+    );
 }

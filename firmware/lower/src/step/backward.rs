@@ -4,10 +4,11 @@
 //! The GELU's backward and the sums of gradient paths ride in the dx GEMMs'
 //! epilogues (unless `fuse_epilogues` is off).
 
-use super::builder::Builder;
+use super::builder::{Builder, Finish, View};
 use super::ops::{Follow, Ops, Then};
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
+use crate::gemm::Epilogue;
 use crate::LowerError;
 use treta_abi::{SfuOp, VectorOp};
 
@@ -16,7 +17,6 @@ impl Ops {
     /// down to `layer.dx`, the weights' updated in their GEMMs when fused.
     pub(super) fn backward(&self, b: &mut Builder, layer: &LayerT) -> Result<(), LowerError> {
         let (t, d, f, s, dh) = (self.t, self.d, self.f, self.s, self.dh);
-        let (sq, scale) = (self.sq(), self.scale);
         let LayerT {
             x,
             q,
@@ -130,53 +130,11 @@ impl Ops {
             Some("layer.attn.bo"),
             dctx,
         )?;
-        for (bi, hi, i) in self.all_heads() {
-            b.gemm(
-                &format!("bwd.pv.dp.b{bi}h{hi}"),
-                (self.head(dctx, bi, hi), false),
-                (self.head(v, bi, hi), true),
-                self.block(dp, i),
-                (s, dh, s),
-                self.grad_act,
-            )?;
-            b.gemm(
-                &format!("bwd.pv.dv.b{bi}h{hi}"),
-                (self.block(probs, i), true),
-                (self.head(dctx, bi, hi), false),
-                self.head(dv, bi, hi),
-                (s, s, dh),
-                self.act_grad,
-            )?;
+        if self.config.fuse_epilogues {
+            self.context_bwd_fused(b, (dctx, v, probs), (dp, ds, ds_scaled), dv)?;
+        } else {
+            self.context_bwd_then_softmax_bwd(b, (dctx, v, probs), (dp, ds, ds_scaled), dv)?;
         }
-        b.rows_op(
-            "bwd.softmax",
-            SfuOp::SoftmaxBwd,
-            sq,
-            [
-                rows_in(dp, s),
-                rows_out(ds, s),
-                rows_in(probs, s),
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [0.0; 4],
-        )?;
-        // The scores were scaled inside the softmax: their gradient carries the scale.
-        b.vector(
-            "bwd.softmax.scale",
-            VectorOp::Scale,
-            sq,
-            [
-                rows_in(ds, s),
-                rows_out(ds_scaled, s),
-                NONE,
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [scale, 0.0, 0.0, 0.0],
-        )?;
         for (bi, hi, i) in self.all_heads() {
             b.gemm(
                 &format!("bwd.qk_t.dq.b{bi}h{hi}"),
@@ -221,6 +179,116 @@ impl Ops {
             let grads = ["gamma", "beta"].map(|w| layer.grad(&format!("layer.{ln}.{w}")));
             self.split_pair(b, &format!("bwd.{ln}"), pair, grads)?;
         }
+        Ok(())
+    }
+
+    /// dP = dctx·Vᵀ per head with the softmax backward dS = P⊙(dP − rowsum(P⊙dP))
+    /// and the scale in its epilogue (a head's rows whole in each C tile), so
+    /// only the scaled dS goes to DRAM (dP and dS only when kept); and dV =
+    /// Pᵀ·dctx.
+    fn context_bwd_fused(
+        &self,
+        b: &mut Builder,
+        (dctx, v, probs): (View, View, View),
+        (dp, ds, ds_scaled): (View, View, View),
+        dv: View,
+    ) -> Result<(), LowerError> {
+        let (s, dh) = (self.s, self.dh);
+        for (bi, hi, i) in self.all_heads() {
+            let p = self.block(probs, i);
+            let mut epilogue = self.keep_or_drop(b, self.block(dp, i));
+            epilogue.push(Epilogue::SoftmaxBwd {
+                addr: p.addr,
+                ld: p.ld,
+            });
+            epilogue.extend(self.keep_or_drop(b, self.block(ds, i)));
+            epilogue.push(Epilogue::Scale(self.scale));
+            b.gemm_then(
+                &format!("bwd.pv.dp.b{bi}h{hi}"),
+                (self.head(dctx, bi, hi), false),
+                (self.head(v, bi, hi), true),
+                self.block(ds_scaled, i),
+                (s, dh, s),
+                self.grad_act,
+                Finish {
+                    epilogue,
+                    update: None,
+                },
+            )?;
+            self.context_bwd_dv(b, (bi, hi, i), (dctx, probs), dv)?;
+        }
+        Ok(())
+    }
+
+    /// dV = Pᵀ·dctx for head `hi` of batch `bi` (score block `i`).
+    fn context_bwd_dv(
+        &self,
+        b: &mut Builder,
+        (bi, hi, i): (u64, u64, u64),
+        (dctx, probs): (View, View),
+        dv: View,
+    ) -> Result<(), LowerError> {
+        let (s, dh) = (self.s, self.dh);
+        b.gemm(
+            &format!("bwd.pv.dv.b{bi}h{hi}"),
+            (self.block(probs, i), true),
+            (self.head(dctx, bi, hi), false),
+            self.head(dv, bi, hi),
+            (s, s, dh),
+            self.act_grad,
+        )
+    }
+
+    /// dP and dV per head, then the softmax backward and the scale as passes
+    /// of their own (epilogues not fused).
+    fn context_bwd_then_softmax_bwd(
+        &self,
+        b: &mut Builder,
+        (dctx, v, probs): (View, View, View),
+        (dp, ds, ds_scaled): (View, View, View),
+        dv: View,
+    ) -> Result<(), LowerError> {
+        let (s, dh, sq, scale) = (self.s, self.dh, self.sq(), self.scale);
+        for (bi, hi, i) in self.all_heads() {
+            b.gemm(
+                &format!("bwd.pv.dp.b{bi}h{hi}"),
+                (self.head(dctx, bi, hi), false),
+                (self.head(v, bi, hi), true),
+                self.block(dp, i),
+                (s, dh, s),
+                self.grad_act,
+            )?;
+            self.context_bwd_dv(b, (bi, hi, i), (dctx, probs), dv)?;
+        }
+        b.rows_op(
+            "bwd.softmax",
+            SfuOp::SoftmaxBwd,
+            sq,
+            [
+                rows_in(dp, s),
+                rows_out(ds, s),
+                rows_in(probs, s),
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [0.0; 4],
+        )?;
+        // The scores were scaled inside the softmax: their gradient carries the scale.
+        b.vector(
+            "bwd.softmax.scale",
+            VectorOp::Scale,
+            sq,
+            [
+                rows_in(ds, s),
+                rows_out(ds_scaled, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [scale, 0.0, 0.0, 0.0],
+        )?;
         Ok(())
     }
 }

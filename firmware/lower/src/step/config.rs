@@ -179,6 +179,22 @@ impl StepConfig {
         } else {
             return NumberFormat::Fp32;
         };
+        self.narrow_when_fused(narrow)
+    }
+
+    /// The DRAM format of the encoder's score gradient dS (the unscaled
+    /// scores' gradient, `grad.act.attn.scores_unscaled`): the softmax
+    /// backward and the scale ride in the epilogue of the GEMM that makes dP,
+    /// so only the dQ and dK GEMMs read dS — in the gradients' format, under
+    /// the conditions of [`StepConfig::stored_format`]. (The language models'
+    /// banded attention runs its softmax backward as a pass, in fp32.)
+    pub fn encoder_score_gradient_format(&self) -> NumberFormat {
+        self.narrow_when_fused(self.formats.gradients)
+    }
+
+    /// `narrow` if it is narrower than fp32, epilogues are fused and nothing
+    /// is read back; else fp32.
+    fn narrow_when_fused(&self, narrow: NumberFormat) -> NumberFormat {
         if self.fuse_epilogues && !self.keep_gradients && narrow.bytes() < 4 {
             narrow
         } else {

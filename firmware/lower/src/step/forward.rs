@@ -3,10 +3,11 @@
 //! LayerNorm, the FFN and the second residual and LayerNorm. Biases, the
 //! residuals and the GELU ride in their GEMMs' epilogues.
 
-use super::builder::Builder;
+use super::builder::{Builder, Finish, View};
 use super::ops::Ops;
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
+use crate::gemm::Epilogue;
 use crate::LowerError;
 use treta_abi::SfuOp;
 
@@ -14,7 +15,7 @@ impl Ops {
     /// Appends `layer`'s forward pass to `b`.
     pub(super) fn forward(&self, b: &mut Builder, layer: &LayerT) -> Result<(), LowerError> {
         let (t, d, f, s, dh) = (self.t, self.d, self.f, self.s, self.dh);
-        let (sq, scale) = (self.sq(), self.scale);
+        let scale = self.scale;
         let LayerT {
             x,
             q,
@@ -62,30 +63,28 @@ impl Ops {
             v,
             (t, d, d),
         )?;
-        for (bi, hi, i) in self.all_heads() {
-            b.gemm(
-                &format!("fwd.qk_t.b{bi}h{hi}"),
-                (self.head(q, bi, hi), false),
-                (self.head(k, bi, hi), true),
-                self.block(scores, i),
-                (s, dh, s),
-                self.act_act,
-            )?;
+        if self.config.fuse_epilogues {
+            // P = softmax(scale·Q·Kᵀ) in the score GEMM's epilogue, a head's
+            // rows whole in each C tile; the scores go to DRAM only to be kept.
+            for (bi, hi, i) in self.all_heads() {
+                let mut epilogue = self.keep_or_drop(b, self.block(scores, i));
+                epilogue.push(Epilogue::Softmax { scale });
+                b.gemm_then(
+                    &format!("fwd.qk_t.b{bi}h{hi}"),
+                    (self.head(q, bi, hi), false),
+                    (self.head(k, bi, hi), true),
+                    self.block(probs, i),
+                    (s, dh, s),
+                    self.act_act,
+                    Finish {
+                        epilogue,
+                        update: None,
+                    },
+                )?;
+            }
+        } else {
+            self.scores_then_softmax(b, (q, k), (scores, probs))?;
         }
-        b.rows_op(
-            "fwd.softmax",
-            SfuOp::SoftmaxFwd,
-            sq,
-            [
-                rows_in(scores, s),
-                rows_out(probs, s),
-                NONE,
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [scale, 0.0, 0.0, 0.0],
-        )?;
         for (bi, hi, i) in self.all_heads() {
             b.gemm(
                 &format!("fwd.pv.b{bi}h{hi}"),
@@ -147,6 +146,42 @@ impl Ops {
             layer.param("layer.ln2.beta"),
             y,
             st2,
+        )?;
+        Ok(())
+    }
+
+    /// The unscaled scores S = Q·Kᵀ of every head, then P = softmax(scale·S)
+    /// as a pass of its own (epilogues not fused).
+    fn scores_then_softmax(
+        &self,
+        b: &mut Builder,
+        (q, k): (View, View),
+        (scores, probs): (View, View),
+    ) -> Result<(), LowerError> {
+        let (s, dh, sq, scale) = (self.s, self.dh, self.sq(), self.scale);
+        for (bi, hi, i) in self.all_heads() {
+            b.gemm(
+                &format!("fwd.qk_t.b{bi}h{hi}"),
+                (self.head(q, bi, hi), false),
+                (self.head(k, bi, hi), true),
+                self.block(scores, i),
+                (s, dh, s),
+                self.act_act,
+            )?;
+        }
+        b.rows_op(
+            "fwd.softmax",
+            SfuOp::SoftmaxFwd,
+            sq,
+            [
+                rows_in(scores, s),
+                rows_out(probs, s),
+                NONE,
+                NONE,
+                NONE,
+                NONE,
+            ],
+            [scale, 0.0, 0.0, 0.0],
         )?;
         Ok(())
     }

@@ -297,8 +297,9 @@ impl Ops {
 
     /// A store of the intermediate `view` when the run keeps intermediates
     /// (see [`super::config::StepConfig::keep_gradients`]); else none, and
-    /// `view` is marked never written.
-    fn keep_or_drop(&self, b: &mut Builder, view: View) -> Vec<Epilogue> {
+    /// `view` is marked never written (a tensor's block marks the tensor
+    /// through its first block, which starts where the tensor does).
+    pub(super) fn keep_or_drop(&self, b: &mut Builder, view: View) -> Vec<Epilogue> {
         if self.config.keep_gradients {
             vec![store(view)]
         } else {

@@ -46,6 +46,20 @@ impl Builder {
         scalars: [f32; 4],
     ) -> Result<(), LowerError> {
         let first = self.out.len();
+        // Row operands move as fp32: a tensor kept narrower (for GEMMs only,
+        // see `StepConfig::stored_format`) must not reach a pass — a schedule
+        // bug, caught here rather than computed on misread bytes.
+        for o in &slots {
+            if let Operand::Rows { view, .. } = o {
+                if view.fmt != NumberFormat::Fp32 {
+                    return Err(LowerError(format!(
+                        "{name}: a row operand at {:#x} is stored in {}, but SFU passes move fp32 rows",
+                        view.addr,
+                        view.fmt.name()
+                    )));
+                }
+            }
+        }
         // Vectors and sums stay in SRAM for the whole operation; row tiles share
         // the rest.
         let mut at = u64::from(self.sram.base);

@@ -283,7 +283,11 @@ pub(super) fn allocate_layers(
         let w = ParamT::allocate(b, &ParamT::layer_shapes(e), config, name)?;
         // Tensors only GEMMs read may be kept in their format.
         let mut a = |s: &str, rows: u64, cols: u64| {
-            let format = config.stored_format(s);
+            let format = if s == "grad.act.attn.scores_unscaled" {
+                config.encoder_score_gradient_format()
+            } else {
+                config.stored_format(s)
+            };
             b.alloc_in(&name(s), rows, cols, format)
         };
         let lt = LayerT {

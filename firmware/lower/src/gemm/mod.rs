@@ -92,12 +92,18 @@ pub enum Epilogue {
         ld: u64,
     },
     /// Adds the column sums of C, as the steps before left it, into the fp32
-    /// row of n at this DRAM address: a bias gradient summed on the GEMM's way
-    /// out instead of in a pass that reads C back. The row tiles of each
-    /// column strip come in order and each adds its rows one by one to the
-    /// running sum (the first starts it at zero), as a separate column-sum
-    /// pass does — the same sum, bit for bit.
-    ColumnSum(u64),
+    /// row of n at `addr`: a bias gradient summed on the GEMM's way out
+    /// instead of in a pass that reads C back. The row tiles of each column
+    /// strip come in order and each adds its rows one by one to the running
+    /// sum, as a separate column-sum pass does — the same sum, bit for bit.
+    ColumnSum {
+        /// DRAM address of the sums.
+        addr: u64,
+        /// The first row tile starts the sums at zero; else every tile adds
+        /// to the sums already there (a GEMM over later rows of the same
+        /// tensor: the next batch, the next band of queries).
+        start: bool,
+    },
     /// softmax(scale·C) along each row (the SFU's `SoftmaxFwd`): C's tiles
     /// then span whole rows (see [`GemmJob::whole_rows`]).
     Softmax {
@@ -126,7 +132,7 @@ impl Epilogue {
             Epilogue::Bias(_)
                 | Epilogue::Add { .. }
                 | Epilogue::GeluBwd { .. }
-                | Epilogue::ColumnSum(_)
+                | Epilogue::ColumnSum { .. }
                 | Epilogue::SoftmaxBwd { .. }
         )
     }

@@ -257,10 +257,10 @@ pub(super) fn planned_traffic(
             | Epilogue::GeluBwd { ld, .. }
             | Epilogue::SoftmaxBwd { ld, .. } => (c_bytes(4), c_runs(ld)),
             Epilogue::Store { ld, format, .. } => (c_bytes(u64::from(format.bytes())), c_runs(ld)),
-            // The running sum's store per tile, its load per tile but the
-            // strip's first.
-            Epilogue::ColumnSum(_) => {
-                let times = 2 * nm - 1;
+            // The running sum's store per tile, its load per tile (but the
+            // strip's first when the GEMM starts the sums).
+            Epilogue::ColumnSum { start, .. } => {
+                let times = 2 * nm - u64::from(start);
                 let transfers = times * nn;
                 (
                     times * operand_bytes_in_runs(1, n, tn, 4),

@@ -360,7 +360,10 @@ fn a_column_sum_epilogue_runs_down_each_strip_from_zero() {
     // the others load it and add their rows; planned traffic stays exact.
     let sums = 1 << 30;
     let j = GemmJob {
-        epilogue: vec![Epilogue::ColumnSum(sums)],
+        epilogue: vec![Epilogue::ColumnSum {
+            addr: sums,
+            start: true,
+        }],
         ..job(1000, 64, 300)
     };
     let region = Region {

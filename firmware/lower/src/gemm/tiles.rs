@@ -259,11 +259,11 @@ fn epilogue_commands(
                 out.push(tile_load(addr, ld));
                 out.push(sfu(SfuOp::GeluBwd, c_sram, scratch));
             }
-            Epilogue::ColumnSum(addr) => {
+            Epilogue::ColumnSum { addr, start } => {
                 // The running sum of columns j..j+rn, through the scratch
-                // buffer: loaded unless this is the strip's first row tile.
+                // buffer: loaded unless this tile starts it.
                 let at = addr + j * 4;
-                let running = i > 0;
+                let running = i > 0 || !start;
                 if running {
                     out.push(dma(true, at, scratch, 1, rn * 4, 0, fp32));
                 }

@@ -14,7 +14,7 @@ use crate::{LowerError, Region, SramPlan};
 use treta_abi::{Command, Descriptor, NumberFormat};
 
 /// A strided view of a DRAM tensor: `addr`, `ld` elements between rows.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct View {
     /// DRAM address of the first element.
     pub(super) addr: u64,
@@ -354,7 +354,7 @@ fn epilogue_names(steps: &[Epilogue]) -> String {
             Epilogue::Store { .. } => "store",
             Epilogue::Gelu => "gelu",
             Epilogue::GeluBwd { .. } => "gelu'",
-            Epilogue::ColumnSum(_) => "column sums",
+            Epilogue::ColumnSum { .. } => "column sums",
             Epilogue::Softmax { .. } => "softmax",
             Epilogue::SoftmaxBwd { .. } => "softmax'",
             Epilogue::Scale(_) => "scale",

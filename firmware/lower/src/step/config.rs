@@ -182,19 +182,10 @@ impl StepConfig {
         self.narrow_when_fused(narrow)
     }
 
-    /// The DRAM format of the encoder's score gradient dS (the unscaled
-    /// scores' gradient, `grad.act.attn.scores_unscaled`): the softmax
-    /// backward and the scale ride in the epilogue of the GEMM that makes dP,
-    /// so only the dQ and dK GEMMs read dS — in the gradients' format, under
-    /// the conditions of [`StepConfig::stored_format`]. (The language models'
-    /// banded attention runs its softmax backward as a pass, in fp32.)
-    pub fn encoder_score_gradient_format(&self) -> NumberFormat {
-        self.narrow_when_fused(self.formats.gradients)
-    }
-
     /// `narrow` if it is narrower than fp32, epilogues are fused and nothing
-    /// is read back; else fp32.
-    fn narrow_when_fused(&self, narrow: NumberFormat) -> NumberFormat {
+    /// is read back; else fp32: the format of a tensor only GEMMs read once
+    /// epilogues take over its elementwise readers.
+    pub fn narrow_when_fused(&self, narrow: NumberFormat) -> NumberFormat {
         if self.fuse_epilogues && !self.keep_gradients && narrow.bytes() < 4 {
             narrow
         } else {
@@ -220,9 +211,18 @@ pub const GEMM_ONLY_ACTIVATIONS: [&str; 5] = [
 /// The gradients (under `grad.act.` or `grad.act.layer.`) that only GEMMs
 /// read once epilogues are fused, in the gradients' GEMM format: the FFN's
 /// pre-activation gradient dh, which FFN1's input- and weight-gradient GEMMs
-/// read; its column sums (FFN1's bias gradient) are taken in the epilogue of
-/// the GEMM that makes it.
-pub const GEMM_ONLY_GRADIENTS: [&str; 1] = ["ffn.h_pre"];
+/// read (its column sums, FFN1's bias gradient, are taken in the epilogue of
+/// the GEMM that makes it); the context's gradient, which the dP and dV
+/// GEMMs read; and dQ, dK, dV, which their projections' input- and
+/// weight-gradient GEMMs read (the per-head GEMMs that make them sum the bias
+/// gradients).
+pub const GEMM_ONLY_GRADIENTS: [&str; 5] = [
+    "ffn.h_pre",
+    "attn.ctx_merged",
+    "attn.q_merged",
+    "attn.k_merged",
+    "attn.v_merged",
+];
 
 impl Default for StepConfig {
     /// The golden data's: lr 0.01, ε 1e-5, fp32 GEMMs; everything pipelined.

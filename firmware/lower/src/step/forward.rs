@@ -4,7 +4,7 @@
 //! residuals and the GELU ride in their GEMMs' epilogues.
 
 use super::builder::{Builder, Finish, View};
-use super::ops::Ops;
+use super::ops::{store, Ops};
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
 use crate::gemm::Epilogue;
@@ -18,20 +18,24 @@ impl Ops {
         let scale = self.scale;
         let LayerT {
             x,
+            x_gemm,
             q,
             k,
             v,
             scores,
             probs,
+            probs_gemm,
             ctx,
             attn,
             z1,
             y1,
+            y1_gemm,
             st1,
             hp,
             fo,
             z2,
             y,
+            y_gemm,
             st2,
             ..
         } = *layer;
@@ -39,7 +43,7 @@ impl Ops {
         self.linear(
             b,
             "fwd.q_proj",
-            x,
+            x_gemm,
             layer.gemm_weight("layer.attn.wq"),
             layer.param("layer.attn.bq"),
             q,
@@ -48,7 +52,7 @@ impl Ops {
         self.linear(
             b,
             "fwd.k_proj",
-            x,
+            x_gemm,
             layer.gemm_weight("layer.attn.wk"),
             layer.param("layer.attn.bk"),
             k,
@@ -57,7 +61,7 @@ impl Ops {
         self.linear(
             b,
             "fwd.v_proj",
-            x,
+            x_gemm,
             layer.gemm_weight("layer.attn.wv"),
             layer.param("layer.attn.bv"),
             v,
@@ -65,15 +69,20 @@ impl Ops {
         )?;
         if self.config.fuse_epilogues {
             // P = softmax(scale·Q·Kᵀ) in the score GEMM's epilogue, a head's
-            // rows whole in each C tile; the scores go to DRAM only to be kept.
+            // rows whole in each C tile; the scores go to DRAM only to be
+            // kept. P is stored in fp32 (for the softmax backward) and, as C,
+            // in the GEMMs' format when that is narrower.
             for (bi, hi, i) in self.all_heads() {
                 let mut epilogue = self.keep_or_drop(b, self.block(scores, i));
                 epilogue.push(Epilogue::Softmax { scale });
+                if probs_gemm != probs {
+                    epilogue.push(store(self.block(probs, i)));
+                }
                 b.gemm_then(
                     &format!("fwd.qk_t.b{bi}h{hi}"),
                     (self.head(q, bi, hi), false),
                     (self.head(k, bi, hi), true),
-                    self.block(probs, i),
+                    self.block(probs_gemm, i),
                     (s, dh, s),
                     self.act_act,
                     Finish {
@@ -88,7 +97,7 @@ impl Ops {
         for (bi, hi, i) in self.all_heads() {
             b.gemm(
                 &format!("fwd.pv.b{bi}h{hi}"),
-                (self.block(probs, i), false),
+                (self.block(probs_gemm, i), false),
                 (self.head(v, bi, hi), false),
                 self.head(ctx, bi, hi),
                 (s, s, dh),
@@ -108,19 +117,21 @@ impl Ops {
             z1,
             (t, d, d),
         )?;
-        self.layernorm(
+        self.layernorm_copied(
             b,
             "fwd.ln1",
             z1,
-            layer.param("layer.ln1.gamma"),
-            layer.param("layer.ln1.beta"),
-            y1,
+            (
+                layer.param("layer.ln1.gamma"),
+                layer.param("layer.ln1.beta"),
+            ),
+            (y1, y1_gemm),
             st1,
         )?;
         self.linear_gelu(
             b,
             ("fwd.ffn1", "fwd.gelu"),
-            y1,
+            y1_gemm,
             layer.gemm_weight("layer.ffn.w1"),
             layer.param("layer.ffn.b1"),
             (hp, g),
@@ -138,13 +149,15 @@ impl Ops {
             z2,
             (t, f, d),
         )?;
-        self.layernorm(
+        self.layernorm_copied(
             b,
             "fwd.ln2",
             z2,
-            layer.param("layer.ln2.gamma"),
-            layer.param("layer.ln2.beta"),
-            y,
+            (
+                layer.param("layer.ln2.gamma"),
+                layer.param("layer.ln2.beta"),
+            ),
+            (y, y_gemm),
             st2,
         )?;
         Ok(())

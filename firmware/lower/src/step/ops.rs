@@ -5,7 +5,7 @@
 
 use super::builder::{Builder, Finish, View};
 use super::config::{EncoderDims, Optimizer, StepConfig};
-use super::rows::{rows_in, rows_out, sum_out, vec_in, NONE};
+use super::rows::{rows_in, rows_out, rows_out_copy, sum_out, vec_in, NONE};
 use super::tensors::Weights;
 use crate::gemm::{Epilogue, UpdateEpilogue};
 use crate::LowerError;
@@ -224,7 +224,10 @@ impl Ops {
                     },
                     Then::Add { other } => add(other),
                 });
-                steps.extend(f.sums.map(|(_, to)| Epilogue::ColumnSum(to.addr)));
+                steps.extend(f.sums.map(|(_, to)| Epilogue::ColumnSum {
+                    addr: to.addr,
+                    start: true,
+                }));
                 (f.out, steps)
             }
             _ => (y, Vec::new()),
@@ -308,6 +311,33 @@ impl Ops {
         }
     }
 
+    /// A per-head GEMM's epilogue when it makes head `hi`'s columns of a Q, K
+    /// or V gradient: with epilogues fused, their column sums go into the
+    /// head's slice of the projection's bias gradient `bias` (`start`: the
+    /// first rows of the tensor, which start the sums; later batches and
+    /// bands add to them) — the projection's backward then sums none itself
+    /// (see [`Ops::bias_unless_summed`]).
+    pub(super) fn head_bias_sums(&self, bias: View, hi: u64, start: bool) -> Finish {
+        let epilogue = if self.config.fuse_epilogues {
+            vec![Epilogue::ColumnSum {
+                addr: bias.addr + hi * self.dh * 4,
+                start,
+            }]
+        } else {
+            Vec::new()
+        };
+        Finish {
+            epilogue,
+            update: None,
+        }
+    }
+
+    /// The bias `name` for a Q, K or V projection's backward to sum, unless
+    /// the per-head GEMMs summed it ([`Ops::head_bias_sums`]).
+    pub(super) fn bias_unless_summed(&self, name: String) -> Option<String> {
+        (!self.config.fuse_epilogues).then_some(name)
+    }
+
     /// out = lhs + rhs over T×D (a residual, or summing a gradient's paths).
     pub(super) fn add(
         &self,
@@ -346,6 +376,20 @@ impl Ops {
         out: View,
         st: View,
     ) -> Result<(), LowerError> {
+        self.layernorm_copied(b, op, z, (gamma, beta), (out, out), st)
+    }
+
+    /// [`Ops::layernorm`], the output also written to `copy` in its format
+    /// when that is another tensor (the copy the next GEMMs read, 8-bit).
+    pub(super) fn layernorm_copied(
+        &self,
+        b: &mut Builder,
+        op: &str,
+        z: View,
+        (gamma, beta): (View, View),
+        (out, copy): (View, View),
+        st: View,
+    ) -> Result<(), LowerError> {
         let d = self.d;
         b.rows_op(
             op,
@@ -353,7 +397,7 @@ impl Ops {
             self.td(),
             [
                 rows_in(z, d),
-                rows_out(out, d),
+                rows_out_copy(out, d, (copy != out).then_some(copy)),
                 vec_in(gamma, d),
                 vec_in(beta, d),
                 rows_out(st, 2),
@@ -584,7 +628,7 @@ pub(super) struct Follow<'a> {
 }
 
 /// An epilogue step storing C, as it stands, to the tensor at `view`.
-fn store(view: View) -> Epilogue {
+pub(super) fn store(view: View) -> Epilogue {
     Epilogue::Store {
         addr: view.addr,
         ld: view.ld,

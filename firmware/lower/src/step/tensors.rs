@@ -6,6 +6,7 @@ use super::builder::{Builder, View};
 use super::config::{EncoderDims, Optimizer, StepConfig};
 use crate::LowerError;
 use std::collections::HashMap;
+use treta_abi::NumberFormat;
 
 /// The parameters of the layer, in the golden data's names and shapes.
 pub(super) const PARAMS: [(&str, Shape); 16] = [
@@ -151,10 +152,16 @@ impl Weights for ParamT {
     }
 }
 
+/// The name of the probabilities' copy for the GEMMs (not a golden tensor).
+const PROBS_COPY: &str = "act.attn.probs.gemm";
+
 /// One layer's tensors in DRAM.
 #[derive(Clone)]
 pub(super) struct LayerT {
     pub(super) x: View,
+    /// x as the GEMMs read it: the layer below's [`LayerT::y_gemm`] (the
+    /// step's input itself for the first layer).
+    pub(super) x_gemm: View,
     /// The layer's parameters.
     pub(super) w: ParamT,
     pub(super) q: View,
@@ -162,16 +169,27 @@ pub(super) struct LayerT {
     pub(super) v: View,
     pub(super) scores: View,
     pub(super) probs: View,
+    /// The probabilities as the P·V and dV GEMMs read them: a copy in the
+    /// activations' 8-bit format beside the fp32 one the softmax backward
+    /// reads, or that one itself when it is fp32.
+    pub(super) probs_gemm: View,
     pub(super) ctx: View,
     pub(super) attn: View,
     pub(super) z1: View,
     pub(super) y1: View,
+    /// y1 as the GEMMs read it: an 8-bit copy LayerNorm writes beside the
+    /// fp32 one the residual reads, or y1 itself (fp32 GEMMs, or a run that
+    /// reads tensors back).
+    pub(super) y1_gemm: View,
     pub(super) st1: View,
     pub(super) hp: View,
     pub(super) g_act: View,
     pub(super) fo: View,
     pub(super) z2: View,
     pub(super) y: View,
+    /// y as the next layer's GEMMs read it (as [`LayerT::y1_gemm`]; the top
+    /// layer's is y, which only the loss reads).
+    pub(super) y_gemm: View,
     pub(super) st2: View,
     pub(super) dy: View,
     pub(super) dz2: View,
@@ -276,32 +294,60 @@ pub(super) fn allocate_layers(
     let mut layers: Vec<LayerT> = Vec::new();
     for l in 0..layers_n {
         let name = |s: &str| name(s, l);
-        let input = match layers.last() {
-            Some(prev) => prev.y,
-            None => x,
+        let (input, input_gemm) = match layers.last() {
+            Some(prev) => (prev.y, prev.y_gemm),
+            None => (x, x),
         };
+        let top = l + 1 == layers_n;
+        let copy_format = config.narrow_when_fused(config.formats.activations);
         let w = ParamT::allocate(b, &ParamT::layer_shapes(e), config, name)?;
         // Tensors only GEMMs read may be kept in their format.
         let mut a = |s: &str, rows: u64, cols: u64| {
-            let format = if s == "grad.act.attn.scores_unscaled" {
-                config.encoder_score_gradient_format()
-            } else {
-                config.stored_format(s)
+            // The encoder's softmax and its backward ride in GEMM epilogues
+            // (the language models' banded ones are passes): then only GEMMs
+            // read dS and the probabilities' copy.
+            let format = match s {
+                "grad.act.attn.scores_unscaled" => {
+                    config.narrow_when_fused(config.formats.gradients)
+                }
+                PROBS_COPY | "act.ln1.out.gemm" | "act.out.gemm" => {
+                    config.narrow_when_fused(config.formats.activations)
+                }
+                _ => config.stored_format(s),
             };
             b.alloc_in(&name(s), rows, cols, format)
         };
+        let (q, k, v) = (
+            a("act.attn.q_merged", t, d)?,
+            a("act.attn.k_merged", t, d)?,
+            a("act.attn.v_merged", t, d)?,
+        );
+        let scores = a("act.attn.scores_unscaled", heads * s, s)?;
+        let probs = a("act.attn.probs", heads * s, s)?;
+        let probs_gemm = gemm_copy(copy_format, probs, || a(PROBS_COPY, heads * s, s))?;
+        let y1 = a("act.ln1.out", t, d)?;
+        let y1_gemm = gemm_copy(copy_format, y1, || a("act.ln1.out.gemm", t, d))?;
+        let y = a("output.y", t, d)?;
+        let y_gemm = if top {
+            y
+        } else {
+            gemm_copy(copy_format, y, || a("act.out.gemm", t, d))?
+        };
         let lt = LayerT {
             x: input,
+            x_gemm: input_gemm,
             w,
-            q: a("act.attn.q_merged", t, d)?,
-            k: a("act.attn.k_merged", t, d)?,
-            v: a("act.attn.v_merged", t, d)?,
-            scores: a("act.attn.scores_unscaled", heads * s, s)?,
-            probs: a("act.attn.probs", heads * s, s)?,
+            q,
+            k,
+            v,
+            scores,
+            probs,
+            probs_gemm,
             ctx: a("act.attn.ctx_merged", t, d)?,
             attn: a("act.attn.out", t, d)?,
             z1: a("act.ln1.in", t, d)?,
-            y1: a("act.ln1.out", t, d)?,
+            y1,
+            y1_gemm,
             st1: a("act.ln1.stats", t, 2)?,
             hp: match layers.first() {
                 Some(first) if config.recompute => first.hp,
@@ -313,7 +359,8 @@ pub(super) fn allocate_layers(
             },
             fo: a("act.ffn.out", t, d)?,
             z2: a("act.ln2.in", t, d)?,
-            y: a("output.y", t, d)?,
+            y,
+            y_gemm,
             st2: a("act.ln2.stats", t, 2)?,
             dy: a("grad.act.ln2.out", t, d)?,
             dz2: a("grad.act.ln2.in", t, d)?,
@@ -345,4 +392,18 @@ pub(super) fn allocate_layers(
         layers[l - 1].dy = layers[l].dx;
     }
     Ok(layers)
+}
+
+/// `of` itself when the GEMMs read activations in fp32 (`narrow` is fp32);
+/// else a copy for them, from `alloc`.
+fn gemm_copy(
+    narrow: NumberFormat,
+    of: View,
+    alloc: impl FnOnce() -> Result<View, LowerError>,
+) -> Result<View, LowerError> {
+    if narrow == NumberFormat::Fp32 {
+        Ok(of)
+    } else {
+        alloc()
+    }
 }

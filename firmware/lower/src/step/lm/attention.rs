@@ -10,6 +10,7 @@
 use super::tensors::DecoderT;
 use crate::step::builder::{Builder, View};
 use crate::step::ops::Ops;
+use crate::step::tensors::Weights;
 use crate::LowerError;
 
 /// Queries (and keys) per band. One band when S ≤ 128, so short sequences
@@ -88,13 +89,14 @@ impl Ops {
                 )?;
             }
             for (c0, c1) in bands(s, l.causal) {
-                b.gemm(
+                b.gemm_then(
                     &format!("bwd.pv.dv.b{bi}h{hi}.k{c0}"),
                     (self.block_at(l.probs, i, c0, c0), true),
                     (self.head_at(l.dctx, bi, hi, c0), false),
                     self.head_at(l.dv, bi, hi, c0),
                     (c1 - c0, s - c0, dh),
                     self.act_grad,
+                    self.head_bias_sums(l.grad("layer.attn.bv"), hi, bi == 0 && c0 == 0),
                 )?;
             }
         }
@@ -107,23 +109,25 @@ impl Ops {
         let (s, dh) = (self.s, self.dh);
         for (bi, hi, i) in self.all_heads() {
             for (r0, r1) in bands(s, l.causal) {
-                b.gemm(
+                b.gemm_then(
                     &format!("bwd.qk_t.dq.b{bi}h{hi}.q{r0}"),
                     (self.block_at(l.ds_scaled, i, r0, 0), false),
                     (self.head_at(l.k, bi, hi, 0), false),
                     self.head_at(l.dq, bi, hi, r0),
                     (r1 - r0, r1, dh),
                     self.grad_act,
+                    self.head_bias_sums(l.grad("layer.attn.bq"), hi, bi == 0 && r0 == 0),
                 )?;
             }
             for (c0, c1) in bands(s, l.causal) {
-                b.gemm(
+                b.gemm_then(
                     &format!("bwd.qk_t.dk.b{bi}h{hi}.k{c0}"),
                     (self.block_at(l.ds_scaled, i, c0, c0), true),
                     (self.head_at(l.q, bi, hi, c0), false),
                     self.head_at(l.dk, bi, hi, c0),
                     (c1 - c0, s - c0, dh),
                     self.grad_act,
+                    self.head_bias_sums(l.grad("layer.attn.bk"), hi, bi == 0 && c0 == 0),
                 )?;
             }
         }

@@ -212,7 +212,8 @@ impl Ops {
                 &format!("bwd.{p}_proj"),
                 (l.u1, &format!("layer.attn.w{p}"), dp),
                 (t, d, d),
-                Some(&format!("layer.attn.b{p}")),
+                self.bias_unless_summed(format!("layer.attn.b{p}"))
+                    .as_deref(),
                 (du, sum),
             )?;
             sum_so_far = Some(if sum_so_far.is_some() { l.du1 } else { du });

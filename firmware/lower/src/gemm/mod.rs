@@ -103,6 +103,10 @@ pub enum Epilogue {
         /// to the sums already there (a GEMM over later rows of the same
         /// tensor: the next batch, the next band of queries).
         start: bool,
+        /// Sum the operand the step before loaded (R of an [`Epilogue::Add`]:
+        /// a residual that is also another layer's output gradient) instead
+        /// of C. The running sums then have a buffer of their own.
+        of_loaded: bool,
     },
     /// softmax(scale·C) along each row (the SFU's `SoftmaxFwd`): C's tiles
     /// then span whole rows (see [`GemmJob::whole_rows`]).
@@ -205,8 +209,18 @@ impl GemmJob {
     /// epilogue the W tile and the updated one; with epilogue steps that load
     /// an operand, a scratch tile for it.
     fn c_tiles(&self) -> u64 {
+        let sums_of_loaded = self.epilogue.iter().any(|e| {
+            matches!(
+                e,
+                Epilogue::ColumnSum {
+                    of_loaded: true,
+                    ..
+                }
+            )
+        });
         1 + 2 * u64::from(self.update.is_some())
             + u64::from(self.epilogue.iter().any(Epilogue::loads))
+            + u64::from(sums_of_loaded)
     }
 
     /// Whether every C tile must span all n columns: an epilogue step works

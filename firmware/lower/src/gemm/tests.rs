@@ -356,53 +356,68 @@ fn a_fused_weight_update_streams_whole_rows_of_w_with_b_resident() {
 
 #[test]
 fn a_column_sum_epilogue_runs_down_each_strip_from_zero() {
-    // M split in row tiles: each column strip's first tile starts the sum,
-    // the others load it and add their rows; planned traffic stays exact.
+    // M split in row tiles: each column strip's first tile starts the sum
+    // (unless the GEMM continues another's), the others load it and add their
+    // rows — of C, or of the residual an Add step loaded; planned traffic stays
+    // exact.
     let sums = 1 << 30;
-    let j = GemmJob {
-        epilogue: vec![Epilogue::ColumnSum {
-            addr: sums,
-            start: true,
-        }],
-        ..job(1000, 64, 300)
-    };
-    let region = Region {
-        base: 0,
-        bytes: 96 << 10,
-    };
-    let (piped, t) = lower_gemm_pipelined(&j, region, &Machine::default(), PIPE, 0).unwrap();
-    let (single, st) = lower_gemm(&j, &SramPlan::Unified(region), 0).unwrap();
-    for (commands, t) in [
-        (piped.iter().map(|(_, d)| &d.command).collect::<Vec<_>>(), t),
-        (single.iter().map(|d| &d.command).collect(), st),
-    ] {
-        assert!(t.tm < 1000, "rows split: {t:?}");
-        let moved: u64 = commands.iter().map(|c| dram_bytes(c)).sum();
-        assert_eq!(t.dram_bytes, moved, "{t:?}");
-        // Per strip (by the DRAM address its sum is stored at), the sums'
-        // accumulate flags in order; a running sum is loaded just before each
-        // sum that accumulates.
-        let mut strips: std::collections::BTreeMap<u64, Vec<bool>> = Default::default();
-        let (mut loaded, mut pending) = (false, None);
-        for c in &commands {
-            match c {
-                Command::DmaLoad(d) if d.dram_addr >= sums => loaded = true,
-                Command::Sfu(f) if f.op == SfuOp::Vector(VectorOp::ColumnSum) => {
-                    assert_eq!(f.accumulate, std::mem::take(&mut loaded));
-                    pending = Some(f.accumulate);
-                }
-                Command::DmaStore(d) if d.dram_addr >= sums => {
-                    let flag = pending.take().expect("a sum before its store");
-                    strips.entry(d.dram_addr).or_default().push(flag);
-                }
-                _ => {}
-            }
+    for (start, of_loaded) in [(true, false), (false, false), (true, true)] {
+        let mut epilogue = Vec::new();
+        if of_loaded {
+            epilogue.push(Epilogue::Add {
+                addr: 1 << 27,
+                ld: 0,
+            });
         }
-        let row_tiles = 1000u64.div_ceil(u64::from(t.tm)) as usize;
-        assert_eq!(strips.len() as u64, 300u64.div_ceil(u64::from(t.tn)));
-        for flags in strips.values() {
-            assert_eq!(flags.len(), row_tiles);
-            assert!(!flags[0] && flags[1..].iter().all(|&a| a), "{flags:?}");
+        epilogue.push(Epilogue::ColumnSum {
+            addr: sums,
+            start,
+            of_loaded,
+        });
+        let j = GemmJob {
+            epilogue,
+            ..job(1000, 64, 300)
+        };
+        let region = Region {
+            base: 0,
+            bytes: 96 << 10,
+        };
+        let (piped, t) = lower_gemm_pipelined(&j, region, &Machine::default(), PIPE, 0).unwrap();
+        let (single, st) = lower_gemm(&j, &SramPlan::Unified(region), 0).unwrap();
+        for (commands, t) in [
+            (piped.iter().map(|(_, d)| &d.command).collect::<Vec<_>>(), t),
+            (single.iter().map(|d| &d.command).collect(), st),
+        ] {
+            assert!(t.tm < 1000, "rows split: {t:?}");
+            let moved: u64 = commands.iter().map(|c| dram_bytes(c)).sum();
+            assert_eq!(t.dram_bytes, moved, "{t:?}");
+            // Per strip (by the DRAM address its sum is stored at), the sums'
+            // accumulate flags in order; a running sum is loaded just before
+            // each sum that accumulates.
+            let mut strips: std::collections::BTreeMap<u64, Vec<bool>> = Default::default();
+            let (mut loaded, mut pending) = (false, None);
+            for c in &commands {
+                match c {
+                    Command::DmaLoad(d) if d.dram_addr >= sums => loaded = true,
+                    Command::Sfu(f) if f.op == SfuOp::Vector(VectorOp::ColumnSum) => {
+                        assert_eq!(f.accumulate, std::mem::take(&mut loaded));
+                        assert_ne!(f.src_addr, f.dst_addr);
+                        pending = Some(f.accumulate);
+                    }
+                    Command::DmaStore(d) if d.dram_addr >= sums => {
+                        let flag = pending.take().expect("a sum before its store");
+                        strips.entry(d.dram_addr).or_default().push(flag);
+                    }
+                    _ => {}
+                }
+            }
+            let row_tiles = 1000u64.div_ceil(u64::from(t.tm)) as usize;
+            assert_eq!(strips.len() as u64, 300u64.div_ceil(u64::from(t.tn)));
+            for flags in strips.values() {
+                assert_eq!(flags.len(), row_tiles);
+                assert_eq!(flags[0], !start, "{flags:?}");
+                assert!(flags[1..].iter().all(|&a| a), "{flags:?}");
+            }
         }
     }
 }

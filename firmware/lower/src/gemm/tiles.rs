@@ -259,17 +259,27 @@ fn epilogue_commands(
                 out.push(tile_load(addr, ld));
                 out.push(sfu(SfuOp::GeluBwd, c_sram, scratch));
             }
-            Epilogue::ColumnSum { addr, start } => {
-                // The running sum of columns j..j+rn, through the scratch
-                // buffer: loaded unless this tile starts it.
+            Epilogue::ColumnSum {
+                addr,
+                start,
+                of_loaded,
+            } => {
+                // The running sum of columns j..j+rn, loaded unless this tile
+                // starts it: in the scratch buffer when summing C, in the one
+                // after it when summing the operand loaded into the scratch.
+                let (src, sums) = if of_loaded {
+                    (scratch, scratch + c_bytes)
+                } else {
+                    (c_sram, scratch)
+                };
                 let at = addr + j * 4;
                 let running = i > 0 || !start;
                 if running {
-                    out.push(dma(true, at, scratch, 1, rn * 4, 0, fp32));
+                    out.push(dma(true, at, sums, 1, rn * 4, 0, fp32));
                 }
                 let sum = SfuOp::Vector(VectorOp::ColumnSum);
-                out.push(sfu_with(sum, (c_sram, 0, scratch), 0.0, running));
-                out.push(dma(false, at, scratch, 1, rn * 4, 0, fp32));
+                out.push(sfu_with(sum, (src, 0, sums), 0.0, running));
+                out.push(dma(false, at, sums, 1, rn * 4, 0, fp32));
             }
             Epilogue::Softmax { scale } => out.push(sfu_scaled(SfuOp::SoftmaxFwd, scale)),
             Epilogue::SoftmaxBwd { addr, ld } => {

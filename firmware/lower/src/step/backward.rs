@@ -5,7 +5,7 @@
 //! epilogues (unless `fuse_epilogues` is off).
 
 use super::builder::{Builder, Finish, View};
-use super::ops::{Follow, Ops, Then};
+use super::ops::{Dout, Follow, Ops, SumOf, Sums, Then};
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
 use crate::gemm::Epilogue;
@@ -55,16 +55,17 @@ impl Ops {
             ..
         } = *layer;
         let g = layer.g_act;
-        self.layernorm_bwd(
-            b,
-            "bwd.ln2",
-            dy,
-            z2,
-            layer.param("layer.ln2.gamma"),
-            st2,
-            dz2,
-            pair2,
-        )?;
+        // dz2 and dz1 also in the copies their GEMMs read.
+        let dz2s = Dout {
+            fp32: dz2,
+            gemm: layer.dz2_gemm,
+        };
+        let dz1s = Dout {
+            fp32: dz1,
+            gemm: layer.dz1_gemm,
+        };
+        let ln2 = (z2, layer.param("layer.ln2.gamma"), st2);
+        self.layernorm_bwd_copied(b, "bwd.ln2", dy, ln2, dz2s, pair2)?;
         if self.config.recompute {
             // The FFN activations of this layer, again (another layer's may be
             // in their buffers).
@@ -84,15 +85,19 @@ impl Ops {
             then: Then::GeluBwd { pre: hp },
             out: dh_pre,
             // FFN1's bias gradient: the column sums of dh.
-            sums: Some(("bwd.ffn1.bgrad", layer.grad("layer.ffn.b1"))),
+            sums: Some(Sums {
+                op: "bwd.ffn1.bgrad",
+                to: layer.grad("layer.ffn.b1"),
+                of: SumOf::Result,
+            }),
         };
         self.linear_bwd_then(
             b,
             layer,
             "bwd.ffn2",
-            (g, "layer.ffn.w2", dz2),
+            (g, "layer.ffn.w2", dz2s),
             (t, f, d),
-            Some("layer.ffn.b2"),
+            None, // summed below
             (dg, Some(gelu_bwd)),
         )?;
         // dy1 = dz2 + dh·W1ᵀ: the residual's two paths.
@@ -100,7 +105,12 @@ impl Ops {
             op: "bwd.residual2",
             then: Then::Add { other: dz2 },
             out: dy1,
-            sums: None,
+            // FFN2's bias gradient: the column sums of dz2, loaded here anyway.
+            sums: Some(Sums {
+                op: "bwd.ffn2.bgrad",
+                to: layer.grad("layer.ffn.b2"),
+                of: SumOf::Other,
+            }),
         };
         self.linear_bwd_then(
             b,
@@ -115,25 +125,17 @@ impl Ops {
             None, // summed above
             (dy1_ffn, Some(residual)),
         )?;
-        self.layernorm_bwd(
-            b,
-            "bwd.ln1",
-            dy1,
-            z1,
-            layer.param("layer.ln1.gamma"),
-            st1,
-            dz1,
-            pair1,
-        )?;
+        let ln1 = (z1, layer.param("layer.ln1.gamma"), st1);
+        self.layernorm_bwd_copied(b, "bwd.ln1", dy1, ln1, dz1s, pair1)?;
         self.linear_bwd(
             b,
             layer,
             "bwd.o_proj",
             ctx,
             "layer.attn.wo",
-            dz1,
+            dz1s,
             (t, d, d),
-            Some("layer.attn.bo"),
+            None, // summed below
             dctx,
         )?;
         let dvs = DvOperands {
@@ -174,7 +176,13 @@ impl Ops {
                 op: &op,
                 then: Then::Add { other: sum_so_far },
                 out: dx,
-                sums: None,
+                // The output projection's bias gradient: the column sums of
+                // dz1, the first path's other summand.
+                sums: (proj == "q").then(|| Sums {
+                    op: "bwd.o_proj.bgrad",
+                    to: layer.grad("layer.attn.bo"),
+                    of: SumOf::Other,
+                }),
             };
             self.linear_bwd_then(
                 b,

@@ -354,7 +354,12 @@ fn epilogue_names(steps: &[Epilogue]) -> String {
             Epilogue::Store { .. } => "store",
             Epilogue::Gelu => "gelu",
             Epilogue::GeluBwd { .. } => "gelu'",
-            Epilogue::ColumnSum { .. } => "column sums",
+            Epilogue::ColumnSum {
+                of_loaded: false, ..
+            } => "column sums",
+            Epilogue::ColumnSum {
+                of_loaded: true, ..
+            } => "column sums of R",
             Epilogue::Softmax { .. } => "softmax",
             Epilogue::SoftmaxBwd { .. } => "softmax'",
             Epilogue::Scale(_) => "scale",

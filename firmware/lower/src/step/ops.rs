@@ -224,9 +224,10 @@ impl Ops {
                     },
                     Then::Add { other } => add(other),
                 });
-                steps.extend(f.sums.map(|(_, to)| Epilogue::ColumnSum {
-                    addr: to.addr,
+                steps.extend(f.sums.map(|s| Epilogue::ColumnSum {
+                    addr: s.to.addr,
                     start: true,
+                    of_loaded: s.of == SumOf::Other,
                 }));
                 (f.out, steps)
             }
@@ -292,9 +293,12 @@ impl Ops {
             ),
         };
         pass?;
-        match f.sums {
-            Some((sum_op, to)) => self.column_sum(b, sum_op, out, (rows, cols), to),
-            None => Ok(()),
+        match (f.sums, f.then) {
+            (Some(s), Then::Add { other }) if s.of == SumOf::Other => {
+                self.column_sum(b, s.op, other, (rows, cols), s.to)
+            }
+            (Some(s), _) => self.column_sum(b, s.op, out, (rows, cols), s.to),
+            (None, _) => Ok(()),
         }
     }
 
@@ -322,6 +326,7 @@ impl Ops {
             vec![Epilogue::ColumnSum {
                 addr: bias.addr + hi * self.dh * 4,
                 start,
+                of_loaded: false,
             }]
         } else {
             Vec::new()
@@ -420,6 +425,21 @@ impl Ops {
         dz: View,
         dgb: View,
     ) -> Result<(), LowerError> {
+        let dz = Dout { fp32: dz, gemm: dz };
+        self.layernorm_bwd_copied(b, op, dout, (z, gamma, st), dz, dgb)
+    }
+
+    /// [`Ops::layernorm_bwd`], dz also written to `dz.gemm` in its format
+    /// when that is another tensor (the copy the next GEMMs read, 8-bit).
+    pub(super) fn layernorm_bwd_copied(
+        &self,
+        b: &mut Builder,
+        op: &str,
+        dout: View,
+        (z, gamma, st): (View, View, View),
+        Dout { fp32: dz, gemm }: Dout,
+        dgb: View,
+    ) -> Result<(), LowerError> {
         let d = self.d;
         b.rows_op(
             op,
@@ -427,7 +447,7 @@ impl Ops {
             self.td(),
             [
                 rows_in(dout, d),
-                rows_out(dz, d),
+                rows_out_copy(dz, d, (gemm != dz).then_some(gemm)),
                 vec_in(gamma, d),
                 rows_in(z, d),
                 rows_in(st, 2),
@@ -503,7 +523,7 @@ impl Ops {
         op: &str,
         xin: View,
         wn: &str,
-        dout: View,
+        dout: impl Into<Dout>,
         dims: (u64, u64, u64),
         bn: Option<&str>,
         dxin: View,
@@ -520,11 +540,12 @@ impl Ops {
         b: &mut Builder,
         layer: &impl Weights,
         op: &str,
-        (xin, wn, dout): (View, &str, View),
+        (xin, wn, dout): (View, &str, impl Into<Dout>),
         (m, k, n): (u64, u64, u64),
         bn: Option<&str>,
         (dxin, follow): (View, Option<Follow>),
     ) -> Result<(), LowerError> {
+        let dout = dout.into();
         let dgrad = |b: &mut Builder| {
             let (c, epilogue) = self.epilogue_for(b, dxin, follow.as_ref());
             let finish = Finish {
@@ -533,7 +554,7 @@ impl Ops {
             };
             b.gemm_then(
                 &format!("{op}.dgrad"),
-                (dout, false),
+                (dout.gemm, false),
                 (layer.gemm_weight(wn), true),
                 c,
                 (m, n, k),
@@ -562,10 +583,11 @@ impl Ops {
         op: &str,
         xin: View,
         wn: &str,
-        dout: View,
+        dout: impl Into<Dout>,
         (m, k, n): (u64, u64, u64),
         bn: Option<&str>,
     ) -> Result<(), LowerError> {
+        let dout = dout.into();
         let w = layer.param(wn);
         let update = self.fused.then(|| UpdateEpilogue {
             w: w.addr,
@@ -577,7 +599,7 @@ impl Ops {
         b.gemm_then(
             &format!("{op}.wgrad"),
             (xin, true),
-            (dout, false),
+            (dout.gemm, false),
             layer.grad(wn),
             (k, m, n),
             self.act_grad,
@@ -587,9 +609,30 @@ impl Ops {
             },
         )?;
         match bn {
-            Some(bn) => self.column_sum(b, &format!("{op}.bgrad"), dout, (m, n), layer.grad(bn)),
+            Some(bn) => {
+                let to = layer.grad(bn);
+                self.column_sum(b, &format!("{op}.bgrad"), dout.fp32, (m, n), to)
+            }
             None => Ok(()),
         }
+    }
+}
+
+/// A linear layer's output gradient as its backward reads it: in fp32 for the
+/// bias gradient's column sums, and as its GEMMs read it — an 8-bit copy
+/// beside it, or the same tensor.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Dout {
+    /// The fp32 tensor.
+    pub(super) fp32: View,
+    /// The GEMMs' copy (or `fp32` itself).
+    pub(super) gemm: View,
+}
+
+impl From<View> for Dout {
+    /// A gradient the GEMMs read as it is.
+    fn from(v: View) -> Dout {
+        Dout { fp32: v, gemm: v }
     }
 }
 
@@ -621,10 +664,31 @@ pub(super) struct Follow<'a> {
     pub(super) then: Then,
     /// Where its result goes.
     pub(super) out: View,
-    /// Also sums the result's columns into this fp32 row (the pass's plan name
-    /// when not fused): the bias gradient of the linear layer that reads the
-    /// result as its output gradient, which then sums none itself.
-    pub(super) sums: Option<(&'a str, View)>,
+    /// Also a bias gradient: the column sums of the result or of the other
+    /// summand, for the linear layer that reads it as its output gradient
+    /// (which then sums none itself).
+    pub(super) sums: Option<Sums<'a>>,
+}
+
+/// Column sums a [`Follow`] takes on the way: in the GEMM's epilogue when
+/// fused, else as a pass of their own after it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Sums<'a> {
+    /// Plan name of the separate pass.
+    pub(super) op: &'a str,
+    /// Where the sums go (fp32, one row).
+    pub(super) to: View,
+    /// What is summed.
+    pub(super) of: SumOf,
+}
+
+/// The tensor a [`Sums`] sums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SumOf {
+    /// The follow's result.
+    Result,
+    /// The other summand of a [`Then::Add`] (loaded by the epilogue anyway).
+    Other,
 }
 
 /// An epilogue step storing C, as it stands, to the tensor at `view`.

@@ -193,11 +193,15 @@ pub(super) struct LayerT {
     pub(super) st2: View,
     pub(super) dy: View,
     pub(super) dz2: View,
+    /// dz2 as FFN2's backward GEMMs read it (as [`LayerT::y1_gemm`]).
+    pub(super) dz2_gemm: View,
     pub(super) dg: View,
     pub(super) dh_pre: View,
     pub(super) dy1_ffn: View,
     pub(super) dy1: View,
     pub(super) dz1: View,
+    /// dz1 as the output projection's backward GEMMs read it.
+    pub(super) dz1_gemm: View,
     pub(super) dctx: View,
     pub(super) dp: View,
     pub(super) ds: View,
@@ -313,6 +317,9 @@ pub(super) fn allocate_layers(
                 PROBS_COPY | "act.ln1.out.gemm" | "act.out.gemm" => {
                     config.narrow_when_fused(config.formats.activations)
                 }
+                "grad.act.ln2.in.gemm" | "grad.act.ln1.in.gemm" => {
+                    config.narrow_when_fused(config.formats.gradients)
+                }
                 _ => config.stored_format(s),
             };
             b.alloc_in(&name(s), rows, cols, format)
@@ -333,6 +340,11 @@ pub(super) fn allocate_layers(
         } else {
             gemm_copy(copy_format, y, || a("act.out.gemm", t, d))?
         };
+        let grad_copy = config.narrow_when_fused(config.formats.gradients);
+        let dz2 = a("grad.act.ln2.in", t, d)?;
+        let dz2_gemm = gemm_copy(grad_copy, dz2, || a("grad.act.ln2.in.gemm", t, d))?;
+        let dz1 = a("grad.act.ln1.in", t, d)?;
+        let dz1_gemm = gemm_copy(grad_copy, dz1, || a("grad.act.ln1.in.gemm", t, d))?;
         let lt = LayerT {
             x: input,
             x_gemm: input_gemm,
@@ -363,12 +375,14 @@ pub(super) fn allocate_layers(
             y_gemm,
             st2: a("act.ln2.stats", t, 2)?,
             dy: a("grad.act.ln2.out", t, d)?,
-            dz2: a("grad.act.ln2.in", t, d)?,
+            dz2,
+            dz2_gemm,
             dg: a("grad.act.ffn.h_post", t, f)?,
             dh_pre: a("grad.act.ffn.h_pre", t, f)?,
             dy1_ffn: a("grad.act.ln1.out.ffn", t, d)?,
             dy1: a("grad.act.ln1.out", t, d)?,
-            dz1: a("grad.act.ln1.in", t, d)?,
+            dz1,
+            dz1_gemm,
             dctx: a("grad.act.attn.ctx_merged", t, d)?,
             dp: a("grad.act.attn.probs", heads * s, s)?,
             ds: a("grad.act.attn.scores", heads * s, s)?,

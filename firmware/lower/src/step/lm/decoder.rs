@@ -16,7 +16,7 @@
 
 use super::tensors::DecoderT;
 use crate::step::builder::Builder;
-use crate::step::ops::{Follow, Ops, Then};
+use crate::step::ops::{Follow, Ops, SumOf, Sums, Then};
 use crate::step::rows::{rows_in, rows_out, NONE};
 use crate::step::tensors::Weights;
 use crate::LowerError;
@@ -117,7 +117,11 @@ impl Ops {
             then: Then::GeluBwd { pre: l.hp },
             out: l.dhp,
             // FFN1's bias gradient: the column sums of dh.
-            sums: Some(("bwd.ffn1.bgrad", l.grad("layer.ffn.b1"))),
+            sums: Some(Sums {
+                op: "bwd.ffn1.bgrad",
+                to: l.grad("layer.ffn.b1"),
+                of: SumOf::Result,
+            }),
         };
         self.linear_bwd_then(
             b,

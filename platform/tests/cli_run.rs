@@ -64,7 +64,7 @@ fn the_whole_models_lower_embeddings_layers_and_heads() {
             "| fwd.embed | dma | gather of 128 token rows",
             "| fwd.embed.ln | sfu |",
             // The softmax rides in the score GEMMs, P stored in fp32 and in 8 bits.
-            "| layer11.fwd.qk_t.b0h11 | gemm | 128×64×128",
+            "| layer11.fwd.qk_t | gemm | 128×64×128, Bᵀ, 12 GEMMs in one pipeline",
             "epilogue softmax + store;",
             "epilogue softmax' + scale;",
             "| fwd.mlm.dense | gemm | 128×768×768",
@@ -90,7 +90,7 @@ fn the_vit_b16_encoder_step_lowers_197_tokens() {
         "scenarios/vit_b16_encoder_step.yaml",
         &[
             "| layer0.fwd.q_proj | gemm | 197×768×768",
-            "| layer11.fwd.qk_t.b0h11 | gemm | 197×64×197",
+            "| layer11.fwd.qk_t | gemm | 197×64×197, Bᵀ, 12 GEMMs in one pipeline",
             "epilogue softmax + store;",
         ],
     );

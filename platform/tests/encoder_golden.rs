@@ -83,8 +83,9 @@ fn the_plan_dump_lists_every_operation_with_its_cost() {
     let dump = text(&out.stdout);
     for want in [
         "| fwd.q_proj | gemm | 64×64×64",
-        // The softmax rides in the score GEMMs (scores kept: a golden run).
-        "| fwd.qk_t.b0h0 | gemm | 32×16×32, Bᵀ",
+        // The softmax rides in the score GEMMs (scores kept: a golden run),
+        // the heads' GEMMs in one pipeline.
+        "| fwd.qk_t | gemm | 32×16×32, Bᵀ, 8 GEMMs in one pipeline",
         "epilogue store + softmax;",
         "epilogue store + softmax' + store + scale;",
         "| bwd.ffn2.wgrad | gemm | 256×64×64, Aᵀ",

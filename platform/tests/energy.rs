@@ -99,7 +99,7 @@ fn a_training_step_has_timed_phases_and_a_power_track() {
     let ops: Vec<&str> = phases.iter().map(|p| p["op"].as_str().unwrap()).collect();
     for want in [
         "fwd.q_proj",
-        "fwd.qk_t.b0h0",
+        "fwd.qk_t",
         "bwd.ffn2.wgrad",
         "sgd.layer.ffn.b1",
     ] {

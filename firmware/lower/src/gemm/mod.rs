@@ -25,7 +25,7 @@ mod tests;
 mod tiles;
 mod tiling;
 
-pub use pipelined::{lower_gemm_pipelined, Pipeline};
+pub use pipelined::{lower_gemm_batch_pipelined, lower_gemm_pipelined, Pipeline};
 pub use search::{traffic_floor, Machine, TileCycles};
 pub(crate) use tiles::dma;
 pub use tiling::choose_tiling;

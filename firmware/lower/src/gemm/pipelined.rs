@@ -44,17 +44,56 @@ pub fn lower_gemm_pipelined(
     pipe: Pipeline,
     id_base: u32,
 ) -> Result<(Vec<(u8, Descriptor)>, Tiling), LowerError> {
+    lower_gemm_batch_pipelined(std::slice::from_ref(job), region, machine, pipe, id_base)
+}
+
+/// Independent GEMMs of one shape (the heads of an attention layer) as one
+/// pipeline: the output tiles of all of them flow through the same buffers,
+/// so one GEMM's loads overlap the previous one's compute and stores instead
+/// of each draining the pipeline. A batch of more than one streams both
+/// operands (no resident one: the next GEMM's would overwrite it while the
+/// last tiles of this one still read it). The tiling is the first job's;
+/// the returned one counts the traffic of all of them.
+pub fn lower_gemm_batch_pipelined(
+    jobs: &[GemmJob],
+    region: Region,
+    machine: &Machine,
+    pipe: Pipeline,
+    id_base: u32,
+) -> Result<(Vec<(u8, Descriptor)>, Tiling), LowerError> {
+    let job = jobs
+        .first()
+        .ok_or_else(|| LowerError("a batch of no GEMMs".into()))?;
+    let shape = |j: &GemmJob| {
+        (
+            (j.m, j.k, j.n),
+            (j.transpose_a, j.transpose_b),
+            (j.formats, j.compute_formats),
+            j.c_tiles(),
+            j.whole_rows(),
+        )
+    };
+    if jobs.iter().any(|j| shape(j) != shape(job)) {
+        return Err(LowerError("a batch of GEMMs of different shapes".into()));
+    }
     let PipelinedPlan {
-        tiling: t,
+        tiling: mut t,
         ab_stride,
         c_stride,
         ..
-    } = plan_pipelined(job, region, machine)?;
+    } = plan_pipelined(job, region, machine, jobs.len() == 1)?;
     let c_buffers = t.c_buffers as usize;
     // A resident operand stays where it is and is loaded once; the other
     // alternates between the two buffer sets.
     let (a_fixed, b_fixed) = (t.resident == Resident::A, t.resident == Resident::B);
-    let outputs = output_tiles(job, &t, (a_fixed, b_fixed));
+    let outputs: Vec<_> = jobs
+        .iter()
+        .flat_map(|j| output_tiles(j, &t, (a_fixed, b_fixed)))
+        .collect();
+    let batch = jobs.len() as u64;
+    t.dram_bytes *= batch;
+    t.dram_floor_bytes *= batch;
+    t.tiles = t.tiles.saturating_mul(jobs.len() as u32);
     let s = |k: u8| pipe.first_sem + k;
     let (loaded, free, computed, cfree, done) = (s(0), s(2), s(4), s(6), s(8));
     let signal = |sem: u8| Command::SemSignal { sem };

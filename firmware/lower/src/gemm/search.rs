@@ -390,6 +390,7 @@ pub(super) fn plan_pipelined(
     job: &GemmJob,
     region: Region,
     machine: &Machine,
+    resident_allowed: bool,
 ) -> Result<PipelinedPlan, LowerError> {
     let eb = operand_bytes(job);
     let (m, k, n) = (u64::from(job.m), u64::from(job.k), u64::from(job.n));
@@ -410,7 +411,7 @@ pub(super) fn plan_pipelined(
             best = Some((plan, score, gemms));
         }
     };
-    if let Some((tiling, half)) = resident_a_tiling(job, region) {
+    if let Some((tiling, half)) = resident_a_tiling(job, region).filter(|_| resident_allowed) {
         let tiles = [m, k, u64::from(tiling.tn)];
         let traffic = planned_traffic(job, tiles, (true, false));
         consider(
@@ -423,7 +424,10 @@ pub(super) fn plan_pipelined(
             traffic.total(),
         );
     }
-    for (tiling, set) in resident_b_tilings(job, region) {
+    for (tiling, set) in resident_b_tilings(job, region)
+        .into_iter()
+        .filter(|_| resident_allowed)
+    {
         let tiles = [u64::from(tiling.tm), k, n];
         let traffic = planned_traffic(job, tiles, (true, true));
         consider(

@@ -4,7 +4,7 @@
 //! The GELU's backward and the sums of gradient paths ride in the dx GEMMs'
 //! epilogues (unless `fuse_epilogues` is off).
 
-use super::builder::{Builder, Finish, View};
+use super::builder::{BatchGemm, Builder, Finish, View};
 use super::ops::{Dout, Follow, Ops, SumOf, Sums, Then};
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
@@ -148,26 +148,40 @@ impl Ops {
         } else {
             self.context_bwd_then_softmax_bwd(b, (dctx, v, probs), (dp, ds, ds_scaled), dvs)?;
         }
-        for (bi, hi, i) in self.all_heads() {
-            b.gemm_then(
-                &format!("bwd.qk_t.dq.b{bi}h{hi}"),
-                (self.block(ds_scaled, i), false),
-                (self.head(k, bi, hi), false),
-                self.head(dq, bi, hi),
-                (s, s, dh),
-                self.grad_act,
-                self.head_bias_sums(layer.grad("layer.attn.bq"), hi, bi == 0),
-            )?;
-            b.gemm_then(
-                &format!("bwd.qk_t.dk.b{bi}h{hi}"),
-                (self.block(ds_scaled, i), true),
-                (self.head(q, bi, hi), false),
-                self.head(dk, bi, hi),
-                (s, s, dh),
-                self.grad_act,
-                self.head_bias_sums(layer.grad("layer.attn.bk"), hi, bi == 0),
-            )?;
-        }
+        // dQ = dS·K and dK = dSᵀ·Q, each over all heads in one pipeline.
+        let (dbq, dbk) = (layer.grad("layer.attn.bq"), layer.grad("layer.attn.bk"));
+        let dq_heads = self
+            .all_heads()
+            .map(|(bi, hi, i)| BatchGemm {
+                a: self.block(ds_scaled, i),
+                b: self.head(k, bi, hi),
+                c: self.head(dq, bi, hi),
+                finish: self.head_bias_sums(dbq, hi, bi == 0),
+            })
+            .collect();
+        b.gemm_batch(
+            "bwd.qk_t.dq",
+            (false, false),
+            dq_heads,
+            (s, s, dh),
+            self.grad_act,
+        )?;
+        let dk_heads = self
+            .all_heads()
+            .map(|(bi, hi, i)| BatchGemm {
+                a: self.block(ds_scaled, i),
+                b: self.head(q, bi, hi),
+                c: self.head(dk, bi, hi),
+                finish: self.head_bias_sums(dbk, hi, bi == 0),
+            })
+            .collect();
+        b.gemm_batch(
+            "bwd.qk_t.dk",
+            (true, false),
+            dk_heads,
+            (s, s, dh),
+            self.grad_act,
+        )?;
         // dx = ((dz1 + dq·Wqᵀ) + dk·Wkᵀ) + dv·Wvᵀ: each path added to the sum so far.
         let mut sum_so_far = dz1;
         for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
@@ -216,6 +230,7 @@ impl Ops {
         dv: DvOperands,
     ) -> Result<(), LowerError> {
         let (s, dh) = (self.s, self.dh);
+        let mut heads = Vec::new();
         for (bi, hi, i) in self.all_heads() {
             let p = self.block(probs, i);
             let mut epilogue = self.keep_or_drop(b, self.block(dp, i));
@@ -225,42 +240,39 @@ impl Ops {
             });
             epilogue.extend(self.keep_or_drop(b, self.block(ds, i)));
             epilogue.push(Epilogue::Scale(self.scale));
-            b.gemm_then(
-                &format!("bwd.pv.dp.b{bi}h{hi}"),
-                (self.head(dctx, bi, hi), false),
-                (self.head(v, bi, hi), true),
-                self.block(ds_scaled, i),
-                (s, dh, s),
-                self.grad_act,
-                Finish {
+            heads.push(BatchGemm {
+                a: self.head(dctx, bi, hi),
+                b: self.head(v, bi, hi),
+                c: self.block(ds_scaled, i),
+                finish: Finish {
                     epilogue,
                     update: None,
                 },
-            )?;
-            self.context_bwd_dv(b, (bi, hi, i), dctx, dv)?;
+            });
         }
-        Ok(())
+        // Each over all heads in one pipeline.
+        b.gemm_batch("bwd.pv.dp", (false, true), heads, (s, dh, s), self.grad_act)?;
+        let heads = self
+            .all_heads()
+            .map(|head| self.dv_gemm(head, dctx, dv))
+            .collect();
+        b.gemm_batch("bwd.pv.dv", (true, false), heads, (s, s, dh), self.act_grad)
     }
 
     /// dV = Pᵀ·dctx for head `hi` of batch `bi` (score block `i`), its
     /// columns summed into V's bias gradient when fused.
-    fn context_bwd_dv(
+    fn dv_gemm(
         &self,
-        b: &mut Builder,
         (bi, hi, i): (u64, u64, u64),
         dctx: View,
         DvOperands { probs, dv, dbv }: DvOperands,
-    ) -> Result<(), LowerError> {
-        let (s, dh) = (self.s, self.dh);
-        b.gemm_then(
-            &format!("bwd.pv.dv.b{bi}h{hi}"),
-            (self.block(probs, i), true),
-            (self.head(dctx, bi, hi), false),
-            self.head(dv, bi, hi),
-            (s, s, dh),
-            self.act_grad,
-            self.head_bias_sums(dbv, hi, bi == 0),
-        )
+    ) -> BatchGemm {
+        BatchGemm {
+            a: self.block(probs, i),
+            b: self.head(dctx, bi, hi),
+            c: self.head(dv, bi, hi),
+            finish: self.head_bias_sums(dbv, hi, bi == 0),
+        }
     }
 
     /// dP and dV per head, then the softmax backward and the scale as passes
@@ -282,7 +294,15 @@ impl Ops {
                 (s, dh, s),
                 self.grad_act,
             )?;
-            self.context_bwd_dv(b, (bi, hi, i), dctx, dv)?;
+            let one = vec![self.dv_gemm((bi, hi, i), dctx, dv)];
+            let (s, dh) = (self.s, self.dh);
+            b.gemm_batch(
+                &format!("bwd.pv.dv.b{bi}h{hi}"),
+                (true, false),
+                one,
+                (s, s, dh),
+                self.act_grad,
+            )?;
         }
         b.rows_op(
             "bwd.softmax",

@@ -6,8 +6,8 @@ use super::config::Overlap;
 use super::config::StepConfig;
 use super::plan::{DramTensor, HostInput, PlanEntry, StepProgram, TensorView};
 use crate::gemm::{
-    dma, lower_gemm, lower_gemm_pipelined, Epilogue, GemmJob, Machine, Pipeline, Resident,
-    UpdateEpilogue,
+    dma, lower_gemm, lower_gemm_batch_pipelined, Epilogue, GemmJob, Machine, Pipeline, Resident,
+    Tiling, UpdateEpilogue,
 };
 use crate::sram::align;
 use crate::{LowerError, Region, SramPlan};
@@ -258,28 +258,52 @@ impl Builder {
         (a, ta): (View, bool),
         (b, tb): (View, bool),
         c: View,
+        dims: (u64, u64, u64),
+        formats: [NumberFormat; 2],
+        finish: Finish,
+    ) -> Result<(), LowerError> {
+        let one = BatchGemm { a, b, c, finish };
+        self.gemm_batch(op, (ta, tb), vec![one], dims, formats)
+    }
+
+    /// Independent GEMMs of one shape — the heads of an attention layer — as
+    /// one operation: pipelined, their tiles share one pipeline, so one
+    /// GEMM's loads overlap the last one's compute and stores (see
+    /// [`lower_gemm_batch_pipelined`]); else one after another.
+    pub(super) fn gemm_batch(
+        &mut self,
+        op: &str,
+        (ta, tb): (bool, bool),
+        gemms: Vec<BatchGemm>,
         (m, k, n): (u64, u64, u64),
         formats: [NumberFormat; 2],
-        Finish { epilogue, update }: Finish,
     ) -> Result<(), LowerError> {
-        let steps = epilogue_names(&epilogue);
-        let job = GemmJob {
-            update,
-            epilogue,
-            transpose_a: ta,
-            transpose_b: tb,
-            compute_formats: formats,
-            ld: [a.ld, b.ld, c.ld],
-            formats: [a.fmt, b.fmt],
-            c_format: c.fmt,
-            ..GemmJob::packed(
-                m as u32,
-                k as u32,
-                n as u32,
-                [a.addr, b.addr, c.addr],
-                NumberFormat::Fp32,
-            )
+        let count = gemms.len();
+        let jobs: Vec<GemmJob> = gemms
+            .into_iter()
+            .map(|BatchGemm { a, b, c, finish }| GemmJob {
+                update: finish.update,
+                epilogue: finish.epilogue,
+                transpose_a: ta,
+                transpose_b: tb,
+                compute_formats: formats,
+                ld: [a.ld, b.ld, c.ld],
+                formats: [a.fmt, b.fmt],
+                c_format: c.fmt,
+                ..GemmJob::packed(
+                    m as u32,
+                    k as u32,
+                    n as u32,
+                    [a.addr, b.addr, c.addr],
+                    NumberFormat::Fp32,
+                )
+            })
+            .collect();
+        let Some(first_job) = jobs.first() else {
+            return Ok(());
         };
+        let steps = epilogue_names(&first_job.epilogue);
+        let update = first_job.update.is_some();
         let first = self.out.len() as u32;
         let context = |e: LowerError| LowerError(format!("{op}: {e}"));
         let pipelined = self.overlap.gemm;
@@ -290,19 +314,41 @@ impl Builder {
                 store_queue: 2,
                 first_sem: 0,
             };
-            lower_gemm_pipelined(&job, self.sram, &self.machine, pipe, first).map_err(context)?
+            lower_gemm_batch_pipelined(&jobs, self.sram, &self.machine, pipe, first)
+                .map_err(context)?
         } else {
-            let (descs, t) = lower_gemm(&job, &self.gemm_plan, first).map_err(context)?;
-            (descs.into_iter().map(|d| (0, d)).collect(), t)
+            let mut all = Vec::new();
+            let mut tiling: Option<Tiling> = None;
+            for job in &jobs {
+                let id = first + all.len() as u32;
+                let (descs, t) = lower_gemm(job, &self.gemm_plan, id).map_err(context)?;
+                all.extend(descs.into_iter().map(|d| (0, d)));
+                tiling = Some(match tiling {
+                    None => t,
+                    Some(sum) => Tiling {
+                        tiles: sum.tiles + t.tiles,
+                        dram_bytes: sum.dram_bytes + t.dram_bytes,
+                        dram_floor_bytes: sum.dram_floor_bytes + t.dram_floor_bytes,
+                        ..sum
+                    },
+                });
+            }
+            let t = tiling.ok_or_else(|| LowerError(format!("{op}: no GEMMs")))?;
+            (all, t)
         };
         self.plan.push(PlanEntry {
             op: format!("{}{op}", self.scope),
             first: first as usize,
             engine: "gemm",
             detail: format!(
-                "{m}×{k}×{n}{}{} in {} tiles of {}×{}×{}, {} × {}; SRAM A {:#x}, B {:#x}, C {:#x}{}{}; DRAM floor {} B",
+                "{m}×{k}×{n}{}{}{} in {} tiles of {}×{}×{}, {} × {}; SRAM A {:#x}, B {:#x}, C {:#x}{}{}; DRAM floor {} B",
                 if ta { ", Aᵀ" } else { "" },
                 if tb { ", Bᵀ" } else { "" },
+                if count > 1 {
+                    format!(", {count} GEMMs in one pipeline")
+                } else {
+                    String::new()
+                },
                 t.tiles,
                 t.tm,
                 t.tk,
@@ -319,7 +365,7 @@ impl Builder {
                     (true, Resident::None, 1) => " (A and B ×2, C ×1)",
                     (true, Resident::None, _) => " (×2)",
                 },
-                if update.is_some() {
+                if update {
                     ", SGD update fused".to_string()
                 } else {
                     steps
@@ -333,6 +379,18 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// One GEMM of a [`Builder::gemm_batch`]: its operands, result and epilogue.
+pub(super) struct BatchGemm {
+    /// A (transposed as the batch says).
+    pub(super) a: View,
+    /// B.
+    pub(super) b: View,
+    /// C.
+    pub(super) c: View,
+    /// Its epilogue.
+    pub(super) finish: Finish,
 }
 
 /// What a GEMM does with each finished C tile besides storing it.

@@ -3,7 +3,7 @@
 //! LayerNorm, the FFN and the second residual and LayerNorm. Biases, the
 //! residuals and the GELU ride in their GEMMs' epilogues.
 
-use super::builder::{Builder, Finish, View};
+use super::builder::{BatchGemm, Builder, Finish, View};
 use super::ops::{store, Ops};
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
@@ -71,39 +71,39 @@ impl Ops {
             // P = softmax(scale·Q·Kᵀ) in the score GEMM's epilogue, a head's
             // rows whole in each C tile; the scores go to DRAM only to be
             // kept. P is stored in fp32 (for the softmax backward) and, as C,
-            // in the GEMMs' format when that is narrower.
+            // in the GEMMs' format when that is narrower. The heads share
+            // one pipeline.
+            let mut heads = Vec::new();
             for (bi, hi, i) in self.all_heads() {
                 let mut epilogue = self.keep_or_drop(b, self.block(scores, i));
                 epilogue.push(Epilogue::Softmax { scale });
                 if probs_gemm != probs {
                     epilogue.push(store(self.block(probs, i)));
                 }
-                b.gemm_then(
-                    &format!("fwd.qk_t.b{bi}h{hi}"),
-                    (self.head(q, bi, hi), false),
-                    (self.head(k, bi, hi), true),
-                    self.block(probs_gemm, i),
-                    (s, dh, s),
-                    self.act_act,
-                    Finish {
+                heads.push(BatchGemm {
+                    a: self.head(q, bi, hi),
+                    b: self.head(k, bi, hi),
+                    c: self.block(probs_gemm, i),
+                    finish: Finish {
                         epilogue,
                         update: None,
                     },
-                )?;
+                });
             }
+            b.gemm_batch("fwd.qk_t", (false, true), heads, (s, dh, s), self.act_act)?;
         } else {
             self.scores_then_softmax(b, (q, k), (scores, probs))?;
         }
-        for (bi, hi, i) in self.all_heads() {
-            b.gemm(
-                &format!("fwd.pv.b{bi}h{hi}"),
-                (self.block(probs_gemm, i), false),
-                (self.head(v, bi, hi), false),
-                self.head(ctx, bi, hi),
-                (s, s, dh),
-                self.act_act,
-            )?;
-        }
+        let heads = self
+            .all_heads()
+            .map(|(bi, hi, i)| BatchGemm {
+                a: self.block(probs_gemm, i),
+                b: self.head(v, bi, hi),
+                c: self.head(ctx, bi, hi),
+                finish: Finish::default(),
+            })
+            .collect();
+        b.gemm_batch("fwd.pv", (false, false), heads, (s, s, dh), self.act_act)?;
         // z1 = x + (ctx·Wo + bo), the residual in the GEMM's epilogue.
         self.linear_residual(
             b,

@@ -123,7 +123,8 @@ fn the_plan_dump_lists_every_operation_with_its_cost() {
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| #"))
         .collect();
-    assert!(rows.len() > 80, "{} operations", rows.len());
+    // (A batch of per-head GEMMs is one operation.)
+    assert!(rows.len() > 40, "{} operations", rows.len());
 }
 
 #[test]

@@ -446,3 +446,63 @@ fn a_softmax_epilogue_keeps_rows_whole() {
         "the test needs a split N without it: {free:?}"
     );
 }
+
+#[test]
+fn a_batch_of_gemms_shares_one_pipeline() {
+    // Twelve heads' GEMMs: every tile of every GEMM, one drain at the end,
+    // no resident operand (the next GEMM would overwrite it), the traffic of
+    // all twelve.
+    let heads: Vec<GemmJob> = (0..12u64)
+        .map(|h| GemmJob {
+            transpose_b: true,
+            a: h << 20,
+            b: (h << 20) + (1 << 19),
+            c: (1 << 28) + (h << 16),
+            ..job(128, 64, 128)
+        })
+        .collect();
+    let region = Region {
+        base: 0,
+        bytes: 3 << 19,
+    };
+    let (piped, t) =
+        lower_gemm_batch_pipelined(&heads, region, &Machine::default(), PIPE, 0).unwrap();
+    assert_eq!(t.resident, Resident::None, "{t:?}");
+    assert_balanced(&piped);
+    let gemms = piped
+        .iter()
+        .filter(|(_, d)| matches!(d.command, Command::Gemm(_)))
+        .count();
+    assert_eq!(gemms as u32, t.tiles, "{t:?}");
+    let stores: Vec<u64> = piped
+        .iter()
+        .filter_map(|(_, d)| match &d.command {
+            Command::DmaStore(s) => Some(s.dram_addr),
+            _ => None,
+        })
+        .collect();
+    assert!((0..12u64).all(|h| stores.contains(&((1 << 28) + (h << 16)))));
+    let moved: u64 = piped.iter().map(|(_, d)| dram_bytes(&d.command)).sum();
+    assert_eq!(t.dram_bytes, moved);
+    let one = lower_gemm_pipelined(&heads[0], region, &Machine::default(), PIPE, 0).unwrap();
+    let drains = |p: &[(u8, treta_abi::Descriptor)]| {
+        p.iter()
+            .filter(|(q, d)| {
+                *q == PIPE.load_queue && matches!(d.command, Command::SemWait { sem: 8, .. })
+            })
+            .count()
+    };
+    assert_eq!((drains(&piped), drains(&one.0)), (1, 1));
+    let other = GemmJob {
+        n: 64,
+        ..heads[1].clone()
+    };
+    assert!(lower_gemm_batch_pipelined(
+        &[heads[0].clone(), other],
+        region,
+        &Machine::default(),
+        PIPE,
+        0
+    )
+    .is_err());
+}

@@ -143,45 +143,24 @@ impl Ops {
             dv,
             dbv: layer.grad("layer.attn.bv"),
         };
-        if self.config.fuse_epilogues {
-            self.context_bwd_fused(b, (dctx, v, probs), (dp, ds, ds_scaled), dvs)?;
-        } else {
-            self.context_bwd_then_softmax_bwd(b, (dctx, v, probs), (dp, ds, ds_scaled), dvs)?;
-        }
+        self.context_bwd(b, (dctx, v, probs), (dp, ds, ds_scaled), dvs)?;
         // dQ = dS·K and dK = dSᵀ·Q, each over all heads in one pipeline.
         let (dbq, dbk) = (layer.grad("layer.attn.bq"), layer.grad("layer.attn.bk"));
-        let dq_heads = self
-            .all_heads()
-            .map(|(bi, hi, i)| BatchGemm {
-                a: self.block(ds_scaled, i),
-                b: self.head(k, bi, hi),
-                c: self.head(dq, bi, hi),
-                finish: self.head_bias_sums(dbq, hi, bi == 0),
-            })
-            .collect();
-        b.gemm_batch(
-            "bwd.qk_t.dq",
-            (false, false),
-            dq_heads,
-            (s, s, dh),
-            self.grad_act,
-        )?;
-        let dk_heads = self
-            .all_heads()
-            .map(|(bi, hi, i)| BatchGemm {
-                a: self.block(ds_scaled, i),
-                b: self.head(q, bi, hi),
-                c: self.head(dk, bi, hi),
-                finish: self.head_bias_sums(dbk, hi, bi == 0),
-            })
-            .collect();
-        b.gemm_batch(
-            "bwd.qk_t.dk",
-            (true, false),
-            dk_heads,
-            (s, s, dh),
-            self.grad_act,
-        )?;
+        for (op, ta, other, out, bias) in [
+            ("bwd.qk_t.dq", false, k, dq, dbq),
+            ("bwd.qk_t.dk", true, q, dk, dbk),
+        ] {
+            let heads = self
+                .all_heads()
+                .map(|(bi, hi, i)| BatchGemm {
+                    a: self.block(ds_scaled, i),
+                    b: self.head(other, bi, hi),
+                    c: self.head(out, bi, hi),
+                    finish: self.head_bias_sums(bias, hi, bi == 0),
+                })
+                .collect();
+            b.gemm_batch(op, (ta, false), heads, (s, s, dh), self.grad_act)?;
+        }
         // dx = ((dz1 + dq·Wqᵀ) + dk·Wkᵀ) + dv·Wvᵀ: each path added to the sum so far.
         let mut sum_so_far = dz1;
         for (proj, dproj, dxp) in [("q", dq, dxq), ("k", dk, dxk), ("v", dv, dxv)] {
@@ -218,66 +197,12 @@ impl Ops {
         Ok(())
     }
 
-    /// dP = dctx·Vᵀ per head with the softmax backward dS = P⊙(dP − rowsum(P⊙dP))
-    /// and the scale in its epilogue (a head's rows whole in each C tile), so
-    /// only the scaled dS goes to DRAM (dP and dS only when kept); and dV =
-    /// Pᵀ·dctx.
-    fn context_bwd_fused(
-        &self,
-        b: &mut Builder,
-        (dctx, v, probs): (View, View, View),
-        (dp, ds, ds_scaled): (View, View, View),
-        dv: DvOperands,
-    ) -> Result<(), LowerError> {
-        let (s, dh) = (self.s, self.dh);
-        let mut heads = Vec::new();
-        for (bi, hi, i) in self.all_heads() {
-            let p = self.block(probs, i);
-            let mut epilogue = self.keep_or_drop(b, self.block(dp, i));
-            epilogue.push(Epilogue::SoftmaxBwd {
-                addr: p.addr,
-                ld: p.ld,
-            });
-            epilogue.extend(self.keep_or_drop(b, self.block(ds, i)));
-            epilogue.push(Epilogue::Scale(self.scale));
-            heads.push(BatchGemm {
-                a: self.head(dctx, bi, hi),
-                b: self.head(v, bi, hi),
-                c: self.block(ds_scaled, i),
-                finish: Finish {
-                    epilogue,
-                    update: None,
-                },
-            });
-        }
-        // Each over all heads in one pipeline.
-        b.gemm_batch("bwd.pv.dp", (false, true), heads, (s, dh, s), self.grad_act)?;
-        let heads = self
-            .all_heads()
-            .map(|head| self.dv_gemm(head, dctx, dv))
-            .collect();
-        b.gemm_batch("bwd.pv.dv", (true, false), heads, (s, s, dh), self.act_grad)
-    }
-
-    /// dV = Pᵀ·dctx for head `hi` of batch `bi` (score block `i`), its
-    /// columns summed into V's bias gradient when fused.
-    fn dv_gemm(
-        &self,
-        (bi, hi, i): (u64, u64, u64),
-        dctx: View,
-        DvOperands { probs, dv, dbv }: DvOperands,
-    ) -> BatchGemm {
-        BatchGemm {
-            a: self.block(probs, i),
-            b: self.head(dctx, bi, hi),
-            c: self.head(dv, bi, hi),
-            finish: self.head_bias_sums(dbv, hi, bi == 0),
-        }
-    }
-
-    /// dP and dV per head, then the softmax backward and the scale as passes
-    /// of their own (epilogues not fused).
-    fn context_bwd_then_softmax_bwd(
+    /// dP = dctx·Vᵀ and dV = Pᵀ·dctx, each over all heads in one pipeline;
+    /// the softmax backward dS = P⊙(dP − rowsum(P⊙dP)) and the scale in the dP
+    /// GEMMs' epilogue when fused (a head's rows whole in each C tile, only
+    /// the scaled dS to DRAM; dP and dS only when kept), else passes of
+    /// their own.
+    fn context_bwd(
         &self,
         b: &mut Builder,
         (dctx, v, probs): (View, View, View),
@@ -285,24 +210,40 @@ impl Ops {
         dv: DvOperands,
     ) -> Result<(), LowerError> {
         let (s, dh, sq, scale) = (self.s, self.dh, self.sq(), self.scale);
+        let fused = self.config.fuse_epilogues;
+        let mut heads = Vec::new();
         for (bi, hi, i) in self.all_heads() {
-            b.gemm(
-                &format!("bwd.pv.dp.b{bi}h{hi}"),
-                (self.head(dctx, bi, hi), false),
-                (self.head(v, bi, hi), true),
-                self.block(dp, i),
-                (s, dh, s),
-                self.grad_act,
-            )?;
-            let one = vec![self.dv_gemm((bi, hi, i), dctx, dv)];
-            let (s, dh) = (self.s, self.dh);
-            b.gemm_batch(
-                &format!("bwd.pv.dv.b{bi}h{hi}"),
-                (true, false),
-                one,
-                (s, s, dh),
-                self.act_grad,
-            )?;
+            let (c, epilogue) = if fused {
+                let p = self.block(probs, i);
+                let mut steps = self.keep_or_drop(b, self.block(dp, i));
+                steps.push(Epilogue::SoftmaxBwd {
+                    addr: p.addr,
+                    ld: p.ld,
+                });
+                steps.extend(self.keep_or_drop(b, self.block(ds, i)));
+                steps.push(Epilogue::Scale(scale));
+                (self.block(ds_scaled, i), steps)
+            } else {
+                (self.block(dp, i), Vec::new())
+            };
+            heads.push(BatchGemm {
+                a: self.head(dctx, bi, hi),
+                b: self.head(v, bi, hi),
+                c,
+                finish: Finish {
+                    epilogue,
+                    update: None,
+                },
+            });
+        }
+        b.gemm_batch("bwd.pv.dp", (false, true), heads, (s, dh, s), self.grad_act)?;
+        let heads = self
+            .all_heads()
+            .map(|head| self.dv_gemm(head, dctx, dv))
+            .collect();
+        b.gemm_batch("bwd.pv.dv", (true, false), heads, (s, s, dh), self.act_grad)?;
+        if fused {
+            return Ok(());
         }
         b.rows_op(
             "bwd.softmax",
@@ -334,6 +275,22 @@ impl Ops {
             [scale, 0.0, 0.0, 0.0],
         )?;
         Ok(())
+    }
+
+    /// dV = Pᵀ·dctx for head `hi` of batch `bi` (score block `i`), its
+    /// columns summed into V's bias gradient when fused.
+    fn dv_gemm(
+        &self,
+        (bi, hi, i): (u64, u64, u64),
+        dctx: View,
+        DvOperands { probs, dv, dbv }: DvOperands,
+    ) -> BatchGemm {
+        BatchGemm {
+            a: self.block(probs, i),
+            b: self.head(dctx, bi, hi),
+            c: self.head(dv, bi, hi),
+            finish: self.head_bias_sums(dbv, hi, bi == 0),
+        }
     }
 }
 

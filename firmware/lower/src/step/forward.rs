@@ -3,7 +3,7 @@
 //! LayerNorm, the FFN and the second residual and LayerNorm. Biases, the
 //! residuals and the GELU ride in their GEMMs' epilogues.
 
-use super::builder::{BatchGemm, Builder, Finish, View};
+use super::builder::{BatchGemm, Builder, Finish};
 use super::ops::{store, Ops};
 use super::rows::{rows_in, rows_out, NONE};
 use super::tensors::{LayerT, Weights};
@@ -67,32 +67,50 @@ impl Ops {
             v,
             (t, d, d),
         )?;
-        if self.config.fuse_epilogues {
-            // P = softmax(scale·Q·Kᵀ) in the score GEMM's epilogue, a head's
-            // rows whole in each C tile; the scores go to DRAM only to be
-            // kept. P is stored in fp32 (for the softmax backward) and, as C,
-            // in the GEMMs' format when that is narrower. The heads share
-            // one pipeline.
-            let mut heads = Vec::new();
-            for (bi, hi, i) in self.all_heads() {
-                let mut epilogue = self.keep_or_drop(b, self.block(scores, i));
-                epilogue.push(Epilogue::Softmax { scale });
+        // Fused, P = softmax(scale·Q·Kᵀ) in the score GEMM's epilogue, a
+        // head's rows whole in each C tile; the scores go to DRAM only to be
+        // kept. P is stored in fp32 (for the softmax backward) and, as C, in
+        // the GEMMs' format when that is narrower. Else the GEMMs store the
+        // scores and the softmax is a pass. The heads share one pipeline.
+        let fused = self.config.fuse_epilogues;
+        let mut heads = Vec::new();
+        for (bi, hi, i) in self.all_heads() {
+            let (c, epilogue) = if fused {
+                let mut steps = self.keep_or_drop(b, self.block(scores, i));
+                steps.push(Epilogue::Softmax { scale });
                 if probs_gemm != probs {
-                    epilogue.push(store(self.block(probs, i)));
+                    steps.push(store(self.block(probs, i)));
                 }
-                heads.push(BatchGemm {
-                    a: self.head(q, bi, hi),
-                    b: self.head(k, bi, hi),
-                    c: self.block(probs_gemm, i),
-                    finish: Finish {
-                        epilogue,
-                        update: None,
-                    },
-                });
-            }
-            b.gemm_batch("fwd.qk_t", (false, true), heads, (s, dh, s), self.act_act)?;
-        } else {
-            self.scores_then_softmax(b, (q, k), (scores, probs))?;
+                (self.block(probs_gemm, i), steps)
+            } else {
+                (self.block(scores, i), Vec::new())
+            };
+            heads.push(BatchGemm {
+                a: self.head(q, bi, hi),
+                b: self.head(k, bi, hi),
+                c,
+                finish: Finish {
+                    epilogue,
+                    update: None,
+                },
+            });
+        }
+        b.gemm_batch("fwd.qk_t", (false, true), heads, (s, dh, s), self.act_act)?;
+        if !fused {
+            b.rows_op(
+                "fwd.softmax",
+                SfuOp::SoftmaxFwd,
+                self.sq(),
+                [
+                    rows_in(scores, s),
+                    rows_out(probs, s),
+                    NONE,
+                    NONE,
+                    NONE,
+                    NONE,
+                ],
+                [scale, 0.0, 0.0, 0.0],
+            )?;
         }
         let heads = self
             .all_heads()
@@ -159,42 +177,6 @@ impl Ops {
             ),
             (y, y_gemm),
             st2,
-        )?;
-        Ok(())
-    }
-
-    /// The unscaled scores S = Q·Kᵀ of every head, then P = softmax(scale·S)
-    /// as a pass of its own (epilogues not fused).
-    fn scores_then_softmax(
-        &self,
-        b: &mut Builder,
-        (q, k): (View, View),
-        (scores, probs): (View, View),
-    ) -> Result<(), LowerError> {
-        let (s, dh, sq, scale) = (self.s, self.dh, self.sq(), self.scale);
-        for (bi, hi, i) in self.all_heads() {
-            b.gemm(
-                &format!("fwd.qk_t.b{bi}h{hi}"),
-                (self.head(q, bi, hi), false),
-                (self.head(k, bi, hi), true),
-                self.block(scores, i),
-                (s, dh, s),
-                self.act_act,
-            )?;
-        }
-        b.rows_op(
-            "fwd.softmax",
-            SfuOp::SoftmaxFwd,
-            sq,
-            [
-                rows_in(scores, s),
-                rows_out(probs, s),
-                NONE,
-                NONE,
-                NONE,
-                NONE,
-            ],
-            [scale, 0.0, 0.0, 0.0],
         )?;
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod dump;
 pub mod energy;
 pub mod explain;
 pub mod golden_check;
+pub mod operations;
 pub mod plots;
 pub mod preset;
 pub mod probe;

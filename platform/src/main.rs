@@ -38,6 +38,11 @@ enum Command {
         /// Write the JSON report here.
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Write the per-operation table here (CSV: every GEMM, training-step
+        /// operation and kind of SFU operation with its time, utilization,
+        /// traffic and energy; as `report --csv`).
+        #[arg(long, value_name = "FILE")]
+        report_csv: Option<PathBuf>,
         /// Override a scenario value, e.g. `--set platform.gemm.rows=32` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
@@ -133,13 +138,18 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Plot a run report (`run --report`) or a sweep's `results.json` as SVG.
+    /// Plot a run report (`run --report`) or a sweep's `results.json` as SVG,
+    /// or write a run report's per-operation table as CSV.
     Report {
         /// The report JSON, or a sweep's `results.json`.
         file: PathBuf,
         /// Write the plots into this directory.
-        #[arg(long, value_name = "DIR")]
-        plots: PathBuf,
+        #[arg(long, value_name = "DIR", required_unless_present = "csv")]
+        plots: Option<PathBuf>,
+        /// Write a run report's per-operation table here (CSV, as `run
+        /// --report-csv`).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
         /// Sweeps: the swept parameter on the x axis (each in turn by default).
         #[arg(long, value_name = "PATH")]
         x: Option<String>,
@@ -276,6 +286,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             scenario,
             trace,
             report,
+            report_csv,
             sets,
             quiet,
             explain_mapping,
@@ -297,6 +308,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             if let Some(path) = &report {
                 result.write_json(path).map_err(anyhow::Error::msg)?;
+            }
+            if let Some(path) = &report_csv {
+                let value = serde_json::to_value(&result)?;
+                write_operations_csv(&value, path)?;
             }
             explain(&mut out, &loaded, false, explain_plan, Some(&result.phases))?;
             if !quiet {
@@ -469,7 +484,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Report {
             file,
-            plots: dir,
+            plots,
+            csv,
             x,
             figures,
         } => {
@@ -477,6 +493,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let value: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", file.display()))?;
+            if let Some(path) = &csv {
+                write_operations_csv(&value, path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                writeln!(out, "{}", path.display())?;
+            }
+            let Some(dir) = plots else {
+                return Ok(ExitCode::SUCCESS);
+            };
             let written = match &value {
                 serde_json::Value::Array(results) => {
                     let figures = if figures.is_empty() {
@@ -625,4 +649,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Writes the per-operation table of the run report `report` to `path`.
+fn write_operations_csv(report: &serde_json::Value, path: &std::path::Path) -> Result<()> {
+    let csv = treta_vp::operations::operations_csv(report).map_err(anyhow::Error::msg)?;
+    std::fs::write(path, csv).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

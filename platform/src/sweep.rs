@@ -10,6 +10,7 @@
 //! `--only K` runs one point, which is how a batch engine (a Slurm job array,
 //! GNU parallel) runs them as independent jobs (`--emit-jobs`).
 
+use crate::operations::csv_field;
 use crate::run::{self, RunSettings};
 use crate::scenario;
 use serde::{Deserialize, Serialize};
@@ -361,15 +362,6 @@ fn write_tables(out: &Path, points: &[Point], results: &[&PointResult]) -> Resul
     }
     let path = out.join("results.csv");
     std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// One shell command per point that runs it as an independent job

@@ -22,6 +22,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod serve;
+pub mod slurm;
 pub mod soc;
 pub mod sweep;
 pub mod trace;

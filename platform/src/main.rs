@@ -130,6 +130,30 @@ enum Command {
         /// arrays or GNU parallel); then run the sweep again to collect.
         #[arg(long)]
         emit_jobs: bool,
+        /// Write a Slurm job array over the points not yet done and its collect
+        /// step into OUT/slurm/ instead of running (submit with
+        /// `bash OUT/slurm/submit.sh`); again after a partial run, only what is
+        /// missing.
+        #[arg(long, conflicts_with_all = ["emit_jobs", "only"])]
+        slurm: bool,
+        /// `--slurm`: points per array task.
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "slurm")]
+        slurm_chunk: usize,
+        /// `--slurm`: CPUs per task (`--cpus-per-task`; also its `--jobs`).
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "slurm")]
+        slurm_cpus: usize,
+        /// `--slurm`: memory per task, as Slurm writes it (`2G`).
+        #[arg(long, value_name = "SIZE", requires = "slurm")]
+        slurm_mem: Option<String>,
+        /// `--slurm`: time limit per task (`HH:MM:SS`).
+        #[arg(long, value_name = "LIMIT", requires = "slurm")]
+        slurm_time: Option<String>,
+        /// `--slurm`: the partition.
+        #[arg(long, value_name = "NAME", requires = "slurm")]
+        slurm_partition: Option<String>,
+        /// `--slurm`: at most this many array tasks at once.
+        #[arg(long, value_name = "N", requires = "slurm")]
+        slurm_max_running: Option<usize>,
         /// Once all points are done, also plot the key figures against each
         /// swept parameter into this directory (as `report --plots`).
         #[arg(long, value_name = "DIR")]
@@ -393,6 +417,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             jobs,
             only,
             emit_jobs,
+            slurm,
+            slurm_chunk,
+            slurm_cpus,
+            slurm_mem,
+            slurm_time,
+            slurm_partition,
+            slurm_max_running,
             plots: plot_dir,
             quiet,
         } => {
@@ -418,14 +449,47 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map_or("scenario".into(), |s| s.to_string_lossy());
                 PathBuf::from(format!("sweep-{stem}"))
             });
-            if emit_jobs {
-                let source: Vec<String> = match &points {
-                    Some(file) => vec!["--points".into(), file.display().to_string()],
-                    None => params
-                        .iter()
-                        .flat_map(|p| ["--param".to_string(), p.clone()])
-                        .collect(),
+            let source: Vec<String> = match &points {
+                Some(file) => vec!["--points".into(), file.display().to_string()],
+                None => params
+                    .iter()
+                    .flat_map(|p| ["--param".to_string(), p.clone()])
+                    .collect(),
+            };
+            if slurm {
+                for p in &points_list {
+                    scenario::load(&scenario, &p.sets()).map_err(|e| {
+                        anyhow::anyhow!("point {} ({}): {e}", p.index, p.describe())
+                    })?;
+                }
+                let options = treta_vp::slurm::SlurmOptions {
+                    chunk: slurm_chunk,
+                    cpus: slurm_cpus,
+                    mem: slurm_mem,
+                    time: slurm_time,
+                    partition: slurm_partition,
+                    max_running: slurm_max_running,
                 };
+                let missing = sweep::missing_points(&points_list, &out_dir);
+                let exe = std::env::current_exe()?;
+                let scripts = treta_vp::slurm::slurm_scripts(
+                    &exe, &scenario, &source, &out_dir, &missing, &options,
+                )
+                .map_err(anyhow::Error::msg)?;
+                scripts.write().map_err(anyhow::Error::msg)?;
+                if !quiet {
+                    writeln!(
+                        out,
+                        "slurm: {} of {} points to run, in {}; submit with: bash {}",
+                        missing.len(),
+                        points_list.len(),
+                        scripts.dir.display(),
+                        scripts.dir.join("submit.sh").display()
+                    )?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if emit_jobs {
                 for line in
                     sweep::job_commands("treta-vp", &scenario, &source, &out_dir, points_list.len())
                 {

@@ -13,6 +13,7 @@
 use crate::operations::csv_field;
 use crate::run::{self, RunSettings};
 use crate::scenario;
+use crate::slurm::quote;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -212,8 +213,8 @@ pub fn sweep(
     }
     let dir = settings.out.join("points");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let file = |k: usize| dir.join(format!("{k}.json"));
-    let done = |p: &Point| read_result(&file(p.index)).is_some_and(|r| r.params == params_of(p));
+    let file = |k: usize| point_file(&settings.out, k);
+    let done = |p: &Point| is_done(&settings.out, p);
     let todo: Vec<&Point> = points
         .iter()
         .filter(|p| settings.only.is_none_or(|k| k == p.index))
@@ -272,6 +273,27 @@ pub fn sweep(
         write_tables(&settings.out, points, &present)?;
     }
     Ok(summary)
+}
+
+/// Where point `k` of the sweep in `out` keeps its result.
+fn point_file(out: &Path, k: usize) -> PathBuf {
+    out.join("points").join(format!("{k}.json"))
+}
+
+/// Whether point `p` of the sweep in `out` has its result, for the same
+/// parameters.
+fn is_done(out: &Path, p: &Point) -> bool {
+    read_result(&point_file(out, p.index)).is_some_and(|r| r.params == params_of(p))
+}
+
+/// The indices of the points of the sweep in `out` that have no result yet
+/// (all of them in a fresh directory): what a re-submission still has to run.
+pub fn missing_points(points: &[Point], out: &Path) -> Vec<usize> {
+    points
+        .iter()
+        .filter(|p| !is_done(out, p))
+        .map(|p| p.index)
+        .collect()
 }
 
 fn params_of(p: &Point) -> BTreeMap<String, String> {
@@ -374,15 +396,6 @@ pub fn job_commands(
     out: &Path,
     points: usize,
 ) -> Vec<String> {
-    let quote = |s: &str| {
-        if s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c))
-        {
-            s.to_string()
-        } else {
-            format!("'{}'", s.replace('\'', r"'\''"))
-        }
-    };
     let base = format!(
         "{} sweep {} {} --out {} --jobs 1",
         quote(exe),

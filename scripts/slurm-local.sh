@@ -61,15 +61,27 @@ CONF
 }
 
 stop() {
-  for pid in "$state/slurmd.pid" "$state/slurmctld.pid"; do
-    if [ -f "$pid" ]; then
-      kill "$(cat "$pid")" 2>/dev/null || true
-      rm -f "$pid"
+  local pids=() file
+  for file in "$state/slurmd.pid" "$state/slurmctld.pid" /run/munge/munged.pid; do
+    if [ -f "$file" ]; then
+      pids+=("$(cat "$file")")
     fi
   done
-  if [ -f /run/munge/munged.pid ]; then
-    kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill "${pids[@]}" 2>/dev/null || true
+    # slurmctld saves its state on the way out: wait, so a start right after
+    # finds no daemon still running.
+    local pid alive
+    for _ in $(seq 1 20); do
+      alive=0
+      for pid in "${pids[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+      done
+      [ "$alive" = 0 ] && break
+      sleep 0.5
+    done
   fi
+  rm -f "$state/slurmd.pid" "$state/slurmctld.pid"
 }
 
 case "${1:-}" in

@@ -75,6 +75,16 @@ def test_a_sweep_gives_records_and_its_directory_reads_back(tmp_path):
     assert records[1]["sim_time_ps"] == single["sim_time_ps"]
 
 
+def test_a_failing_point_is_an_error_row_and_bad_input_raises(tmp_path):
+    # 16 MiB of DRAM cannot hold the GEMM's tensors: that point's run fails.
+    records = treta_vp.sweep(GEMM, {"platform.dram.bytes": [1073741824, 16777216]})
+    assert records[0]["status"] == "ok"
+    assert records[1]["status"].startswith("error: workload: the tensors do not fit")
+    with pytest.raises(treta_vp.TretaVpError) as e:
+        treta_vp.sweep(GEMM, {"platform.gemm.rowz": [1, 2]}, out=tmp_path / "s")
+    assert e.value.exit_code == 2 and "rowz" in e.value.message
+
+
 def test_read_sweep_of_no_sweep_is_an_error(tmp_path):
     with pytest.raises(treta_vp.TretaVpError) as e:
         treta_vp.read_sweep(tmp_path)

@@ -117,7 +117,9 @@ def sweep(
     ``point``, the parameters, ``status``, the figures), ready for
     ``pandas.DataFrame(records)``. ``out`` keeps the sweep's directory (the
     sweep resumes there: points already done are not run again); by default a
-    temporary one. A point that fails is a row with ``status`` ``error``."""
+    temporary one. A point that fails is a row whose ``status`` is its error
+    (the command line then exits 2 but has written the tables); bad input
+    that stops the sweep before it runs raises :class:`TretaVpError`."""
     if not params:
         raise ValueError("a sweep needs at least one parameter")
     with _scenario_file(scenario, base_dir) as path, tempfile.TemporaryDirectory() as tmp:
@@ -128,7 +130,12 @@ def sweep(
         if jobs is not None:
             args += ["--jobs", str(jobs)]
         args += _set_args(set)
-        _invoke(args, ok=(0, 1))
+        results = directory / "results.csv"
+        before = results.stat().st_mtime_ns if results.exists() else None
+        done = _invoke(args, ok=(0, 1, 2))
+        written = results.exists() and results.stat().st_mtime_ns != before
+        if done.returncode == 2 and not written:
+            raise TretaVpError(done.stderr.strip(), 2, args)
         return read_sweep(directory)
 
 
